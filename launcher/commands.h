@@ -1,0 +1,13 @@
+/* commands.h - omnipython's own commands that read sessions. */
+#ifndef OMNI_COMMANDS_H
+#define OMNI_COMMANDS_H
+
+#include "launcher/options.h"
+
+/* --report SESSION [--format text|json] [--out FILE]. Returns the exit status. */
+int omni_cmd_report(const omni_options_t *o);
+
+/* --sessions: lists ./.omni/. Returns the exit status. */
+int omni_cmd_sessions(const omni_options_t *o);
+
+#endif

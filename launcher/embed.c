@@ -1,0 +1,96 @@
+/* embed.c - hands the command line to CPython's own parser, starts the
+ * interpreter with omnipython's hooks and runs the target with Py_RunMain. */
+#include <Python.h>
+
+#include "launcher/embed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What runs, for the session: the script path, "-m module", "-c" or "-". */
+static void describe_target(const PyConfig *c, char *out, size_t cap) {
+    char *s = NULL;
+    if (c->run_command) {
+        snprintf(out, cap, "-c");
+    } else if (c->run_module && (s = Py_EncodeLocale(c->run_module, NULL))) {
+        snprintf(out, cap, "-m %s", s);
+    } else if (c->run_filename && (s = Py_EncodeLocale(c->run_filename, NULL))) {
+        snprintf(out, cap, "%s", s);
+    } else {
+        snprintf(out, cap, "-");
+    }
+    PyMem_Free(s);
+}
+
+/* Python finds its standard library relative to the executable first, so a
+ * lib/python3.X next to omnipython (a build tree, a copied prefix) could be
+ * taken for it. Unless the user sets PYTHONHOME (or -E/-I ignore the
+ * environment), home is the prefix of the Python omnipython was built
+ * against. A venv is still honoured: its pyvenv.cfg sets sys.prefix, home
+ * only says where the base installation is. */
+static PyStatus set_home(PyConfig *c) {
+    if (c->use_environment && getenv("PYTHONHOME") && *getenv("PYTHONHOME"))
+        return PyStatus_Ok();
+    return PyConfig_SetBytesString(c, &c->home, OMNI_PYTHON_PREFIX);
+}
+
+static int status_exit(PyStatus st) {
+    if (PyStatus_IsExit(st))
+        return st.exitcode;
+    Py_ExitStatusException(st); /* prints the error and exits 1, as python3 does */
+    return 1;
+}
+
+int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
+    int n = argc - o->py_index + 1;
+    char **args = malloc(sizeof(char *) * (size_t)(n + 1));
+    if (!args) {
+        fprintf(stderr, "omnipython: out of memory\n");
+        return 1;
+    }
+    args[0] = argv[0];
+    memcpy(args + 1, argv + o->py_index, sizeof(char *) * (size_t)(n - 1));
+    args[n] = NULL;
+
+    omni_run_config_t rc = {
+        .out_path = o->out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv};
+    omni_runtime_prepare(&rc);
+
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    PyStatus st = PyConfig_SetBytesArgv(&config, n, args);
+    if (!PyStatus_Exception(st))
+        st = PyConfig_Read(&config);
+    if (!PyStatus_Exception(st))
+        st = set_home(&config);
+    if (!PyStatus_Exception(st))
+        st = Py_InitializeFromConfig(&config);
+    if (PyStatus_Exception(st)) {
+        PyConfig_Clear(&config);
+        free(args);
+        return status_exit(st);
+    }
+
+    char target[1024];
+    describe_target(&config, target, sizeof target);
+    int sys_argc = (int)config.argv.length;
+    char **sys_argv = calloc((size_t)sys_argc + 1, sizeof(char *));
+    for (int i = 0; sys_argv && i < sys_argc; i++)
+        sys_argv[i] = Py_EncodeLocale(config.argv.items[i], NULL);
+    omni_runtime_start(target, sys_argv ? sys_argc : 0, sys_argv);
+    for (int i = 0; sys_argv && i < sys_argc; i++)
+        PyMem_Free(sys_argv[i]);
+    free(sys_argv);
+    PyConfig_Clear(&config);
+
+    int status = Py_RunMain();
+    omni_runtime_finish(status, OMNI_EXIT_RETURN, 0);
+    free(args);
+    return status;
+}
+
+int omni_embed_python_help(char *argv0) {
+    char *args[] = {argv0, "--help", NULL};
+    return Py_BytesMain(2, args);
+}

@@ -1,0 +1,172 @@
+/* options.c - parses omnipython's own options; everything else is Python's. */
+#include "launcher/options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Python's own long options: they end omnipython's part of the line. */
+static int is_python_long_option(const char *a) {
+    return strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0 ||
+           strncmp(a, "--check-hash-based-pycs", 23) == 0 || strcmp(a, "--help-env") == 0 ||
+           strcmp(a, "--help-xoptions") == 0 || strcmp(a, "--help-all") == 0 ||
+           strcmp(a, "--") == 0;
+}
+
+static int parse_mode(const char *s, omni_mode_t *mode) {
+    static const char *const names[] = {"off", "minimal", "default", "full"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *mode = (omni_mode_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Matches "--name VALUE" or "--name=VALUE" at args[*i]; advances *i past the
+ * value. Returns 1 on a match, 0 if args[*i] is another option, -1 if the
+ * value is missing. */
+static int take_value(const char *name, char **args, int n, int *i, const char **value) {
+    size_t len = strlen(name);
+    const char *a = args[*i];
+    if (strncmp(a, name, len) != 0)
+        return 0;
+    if (a[len] == '=') {
+        *value = a + len + 1;
+        return 1;
+    }
+    if (a[len] != 0)
+        return 0;
+    if (*i + 1 >= n)
+        return -1;
+    *value = args[++*i];
+    return 1;
+}
+
+/* Parses args[from..n) and returns the index of the first argument that is
+ * not omnipython's, or -1 on error. */
+static int parse_list(omni_options_t *o, char **args, int from, int n, int from_env) {
+    int i;
+    for (i = from; i < n; i++) {
+        const char *a = args[i];
+        const char *v = NULL;
+        int r;
+        if (strncmp(a, "--", 2) != 0 || is_python_long_option(a))
+            break;
+        if ((r = take_value("--out", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->out = v;
+            o->out_from_env = from_env;
+        } else if ((r = take_value("--mode", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            if (parse_mode(v, &o->mode) < 0) {
+                snprintf(o->err, sizeof o->err,
+                         "--mode must be off, minimal, default or full, not '%s'", v);
+                return -1;
+            }
+        } else if ((r = take_value("--format", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            if (strcmp(v, "text") && strcmp(v, "json")) {
+                snprintf(o->err, sizeof o->err, "--format must be text or json, not '%s'", v);
+                return -1;
+            }
+            o->format = v;
+        } else if ((r = take_value("--report", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->cmd = OMNI_CMD_REPORT;
+            o->session = v;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = 1;
+        } else if (strcmp(a, "--sessions") == 0) {
+            o->cmd = OMNI_CMD_SESSIONS;
+        } else if (strcmp(a, "--omni-help") == 0) {
+            o->cmd = OMNI_CMD_HELP;
+        } else {
+            snprintf(o->err, sizeof o->err, "unknown option %s%s", a,
+                     from_env ? " (in OMNIPYTHON_OPTIONS)" : "");
+            return -1;
+        }
+    }
+    return i;
+missing:
+    snprintf(o->err, sizeof o->err, "%s needs a value", args[i]);
+    return -1;
+}
+
+static int split_env(omni_options_t *o, const char *env, int *count) {
+    *count = 0;
+    o->env_copy = strdup(env);
+    o->env_tokens = calloc(strlen(env) / 2 + 2, sizeof(char *));
+    if (!o->env_copy || !o->env_tokens)
+        return -1;
+    for (char *save = NULL, *t = strtok_r(o->env_copy, " \t\n", &save); t;
+         t = strtok_r(NULL, " \t\n", &save))
+        o->env_tokens[(*count)++] = t;
+    return 0;
+}
+
+int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env) {
+    memset(o, 0, sizeof *o);
+    o->mode = OMNI_MODE_DEFAULT;
+    if (env && *env) {
+        int n;
+        if (split_env(o, env, &n) < 0) {
+            snprintf(o->err, sizeof o->err, "out of memory");
+            return -1;
+        }
+        int end = parse_list(o, o->env_tokens, 0, n, 1);
+        if (end < 0)
+            return -1;
+        if (end < n) {
+            snprintf(o->err, sizeof o->err,
+                     "OMNIPYTHON_OPTIONS holds only omnipython's options, not '%s'",
+                     o->env_tokens[end]);
+            return -1;
+        }
+    }
+    int end = parse_list(o, argv, 1, argc, 0);
+    if (end < 0)
+        return -1;
+    o->py_index = end;
+    if (o->cmd == OMNI_CMD_RUN && end < argc && strcmp(argv[end], "--help") == 0)
+        o->cmd = OMNI_CMD_HELP;
+    if (o->cmd != OMNI_CMD_RUN && o->cmd != OMNI_CMD_HELP && end < argc) {
+        snprintf(o->err, sizeof o->err, "unexpected argument '%s'", argv[end]);
+        return -1;
+    }
+    return 0;
+}
+
+void omni_options_free(omni_options_t *o) {
+    free(o->env_tokens);
+    free(o->env_copy);
+    o->env_tokens = NULL;
+    o->env_copy = NULL;
+}
+
+void omni_options_usage(void *fp) {
+    FILE *f = fp;
+    fprintf(f,
+            "omnipython " OMNI_VERSION " - python3 that profiles what it runs\n"
+            "\n"
+            "usage: omnipython [OMNI OPTIONS] [PYTHON OPTIONS AND ARGUMENTS]\n"
+            "       omnipython --report SESSION [--format text|json] [--out FILE]\n"
+            "       omnipython --sessions\n"
+            "\n"
+            "omnipython's options come before Python's (also from OMNIPYTHON_OPTIONS):\n"
+            "  --out FILE      write the session to FILE (default: a new file under ./.omni/);\n"
+            "                  with --report, write the report to FILE\n"
+            "  --mode MODE     off (no hooks, no session) | minimal | default | full\n"
+            "  --quiet         print nothing of omnipython's own\n"
+            "  --report FILE   print the report of a session\n"
+            "  --format FMT    report format: text (default) or json\n"
+            "  --sessions      list the sessions under ./.omni/\n"
+            "  --omni-help     print this part only\n"
+            "exit status: the target's own; for omnipython's commands 0, 2 for a bad option,\n"
+            "3 for a missing or unreadable session, 4 when the report cannot be written.\n"
+            "\n");
+}

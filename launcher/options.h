@@ -1,0 +1,44 @@
+/* options.h - omnipython's own command line: long options before Python's,
+ * and the same options from OMNIPYTHON_OPTIONS for shebang use. */
+#ifndef OMNI_OPTIONS_H
+#define OMNI_OPTIONS_H
+
+#include "runtime/runtime.h"
+
+typedef enum omni_cmd {
+    OMNI_CMD_RUN = 0,   /* run and profile the Python arguments */
+    OMNI_CMD_REPORT,    /* --report SESSION */
+    OMNI_CMD_SESSIONS,  /* --sessions */
+    OMNI_CMD_HELP       /* --help: ours, then Python's */
+} omni_cmd_t;
+
+/* Exit statuses of omnipython's own commands (the target's are its own). */
+#define OMNI_EXIT_USAGE 2     /* a bad omnipython option */
+#define OMNI_EXIT_BADFILE 3   /* a session file that is missing, unreadable or not a session */
+#define OMNI_EXIT_OUTPUT 4    /* the report could not be written */
+
+typedef struct omni_options {
+    omni_cmd_t cmd;
+    const char *out;        /* --out FILE (the session for a run, the report for --report) */
+    int out_from_env;       /* --out came from OMNIPYTHON_OPTIONS */
+    omni_mode_t mode;       /* --mode */
+    int quiet;              /* --quiet */
+    const char *session;    /* --report SESSION */
+    const char *format;     /* --format text|json (NULL = text) */
+    int py_index;           /* argv[py_index..] are Python's arguments */
+    char err[256];          /* the reason, when parsing fails */
+    char **env_tokens;      /* OMNIPYTHON_OPTIONS split on blanks (owned) */
+    char *env_copy;
+} omni_options_t;
+
+/* Parses omnipython's options from env (may be NULL) and then from argv[1..],
+ * stopping at the first argument that is not one of them. Returns 0, or -1
+ * with o->err set. Strings point into argv or into o (free with
+ * omni_options_free). */
+int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env);
+void omni_options_free(omni_options_t *o);
+
+/* Prints omnipython's part of --help to f. */
+void omni_options_usage(void *f);
+
+#endif

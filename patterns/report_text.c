@@ -1,0 +1,191 @@
+/* report_text.c - the terminal report: the run, the top functions by
+ * exclusive and inclusive time, and who calls the hottest one. */
+#include "patterns/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TOP_N 15
+#define EDGE_N 8
+
+typedef struct {
+    FILE *f;
+    int color;
+    const omni_session_t *s;
+} out_t;
+
+static const char *bold(const out_t *o) { return o->color ? "\033[1m" : ""; }
+static const char *dim(const out_t *o) { return o->color ? "\033[2m" : ""; }
+static const char *reset(const out_t *o) { return o->color ? "\033[0m" : ""; }
+
+/* A file name relative to the run's working directory when it lies below it. */
+static const char *short_file(const omni_session_t *s, const char *file) {
+    size_t n = s->cwd ? strlen(s->cwd) : 0;
+    if (n > 1 && strncmp(file, s->cwd, n) == 0 && file[n] == '/')
+        return file + n + 1;
+    return file;
+}
+
+static void print_function(const out_t *o, uint32_t code) {
+    const omni_scode_t *c = &o->s->codes[code];
+    fprintf(o->f, "%s  %s%s:%lld%s\n", c->name, dim(o), short_file(o->s, c->file),
+            (long long)c->line, reset(o));
+}
+
+static void print_bytes(FILE *f, uint64_t b) {
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    fprintf(f, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void print_run(const out_t *o) {
+    const omni_session_t *s = o->s;
+    FILE *f = o->f;
+    fprintf(f, "%somnipython report%s  %s\n", bold(o), reset(o), s->target ? s->target : "?");
+    if (s->has_footer) {
+        fprintf(f, "  exit status %lld (%s", (long long)s->exit_status,
+                s->exit_how ? s->exit_how : "?");
+        if (s->signal)
+            fprintf(f, ", signal %lld", (long long)s->signal);
+        fprintf(f, ")\n  wall %.3f s   cpu %.3f s user + %.3f s sys   peak RSS ", s->wall_s,
+                s->cpu_user_s, s->cpu_sys_s);
+        print_bytes(f, s->peak_rss_bytes);
+        fputc('\n', f);
+    } else {
+        fprintf(f, "  %sthe session has no footer: the process was killed before it could "
+                   "finish (SIGKILL?) or is still running%s\n",
+                bold(o), reset(o));
+    }
+    fprintf(f, "  Python %s   omnipython %s   mode %s   %zu thread%s\n",
+            s->python_version ? s->python_version : "?", s->omni_version ? s->omni_version : "?",
+            s->mode ? s->mode : "?", s->n_threads, s->n_threads == 1 ? "" : "s");
+    fprintf(f, "  machine %s: %s, %llu logical CPUs, ", s->hostname ? s->hostname : "?",
+            s->cpu_model ? s->cpu_model : "?", (unsigned long long)s->logical_cpus);
+    print_bytes(f, s->memory_total_bytes);
+    fputc('\n', f);
+    if (s->truncated)
+        fprintf(f, "  %sthe session file ends inside a record: what follows is what was "
+                   "written before the cut%s\n", bold(o), reset(o));
+    for (size_t i = 0; i < s->n_warnings; i++)
+        fprintf(f, "  warning: %s\n", s->warnings[i] ? s->warnings[i] : "?");
+}
+
+static int by_inclusive(const void *a, const void *b) {
+    const omni_ftotal_t *x = *(omni_ftotal_t *const *)a, *y = *(omni_ftotal_t *const *)b;
+    if (x->inclusive_s != y->inclusive_s)
+        return x->inclusive_s < y->inclusive_s ? 1 : -1;
+    return x->code < y->code ? -1 : x->code > y->code;
+}
+
+static void print_row(const out_t *o, const omni_ftotal_t *ft, double total) {
+    double pct = total > 0 ? 100.0 * ft->exclusive_s / total : 0;
+    double per = ft->calls ? 1e6 * ft->inclusive_s / (double)ft->calls : 0;
+    char calls[48];
+    if (ft->primitive_calls != ft->calls)
+        snprintf(calls, sizeof calls, "%llu/%llu", (unsigned long long)ft->calls,
+                 (unsigned long long)ft->primitive_calls);
+    else
+        snprintf(calls, sizeof calls, "%llu", (unsigned long long)ft->calls);
+    fprintf(o->f, "  %9.4f %6.1f%% %9.4f %15s %10.2f  ", ft->exclusive_s, pct, ft->inclusive_s,
+            calls, per);
+    print_function(o, ft->code);
+}
+
+static void print_header_row(const out_t *o) {
+    fprintf(o->f, "  %s%9s %7s %9s %15s %10s  %s%s\n", dim(o), "excl s", "excl%", "incl s",
+            "calls", "us/call", "function", reset(o));
+}
+
+static int edge_by_inclusive(const void *a, const void *b) {
+    const omni_etotal_t *x = *(omni_etotal_t *const *)a, *y = *(omni_etotal_t *const *)b;
+    if (x->inclusive_s != y->inclusive_s)
+        return x->inclusive_s < y->inclusive_s ? 1 : -1;
+    return x->calls < y->calls ? 1 : x->calls > y->calls ? -1 : 0;
+}
+
+/* The callers (or callees) of code with the largest inclusive time. */
+static void print_edges(const out_t *o, const omni_profile_t *p, uint32_t code, int callers) {
+    const omni_etotal_t **pick = malloc((p->n_edges + 1) * sizeof *pick);
+    if (!pick)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_edges; i++)
+        if ((callers ? p->edges[i].callee : p->edges[i].caller) == code)
+            pick[n++] = &p->edges[i];
+    qsort(pick, n, sizeof *pick, edge_by_inclusive);
+    fprintf(o->f, "  %s%s%s\n", bold(o), callers ? "called by" : "calls", reset(o));
+    if (!n)
+        fprintf(o->f, "    %s(none: %s)%s\n", dim(o),
+                callers ? "called from outside Python code or at top level" : "no Python callees",
+                reset(o));
+    for (size_t i = 0; i < n && i < EDGE_N; i++) {
+        fprintf(o->f, "    %12llu calls %9.4f s  ", (unsigned long long)pick[i]->calls,
+                pick[i]->inclusive_s);
+        print_function(o, callers ? pick[i]->caller : pick[i]->callee);
+    }
+    free(pick);
+}
+
+static void print_threads(const out_t *o) {
+    if (o->s->n_threads < 2)
+        return;
+    fprintf(o->f, "\n%sThreads%s\n", bold(o), reset(o));
+    for (size_t i = 0; i < o->s->n_threads; i++) {
+        const omni_sthread_t *t = &o->s->threads[i];
+        double excl = 0;
+        uint64_t calls = 0;
+        for (size_t k = 0; k < t->n_funcs; k++) {
+            excl += t->funcs[k].exclusive_s;
+            calls += t->funcs[k].calls;
+        }
+        fprintf(o->f, "  %-20s tid %-8lld cpu %8.3f s  python %8.3f s  %12llu calls\n",
+                t->name ? t->name : "(unnamed)", (long long)t->native_id, t->cpu_s, excl,
+                (unsigned long long)calls);
+    }
+}
+
+int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f, int color) {
+    out_t o = {f, color, s};
+    omni_profile_t p;
+    if (omni_profile_build(s, &p) < 0)
+        return -1;
+    print_run(&o);
+    fprintf(f, "  session %s\n", session_path);
+
+    size_t n = p.n_funcs < TOP_N ? p.n_funcs : TOP_N;
+    fprintf(f, "\n%sTop functions by exclusive time%s  %s(%zu functions, %.3f s in Python code; "
+               "calls shown total/primitive when recursive)%s\n",
+            bold(&o), reset(&o), dim(&o), p.n_funcs, p.total_exclusive_s, reset(&o));
+    if (!p.n_funcs)
+        fprintf(f, "  (no Python function calls were recorded)\n");
+    else
+        print_header_row(&o);
+    for (size_t i = 0; i < n; i++)
+        print_row(&o, &p.funcs[i], p.total_exclusive_s);
+
+    if (p.n_funcs) {
+        const omni_ftotal_t **inc = malloc(p.n_funcs * sizeof *inc);
+        if (inc) {
+            for (size_t i = 0; i < p.n_funcs; i++)
+                inc[i] = &p.funcs[i];
+            qsort(inc, p.n_funcs, sizeof *inc, by_inclusive);
+            fprintf(f, "\n%sTop functions by inclusive time%s\n", bold(&o), reset(&o));
+            print_header_row(&o);
+            for (size_t i = 0; i < n; i++)
+                print_row(&o, inc[i], p.total_exclusive_s);
+            free(inc);
+        }
+        fprintf(f, "\n%sThe hottest function%s  ", bold(&o), reset(&o));
+        print_function(&o, p.funcs[0].code);
+        print_edges(&o, &p, p.funcs[0].code, 1);
+        print_edges(&o, &p, p.funcs[0].code, 0);
+    }
+    print_threads(&o);
+    omni_profile_free(&p);
+    return ferror(f) ? -1 : 0;
+}

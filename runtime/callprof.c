@@ -1,0 +1,451 @@
+/* callprof.c - the frame-evaluation hook: exact per-code-object call counts
+ * and times, per thread, with the definitions of CPython's cProfile. */
+#include "runtime/pylayout.h"
+
+#include "runtime/callprof.h"
+#include "runtime/clock.h"
+#include "runtime/stackswitch.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* A C stack segment is address space reserved up front and committed page by
+ * page as it is touched. A Python call through the hook takes well under 1 KiB
+ * of C stack, so one segment holds tens of thousands of frames. */
+#define SEGMENT_BYTES ((size_t)256 << 20)
+/* Switch before less than this is left: C code called from the deepest
+ * Python frame (a C extension, the compiler, pickle) still has as much room
+ * as it would have on a thread's own stack near python3's recursion limit. */
+#define STACK_RESERVE_BYTES ((size_t)2 << 20)
+
+/* All state of the call profiler. Everything below is touched only with the
+ * GIL held (the hook runs with it), so none of it needs a lock. */
+static struct {
+    int active;                 /* count calls; 0 = pass frames through */
+    int installed;              /* the hook is on the interpreter */
+    _PyFrameEvalFunction prev;  /* the evaluation function we replaced */
+    /* The code registry: code object -> dense id. */
+    omni_code_info_t *codes;    /* by id */
+    uint32_t n_codes, codes_cap;
+    PyCodeObject **keys;        /* open addressing, map_cap a power of two */
+    uint32_t *ids;
+    uint32_t map_cap, map_count;
+    omni_cthread_t *threads;    /* every thread that ran Python code */
+} cp;
+
+static __thread omni_cthread_t *tls_thread;
+
+/* ---------------------------------------------------------------- code registry */
+
+static inline uint32_t ptr_hash(const void *p) {
+    uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
+}
+
+/* Copies a str into a new malloc'd UTF-8 string; "?" when it cannot be
+ * encoded (lone surrogates). The caller has saved any pending exception. */
+static char *utf8_copy(PyObject *s) {
+    const char *u = s ? PyUnicode_AsUTF8(s) : NULL;
+    if (!u) {
+        PyErr_Clear();
+        u = "?";
+    }
+    return strdup(u);
+}
+
+static int map_grow(void) {
+    uint32_t cap = cp.map_cap ? cp.map_cap * 2 : 4096;
+    PyCodeObject **keys = calloc(cap, sizeof *keys);
+    uint32_t *ids = calloc(cap, sizeof *ids);
+    if (!keys || !ids) {
+        free(keys);
+        free(ids);
+        return -1;
+    }
+    for (uint32_t i = 0; i < cp.map_cap; i++) {
+        if (!cp.keys[i])
+            continue;
+        uint32_t j = ptr_hash(cp.keys[i]) & (cap - 1);
+        while (keys[j])
+            j = (j + 1) & (cap - 1);
+        keys[j] = cp.keys[i];
+        ids[j] = cp.ids[i];
+    }
+    free(cp.keys);
+    free(cp.ids);
+    cp.keys = keys;
+    cp.ids = ids;
+    cp.map_cap = cap;
+    return 0;
+}
+
+/* Slow path, once per code object: gives it an id, keeps it alive and copies
+ * its names. Returns OMNI_CODE_NONE when memory runs out. */
+static uint32_t code_register(PyCodeObject *co) {
+    if ((cp.map_count + 1) * 2 > cp.map_cap && map_grow() < 0)
+        return OMNI_CODE_NONE;
+    if (cp.n_codes == cp.codes_cap) {
+        uint32_t cap = cp.codes_cap ? cp.codes_cap * 2 : 1024;
+        omni_code_info_t *c = realloc(cp.codes, cap * sizeof *c);
+        if (!c)
+            return OMNI_CODE_NONE;
+        cp.codes = c;
+        cp.codes_cap = cap;
+    }
+    /* A generator thrown into arrives with the exception pending: keep it. */
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    omni_code_info_t *info = &cp.codes[cp.n_codes];
+    info->code = co;
+    info->file = utf8_copy(co->co_filename);
+    info->name = utf8_copy(co->co_qualname);
+    info->line = co->co_firstlineno;
+    PyErr_Restore(et, ev, tb);
+    Py_INCREF(co); /* so that the address is never reused by another code object */
+
+    uint32_t j = ptr_hash(co) & (cp.map_cap - 1);
+    while (cp.keys[j])
+        j = (j + 1) & (cp.map_cap - 1);
+    cp.keys[j] = co;
+    cp.ids[j] = cp.n_codes;
+    cp.map_count++;
+    return cp.n_codes++;
+}
+
+static inline uint32_t code_id(PyCodeObject *co) {
+    uint32_t mask = cp.map_cap - 1;
+    for (uint32_t j = ptr_hash(co) & mask;; j = (j + 1) & mask) {
+        PyCodeObject *k = cp.keys[j];
+        if (k == co)
+            return cp.ids[j];
+        if (!k)
+            return code_register(co);
+    }
+}
+
+/* ---------------------------------------------------------------- per-thread tables */
+
+/* A thread started by threading runs Thread._bootstrap(self) first: its
+ * name is the `_name` of that self. Slow path, once per thread. */
+static void thread_name_from_frame(omni_cthread_t *t, omni_pyframe_t *f) {
+    PyCodeObject *co = omni_pyframe_code(f);
+    if (co->co_argcount < 1 || !PyUnicode_Check(co->co_name) ||
+        PyUnicode_CompareWithASCIIString(co->co_name, "_bootstrap") != 0)
+        return;
+    PyObject *self = f->localsplus[0];
+    if (!self)
+        return;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyObject *name = PyObject_GetAttrString(self, "_name");
+    const char *u = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (u)
+        snprintf(t->name, sizeof t->name, "%s", u);
+    Py_XDECREF(name);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+}
+
+static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
+    omni_cthread_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    thread_name_from_frame(t, f);
+    t->ident = (uint64_t)pthread_self();
+    t->native_id = (long)syscall(SYS_gettid);
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            size_t reserve = size / 2 < STACK_RESERVE_BYTES ? size / 2 : STACK_RESERVE_BYTES;
+            t->stack_limit = (uintptr_t)addr + reserve;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    t->next = cp.threads;
+    cp.threads = t;
+    tls_thread = t;
+    return t;
+}
+
+static int grow_fn(omni_cthread_t *t, uint32_t id) {
+    uint32_t cap = t->fn_cap ? t->fn_cap : 256;
+    while (cap <= id)
+        cap *= 2;
+    omni_fstat_t *fn = realloc(t->fn, cap * sizeof *fn);
+    if (!fn)
+        return -1;
+    memset(fn + t->fn_cap, 0, (cap - t->fn_cap) * sizeof *fn);
+    t->fn = fn;
+    t->fn_cap = cap;
+    return 0;
+}
+
+static int grow_stack(omni_cthread_t *t) {
+    uint32_t cap = t->stack_cap ? t->stack_cap * 2 : 256;
+    omni_ctx_t *s = realloc(t->stack, cap * sizeof *s);
+    if (!s)
+        return -1;
+    t->stack = s;
+    t->stack_cap = cap;
+    return 0;
+}
+
+/* The edge table is a dense array (indices stay valid while activations on
+ * the shadow stack refer to them) plus an index of slots: `slots` holds
+ * edge index + 1, 0 = empty; slot_cap is a power of two. */
+typedef struct {
+    uint32_t *slots;
+    uint32_t slot_cap;
+} edge_index_t;
+
+static inline uint32_t edge_hash(uint32_t caller, uint32_t callee) {
+    return (uint32_t)((((uint64_t)caller << 32) | callee) * 0x9E3779B97F4A7C15ull >> 32);
+}
+
+/* The index lives right after the dense array's capacity in one block. */
+static inline uint32_t *edge_slots(omni_cthread_t *t) {
+    return (uint32_t *)(t->edges + t->edge_cap);
+}
+
+static int grow_edges(omni_cthread_t *t) {
+    uint32_t cap = t->edge_cap ? t->edge_cap * 2 : 1024;
+    /* cap edges, then 2*cap slots (load factor at most 1/2). */
+    omni_edge_t *e = malloc(cap * sizeof *e + 2 * cap * sizeof(uint32_t));
+    if (!e)
+        return -1;
+    if (t->edge_count)
+        memcpy(e, t->edges, t->edge_count * sizeof *e);
+    uint32_t *slots = (uint32_t *)(e + cap);
+    memset(slots, 0, 2 * cap * sizeof *slots);
+    for (uint32_t i = 0; i < t->edge_count; i++) {
+        uint32_t j = edge_hash(e[i].caller, e[i].callee) & (2 * cap - 1);
+        while (slots[j])
+            j = (j + 1) & (2 * cap - 1);
+        slots[j] = i + 1;
+    }
+    free(t->edges);
+    t->edges = e;
+    t->edge_cap = cap;
+    return 0;
+}
+
+static inline uint32_t edge_find(omni_cthread_t *t, uint32_t caller, uint32_t callee) {
+    if (t->edge_cap) {
+        uint32_t mask = 2 * t->edge_cap - 1;
+        uint32_t *slots = edge_slots(t);
+        for (uint32_t j = edge_hash(caller, callee) & mask;; j = (j + 1) & mask) {
+            uint32_t s = slots[j];
+            if (!s)
+                break;
+            omni_edge_t *e = &t->edges[s - 1];
+            if (e->caller == caller && e->callee == callee)
+                return s - 1;
+        }
+    }
+    if (t->edge_count == t->edge_cap && grow_edges(t) < 0)
+        return OMNI_CODE_NONE;
+    uint32_t mask = 2 * t->edge_cap - 1;
+    uint32_t *slots = edge_slots(t);
+    uint32_t j = edge_hash(caller, callee) & mask;
+    while (slots[j])
+        j = (j + 1) & mask;
+    uint32_t i = t->edge_count++;
+    memset(&t->edges[i], 0, sizeof t->edges[i]);
+    t->edges[i].caller = caller;
+    t->edges[i].callee = callee;
+    slots[j] = i + 1;
+    return i;
+}
+
+/* ---------------------------------------------------------------- enter / leave */
+
+static inline int enter(omni_cthread_t *t, uint32_t id) {
+    if (__builtin_expect(id >= t->fn_cap, 0) && grow_fn(t, id) < 0)
+        return -1;
+    if (__builtin_expect(t->depth == t->stack_cap, 0) && grow_stack(t) < 0)
+        return -1;
+    uint32_t edge = OMNI_CODE_NONE;
+    if (t->depth) {
+        edge = edge_find(t, t->stack[t->depth - 1].code, id);
+        if (edge != OMNI_CODE_NONE)
+            t->edges[edge].level++;
+    }
+    omni_fstat_t *s = &t->fn[id];
+    if (++s->level > s->max_level)
+        s->max_level = s->level;
+    omni_ctx_t *c = &t->stack[t->depth++];
+    if (t->depth > t->max_depth)
+        t->max_depth = t->depth;
+    c->code = id;
+    c->edge = edge;
+    c->sub = 0;
+    c->t0 = omni_clock_ticks();
+    return 0;
+}
+
+static inline void leave(omni_cthread_t *t, uint64_t now) {
+    if (!t->depth)
+        return;
+    omni_ctx_t *c = &t->stack[--t->depth];
+    uint64_t tt = now > c->t0 ? now - c->t0 : 0;
+    uint64_t it = tt > c->sub ? tt - c->sub : 0;
+    if (t->depth)
+        t->stack[t->depth - 1].sub += tt;
+    omni_fstat_t *s = &t->fn[c->code];
+    if (--s->level == 0)
+        s->incl += tt;
+    else
+        s->rec_calls++;
+    s->excl += it;
+    s->calls++;
+    if (c->edge != OMNI_CODE_NONE) {
+        omni_edge_t *e = &t->edges[c->edge];
+        if (--e->level == 0)
+            e->incl += tt;
+        else
+            e->rec_calls++;
+        e->excl += it;
+        e->calls++;
+    }
+    if (!t->depth) {
+        /* The thread's outermost frame returned (a thread ends, a callback
+         * from C returns): a good moment to read its CPU clock, rarely. */
+        struct timespec ts;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
+            t->cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            t->cpu_known = 1;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- the hook */
+
+typedef struct {
+    PyThreadState *ts;
+    omni_pyframe_t *f;
+    int throwflag;
+} eval_args_t;
+
+static void *eval_on_segment(void *p) {
+    eval_args_t *a = p;
+    return _PyEval_EvalFrameDefault(a->ts, a->f, a->throwflag);
+}
+
+static void *segment_map(void) {
+    void *m = mmap(NULL, SEGMENT_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    /* A guard page: overflowing a segment faults like overflowing a stack. */
+    if (mprotect(m, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE) != 0) {
+        munmap(m, SEGMENT_BYTES);
+        return NULL;
+    }
+    return m;
+}
+
+/* Evaluates the frame on the next stack segment of this thread. */
+static PyObject *eval_switched(omni_cthread_t *t, PyThreadState *ts, omni_pyframe_t *f,
+                               int throwflag) {
+    uint32_t lvl = t->seg_level;
+    if (lvl == t->seg_cap) {
+        uint32_t cap = t->seg_cap ? t->seg_cap * 2 : 8;
+        void **s = realloc(t->segments, cap * sizeof *s);
+        if (!s)
+            return _PyEval_EvalFrameDefault(ts, f, throwflag);
+        memset(s + t->seg_cap, 0, (cap - t->seg_cap) * sizeof *s);
+        t->segments = s;
+        t->seg_cap = cap;
+    }
+    if (!t->segments[lvl] && !(t->segments[lvl] = segment_map()))
+        return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    uintptr_t saved_limit = t->stack_limit;
+    t->stack_limit = (uintptr_t)t->segments[lvl] + STACK_RESERVE_BYTES;
+    t->seg_level++;
+    eval_args_t a = {ts, f, throwflag};
+    PyObject *res = omni_stack_call(t->segments[lvl], SEGMENT_BYTES, eval_on_segment, &a);
+    t->seg_level--;
+    t->stack_limit = saved_limit;
+    /* Keep one spare segment for a recursion that oscillates around the
+     * boundary; give deeper ones back so their pages do not stay resident. */
+    if (lvl + 2 < t->seg_cap && t->segments[lvl + 2]) {
+        munmap(t->segments[lvl + 2], SEGMENT_BYTES);
+        t->segments[lvl + 2] = NULL;
+    }
+    return res;
+}
+
+static inline PyObject *eval(omni_cthread_t *t, PyThreadState *ts, omni_pyframe_t *f,
+                             int throwflag) {
+    char here;
+    if (__builtin_expect((uintptr_t)&here < t->stack_limit, 0) && omni_stack_switch_supported)
+        return eval_switched(t, ts, f, throwflag);
+    return _PyEval_EvalFrameDefault(ts, f, throwflag);
+}
+
+static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throwflag) {
+    omni_cthread_t *t = tls_thread;
+    if (__builtin_expect(t == NULL, 0) && (t = thread_attach(f)) == NULL)
+        return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    if (!cp.active || omni_pyframe_is_shim(f) || omni_pyframe_is_generator_creation(f))
+        return eval(t, ts, f, throwflag);
+    uint32_t id = code_id(omni_pyframe_code(f));
+    if (id == OMNI_CODE_NONE || enter(t, id) < 0)
+        return eval(t, ts, f, throwflag);
+    PyObject *res = eval(t, ts, f, throwflag);
+    leave(t, omni_clock_ticks());
+    return res;
+}
+
+/* ---------------------------------------------------------------- control */
+
+int omni_callprof_start(void) {
+    if (cp.installed)
+        return 0;
+    if (map_grow() < 0)
+        return -1;
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    cp.prev = _PyInterpreterState_GetEvalFrameFunc(interp);
+    _PyInterpreterState_SetEvalFrameFunc(interp, omni_eval_frame);
+    cp.installed = 1;
+    cp.active = 1;
+    return 0;
+}
+
+void omni_callprof_stop(void) {
+    cp.active = 0;
+}
+
+void omni_callprof_flush(uint64_t now) {
+    for (omni_cthread_t *t = cp.threads; t; t = t->next)
+        while (t->depth)
+            leave(t, now);
+}
+
+uint32_t omni_callprof_code_count(void) {
+    return cp.n_codes;
+}
+
+const omni_code_info_t *omni_callprof_code(uint32_t id) {
+    return id < cp.n_codes ? &cp.codes[id] : NULL;
+}
+
+omni_cthread_t *omni_callprof_threads(void) {
+    return cp.threads;
+}
+
+void omni_callprof_after_fork_child(void) {
+    /* The other threads' tables stay allocated (freeing them here could
+     * race with nothing, but their memory is the parent's data); only the
+     * forking thread exists in the child. */
+    cp.threads = tls_thread;
+    if (tls_thread)
+        tls_thread->next = NULL;
+}

@@ -1,0 +1,87 @@
+/* callprof.h - exact call profiling through CPython's frame-evaluation hook
+ * (PEP 523): calls, primitive calls, inclusive and exclusive time and
+ * recursion depth per code object, per thread, with cProfile's definitions. */
+#ifndef OMNI_CALLPROF_H
+#define OMNI_CALLPROF_H
+
+#include <stdint.h>
+
+#define OMNI_CODE_NONE UINT32_MAX
+
+/* A code object seen by the hook. The strings are copied (UTF-8, owned by the
+ * registry, never freed before the process ends) so that the session can be
+ * written without the interpreter, e.g. from a fatal-signal handler. */
+typedef struct omni_code_info {
+    void *code;        /* the PyCodeObject, kept alive by a strong reference */
+    const char *file;  /* co_filename */
+    const char *name;  /* co_qualname */
+    int line;          /* co_firstlineno */
+} omni_code_info_t;
+
+/* Per code object, per thread. Times are in clock ticks (clock.h). */
+typedef struct omni_fstat {
+    uint64_t calls;       /* completed calls, every resumption of a generator included */
+    uint64_t rec_calls;   /* calls made while another call of the same code was active */
+    uint64_t incl;        /* inclusive ticks, outermost activations only (cProfile's ct) */
+    uint64_t excl;        /* exclusive ticks (cProfile's tt) */
+    uint32_t level;       /* activations currently on this thread's stack */
+    uint32_t max_level;   /* deepest recursion seen: most simultaneous activations */
+} omni_fstat_t;
+
+/* A caller -> callee pair, per thread, with the same counters (cProfile's
+ * sub-entries, which pstats reports as callers). */
+typedef struct omni_edge {
+    uint32_t caller, callee;  /* code ids; caller OMNI_CODE_NONE = unused slot */
+    uint64_t calls, rec_calls, incl, excl;
+    uint32_t level;
+} omni_edge_t;
+
+/* One activation on a thread's shadow stack. */
+typedef struct omni_ctx {
+    uint32_t code;   /* code id */
+    uint32_t edge;   /* slot in the edge table, OMNI_CODE_NONE for a root call */
+    uint64_t t0;     /* ticks at entry */
+    uint64_t sub;    /* ticks spent in callees */
+} omni_ctx_t;
+
+typedef struct omni_cthread {
+    struct omni_cthread *next;  /* all threads ever seen, newest first */
+    uint64_t ident;             /* threading.get_ident() (pthread_self) */
+    long native_id;             /* threading.get_native_id() (gettid) */
+    char name[64];              /* threading.Thread's name when the thread began, or "" */
+    omni_fstat_t *fn;           /* indexed by code id, fn_cap entries */
+    uint32_t fn_cap;
+    omni_edge_t *edges;         /* open addressing, edge_cap a power of two */
+    uint32_t edge_cap, edge_count;
+    omni_ctx_t *stack;          /* the shadow stack of active calls */
+    uint32_t depth, stack_cap, max_depth;
+    uint64_t cpu_ns;            /* thread CPU time when its outermost frame last returned */
+    int cpu_known;              /* cpu_ns has been read at least once */
+    /* C stack management: see stackswitch.h. */
+    uintptr_t stack_limit;      /* switch segments below this address */
+    void **segments;            /* mapped stack segments, by nesting level */
+    uint32_t seg_level, seg_cap;
+} omni_cthread_t;
+
+/* Installs the frame hook on the current interpreter (the GIL is held) and
+ * starts counting. Returns 0, or -1 if the hook could not be installed. */
+int omni_callprof_start(void);
+
+/* Stops counting; the hook stays installed but passes frames straight through.
+ * Idempotent. */
+void omni_callprof_stop(void);
+
+/* Closes the activations still open on every thread's stack at `now` ticks,
+ * as cProfile does when it is disabled, so that a run ended by os._exit or a
+ * signal still accounts for the frames it was in. Call after stop. */
+void omni_callprof_flush(uint64_t now);
+
+/* Read access for the session writer, after stop. */
+uint32_t omni_callprof_code_count(void);
+const omni_code_info_t *omni_callprof_code(uint32_t id);
+omni_cthread_t *omni_callprof_threads(void);
+
+/* Drops the other threads' data in a forked child (they do not exist there). */
+void omni_callprof_after_fork_child(void);
+
+#endif

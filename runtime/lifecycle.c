@@ -1,0 +1,332 @@
+/* lifecycle.c - a profiled run from start to finish: the session's header,
+ * the hooks, and the one finish that every way out of the process reaches
+ * (return from main, exit, _exit, an uncaught KeyboardInterrupt, a fatal
+ * signal). */
+#define _GNU_SOURCE
+#include "runtime/pylayout.h"
+
+#include "runtime/runtime.h"
+
+#include "runtime/callprof.h"
+#include "runtime/clock.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WARNINGS 32
+
+typedef void (*exit_fn_t)(int) __attribute__((noreturn));
+
+/* The state of this process's run. */
+static struct {
+    omni_run_config_t cfg;
+    pid_t pid;                 /* the process that owns the session */
+    int started;               /* omni_runtime_start ran */
+    int finished;              /* omni_runtime_finish ran (set atomically) */
+    int have_session;          /* the header was written to path */
+    char path[4096];
+    uint64_t start_mono_ns;
+    uint64_t main_ident;       /* pthread_self() of the main thread */
+    omni_header_t header;
+    omni_writer_t writer;      /* 64 KiB: static, never on a stack */
+    char warnings[MAX_WARNINGS][256];
+    const char *warning_ptrs[MAX_WARNINGS];
+    int n_warnings;
+    char python_version[32];
+    exit_fn_t real_exit, real__exit;
+} rt = {.writer = {.fd = -1}};
+
+/* ---------------------------------------------------------------- warnings */
+
+void omni_runtime_warn(const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (rt.n_warnings < MAX_WARNINGS) {
+        memcpy(rt.warnings[rt.n_warnings], msg, sizeof msg);
+        rt.warning_ptrs[rt.n_warnings] = rt.warnings[rt.n_warnings];
+        rt.n_warnings++;
+    }
+    if (!rt.cfg.quiet)
+        fprintf(stderr, "omnipython: warning: %s\n", msg);
+}
+
+const char *omni_runtime_session_path(void) {
+    return rt.have_session ? rt.path : NULL;
+}
+
+/* ---------------------------------------------------------------- exit interposition */
+
+/* omnipython defines exit and _exit and exports them (-rdynamic), so that
+ * libpython (linked in) and extension modules (loaded) reach these first:
+ * sys.exit in a script ends in Py_Exit -> exit, os._exit in _exit. */
+static exit_fn_t resolve_exit(const char *name) {
+    return (exit_fn_t)dlsym(RTLD_NEXT, name);
+}
+
+void exit(int status) {
+    omni_runtime_finish(status, OMNI_EXIT_EXIT, 0);
+    if (!rt.real_exit)
+        rt.real_exit = resolve_exit("exit");
+    rt.real_exit(status);
+}
+
+void _exit(int status) {
+    omni_runtime_finish(status, OMNI_EXIT_UNDERSCORE_EXIT, 0);
+    if (!rt.real__exit)
+        rt.real__exit = resolve_exit("_exit");
+    rt.real__exit(status);
+}
+
+/* ---------------------------------------------------------------- fatal signals */
+
+/* Signals whose default action ends the process. Installed only where the
+ * disposition is still the default once Python has set up its own, so the
+ * target sees SIG_DFL through the signal module and can replace ours. */
+static const int fatal_signals[] = {SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+                                    SIGSEGV, SIGBUS,  SIGFPE,  SIGILL,  SIGABRT, SIGXCPU,
+                                    SIGVTALRM, SIGSYS, SIGTRAP};
+
+static void on_fatal_signal(int sig) {
+    int saved = errno;
+    omni_runtime_finish(-sig, OMNI_EXIT_SIGNAL, sig);
+    /* SA_RESETHAND restored the default action: deliver the signal again so
+     * the process dies of it, as it would have without omnipython. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    errno = saved;
+}
+
+static void install_signal_handlers(void) {
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+        struct sigaction old, sa;
+        if (sigaction(fatal_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+            (old.sa_flags & SA_SIGINFO))
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sa.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+/* ---------------------------------------------------------------- start */
+
+int omni_runtime_prepare(const omni_run_config_t *cfg) {
+    rt.cfg = *cfg;
+    rt.pid = getpid();
+    rt.start_mono_ns = omni_clock_mono_ns();
+    rt.real_exit = resolve_exit("exit");
+    rt.real__exit = resolve_exit("_exit");
+    omni_clock_init();
+    return 0;
+}
+
+/* A short name for the session file from what runs. */
+static void target_stem(const char *target, char *out, size_t cap) {
+    const char *s = target;
+    if (strncmp(s, "-m ", 3) == 0)
+        s += 3;
+    else if (strcmp(s, "-c") == 0)
+        s = "command";
+    else if (strcmp(s, "-") == 0 || !*s)
+        s = "stdin";
+    const char *slash = strrchr(s, '/');
+    if (slash && slash[1])
+        s = slash + 1;
+    size_t n = 0;
+    for (; *s && n + 1 < cap && n < 48; s++) {
+        char c = *s;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '-' || c == '.';
+        out[n++] = ok ? c : '_';
+    }
+    out[n] = 0;
+    if (n > 3 && strcmp(out + n - 3, ".py") == 0)
+        out[n -= 3] = 0;
+    if (!n)
+        snprintf(out, cap, "run");
+}
+
+/* Opens the session file: --out, or a new name under ./.omni/. */
+static int open_session(const char *target) {
+    if (rt.cfg.out_path) {
+        snprintf(rt.path, sizeof rt.path, "%s", rt.cfg.out_path);
+        return omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_TRUNCATE);
+    }
+    if (mkdir(".omni", 0755) != 0 && errno != EEXIST)
+        return -errno;
+    char stem[64], stamp[32];
+    target_stem(target, stem, sizeof stem);
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (attempt)
+            snprintf(rt.path, sizeof rt.path, ".omni/%s-%s-%d-%d.omni", stem, stamp, (int)rt.pid,
+                     attempt);
+        else
+            snprintf(rt.path, sizeof rt.path, ".omni/%s-%s-%d.omni", stem, stamp, (int)rt.pid);
+        int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_NEW);
+        if (rc != -EEXIST)
+            return rc;
+    }
+    return -EEXIST;
+}
+
+static void fill_header(const char *target, int sys_argc, char **sys_argv) {
+    omni_header_t *h = &rt.header;
+    unsigned char rnd[16];
+    if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+        uint64_t x = omni_clock_unix_ns() ^ ((uint64_t)rt.pid << 32);
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
+            rnd[i] = (unsigned char)(x >> 56);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(h->session_id + 2 * i, 3, "%02x", rnd[i]);
+    h->pid = rt.pid;
+    h->ppid = getppid();
+    h->start_unix_ns = omni_clock_unix_ns() - (omni_clock_mono_ns() - rt.start_mono_ns);
+    h->argc = rt.cfg.argc;
+    h->argv = rt.cfg.argv;
+    h->sys_argc = sys_argc;
+    h->sys_argv = calloc((size_t)(sys_argc > 0 ? sys_argc : 1), sizeof(char *));
+    for (int i = 0; h->sys_argv && i < sys_argc; i++)
+        h->sys_argv[i] = strdup(sys_argv[i] ? sys_argv[i] : "");
+    if (!h->sys_argv)
+        h->sys_argc = 0;
+    snprintf(h->target, sizeof h->target, "%s", target);
+    if (!getcwd(h->cwd, sizeof h->cwd))
+        h->cwd[0] = 0;
+    ssize_t n = readlink("/proc/self/exe", h->executable, sizeof h->executable - 1);
+    h->executable[n > 0 ? n : 0] = 0;
+    snprintf(rt.python_version, sizeof rt.python_version, "%s", Py_GetVersion());
+    rt.python_version[strcspn(rt.python_version, " ")] = 0;
+    h->python_version = rt.python_version;
+    static const char *const modes[] = {"off", "minimal", "default", "full"};
+    h->mode = modes[rt.cfg.mode];
+    omni_hw_summary(&h->machine);
+}
+
+static void on_py_finalized(void) {
+    /* Py_FinalizeEx is done. If the target died of an uncaught
+     * KeyboardInterrupt, Py_RunMain now kills the process with SIGINT. */
+    if (omni_py_unhandled_keyboard_interrupt())
+        omni_runtime_finish(-SIGINT, OMNI_EXIT_KEYBOARD_INTERRUPT, SIGINT);
+}
+
+static void after_fork_child(void) {
+    omni_callprof_after_fork_child();
+}
+
+void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
+    if (rt.cfg.mode == OMNI_MODE_OFF || rt.started)
+        return;
+    rt.started = 1;
+    rt.main_ident = (uint64_t)pthread_self();
+    fill_header(target, sys_argc, sys_argv);
+    int rc = open_session(target);
+    if (rc < 0) {
+        omni_runtime_warn("cannot write the session %s: %s; the program runs without one",
+                          rt.path[0] ? rt.path : "under ./.omni", strerror(-rc));
+        return;
+    }
+    omni_session_write_header(&rt.writer, &rt.header);
+    /* The header reaches the disk now: a run killed with SIGKILL leaves it. */
+    rc = omni_writer_close(&rt.writer);
+    if (rc < 0) {
+        omni_runtime_warn("cannot write the session %s: %s; the program runs without one",
+                          rt.path, strerror(-rc));
+        unlink(rt.path);
+        return;
+    }
+    rt.have_session = 1;
+    if (omni_callprof_start() < 0)
+        omni_runtime_warn("the call profiler could not start (out of memory)");
+    if (Py_AtExit(on_py_finalized) != 0)
+        omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");
+    pthread_atfork(NULL, NULL, after_fork_child);
+    install_signal_handlers();
+}
+
+/* ---------------------------------------------------------------- finish */
+
+/* Whether our parent is omnipython too (a child run through sys.executable):
+ * such a child says nothing of its own on the terminal. */
+static int parent_is_omnipython(void) {
+    char self[4096], parent[4096], path[64];
+    ssize_t a = readlink("/proc/self/exe", self, sizeof self - 1);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)getppid());
+    ssize_t b = readlink(path, parent, sizeof parent - 1);
+    return a > 0 && a == b && memcmp(self, parent, (size_t)a) == 0;
+}
+
+static uint64_t tv_ns(struct timeval tv) {
+    return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
+    /* A forked (or vforked) child shares our memory image but not our
+     * session: leave every flag as it is. */
+    if (!rt.started || getpid() != rt.pid)
+        return;
+    if (__atomic_exchange_n(&rt.finished, 1, __ATOMIC_SEQ_CST))
+        return;
+    omni_callprof_stop();
+    uint64_t now = omni_clock_ticks();
+    uint64_t end_mono = omni_clock_mono_ns();
+    if (!rt.have_session)
+        return;
+    omni_callprof_flush(now);
+
+    omni_footer_t f = {0};
+    f.exit_status = exit_status;
+    f.how = how;
+    f.signal = signum;
+    f.wall_ns = end_mono - rt.start_mono_ns;
+    f.end_unix_ns = omni_clock_unix_ns();
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        f.cpu_user_ns = tv_ns(ru.ru_utime);
+        f.cpu_sys_ns = tv_ns(ru.ru_stime);
+        f.peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
+    }
+    f.ns_per_tick = omni_clock_ns_per_tick();
+    f.clock = omni_clock_source();
+
+    int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_APPEND);
+    if (rc == 0) {
+        omni_session_write_profile(&rt.writer, f.ns_per_tick, rt.main_ident);
+        f.n_warnings = rt.n_warnings;
+        f.warnings = rt.warning_ptrs;
+        omni_session_write_footer(&rt.writer, &f);
+        rc = omni_writer_close(&rt.writer);
+    }
+    if (rc < 0) {
+        if (!rt.cfg.quiet)
+            fprintf(stderr, "omnipython: warning: the session %s is incomplete: %s\n", rt.path,
+                    strerror(-rc));
+        return;
+    }
+    if (!rt.cfg.quiet && isatty(STDERR_FILENO) && !parent_is_omnipython())
+        fprintf(stderr, "omnipython: session %s (omnipython --report %s)\n", rt.path, rt.path);
+}

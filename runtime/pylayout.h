@@ -1,0 +1,59 @@
+/* pylayout.h - the one place that knows the embedded CPython's internal
+ * layouts (frames, the frame-evaluation hook, lifecycle flags). Everything
+ * version-specific that the runtime reads from the interpreter goes through
+ * these helpers, compiled against the headers of the exact libpython linked. */
+#ifndef OMNI_PYLAYOUT_H
+#define OMNI_PYLAYOUT_H
+
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#include <Python.h>
+#include <internal/pycore_frame.h>
+
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
+#error "omnipython's runtime knows the frame layout of CPython 3.11 and 3.12 only"
+#endif
+
+typedef struct _PyInterpreterFrame omni_pyframe_t;
+
+/* The code object a frame executes (borrowed: the frame holds a strong reference). */
+static inline PyCodeObject *omni_pyframe_code(omni_pyframe_t *f) {
+    return f->f_code;
+}
+
+/* Entry frames created by the interpreter for itself (3.12's shim frames)
+ * are not the target's calls. */
+static inline int omni_pyframe_is_shim(omni_pyframe_t *f) {
+#if PY_VERSION_HEX >= 0x030C0000
+    return f->owner == FRAME_OWNED_BY_CSTACK;
+#else
+    (void)f;
+    return 0;
+#endif
+}
+
+/* Calling a generator, coroutine or async generator function evaluates its
+ * frame once just to create the generator object (RETURN_GENERATOR), before
+ * the frame belongs to the generator. cProfile does not count that step as a
+ * call, only the resumptions that follow. */
+static inline int omni_pyframe_is_generator_creation(omni_pyframe_t *f) {
+    return (f->f_code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) &&
+           f->owner != FRAME_OWNED_BY_GENERATOR;
+}
+
+/* Whether the target ended with an uncaught KeyboardInterrupt, in which case
+ * Py_RunMain kills the process with SIGINT after finalising. */
+#if PY_VERSION_HEX >= 0x030C0000
+#include <internal/pycore_runtime.h>
+static inline int omni_py_unhandled_keyboard_interrupt(void) {
+    return _PyRuntime.signals.unhandled_keyboard_interrupt;
+}
+#else
+#include <internal/pycore_pylifecycle.h>
+static inline int omni_py_unhandled_keyboard_interrupt(void) {
+    return _Py_UnhandledKeyboardInterrupt;
+}
+#endif
+
+#endif

@@ -1,0 +1,48 @@
+/* runtime.h - what the launcher asks of the runtime: prepare before the
+ * interpreter starts, start once it runs, finish exactly once however the
+ * process ends. */
+#ifndef OMNI_RUNTIME_H
+#define OMNI_RUNTIME_H
+
+#include "runtime/session_writer.h"
+
+typedef enum omni_mode {
+    OMNI_MODE_OFF = 0,  /* no hooks, no session: a plain drop-in python3 */
+    OMNI_MODE_MINIMAL,
+    OMNI_MODE_DEFAULT,
+    OMNI_MODE_FULL
+} omni_mode_t;
+
+typedef struct omni_run_config {
+    const char *out_path;   /* the session file; NULL = a new file under ./.omni/ */
+    omni_mode_t mode;
+    int quiet;              /* omnipython prints nothing of its own */
+    int argc;               /* omnipython's whole command line (borrowed) */
+    char **argv;
+} omni_run_config_t;
+
+/* Before Py_Initialize: clocks, the machine summary, exit interposition.
+ * The config is copied. Returns 0. */
+int omni_runtime_prepare(const omni_run_config_t *cfg);
+
+/* After Py_Initialize, with the GIL held, before the target runs: opens the
+ * session and writes its header, installs the hooks. target describes what
+ * runs ("script.py", "-m mod", "-c", "-"); sys_argv is the target's argv in
+ * UTF-8 (borrowed for the call). Never fails the run: a problem becomes a
+ * warning and the target runs unprofiled. */
+void omni_runtime_start(const char *target, int sys_argc, char **sys_argv);
+
+/* Ends the session: stops the hooks, writes the profile and the footer, and
+ * says where the session is. Runs once per process (later calls do nothing),
+ * only in the process that started the session (not in a forked child).
+ * Safe to call from exit(), _exit() and fatal-signal handlers. */
+void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum);
+
+/* Records a warning for the session footer (copied; at most a few dozen kept)
+ * and prints it to stderr unless quiet. */
+void omni_runtime_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The session path of this run, or NULL when there is none. */
+const char *omni_runtime_session_path(void);
+
+#endif

@@ -1,0 +1,433 @@
+/* session_reader.c - turns the msgpack record stream back into the session
+ * model, checking every type on the way: a damaged file gives a message,
+ * never a crash. */
+#include "runtime/session_reader.h"
+
+#include "runtime/session_writer.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- typed access */
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *key) {
+    if (!m || m->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t klen = strlen(key);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+            memcmp(k->via.str.ptr, key, klen) == 0)
+            return &m->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static char *obj_strdup(const msgpack_object *o) {
+    if (!o || o->type != MSGPACK_OBJECT_STR)
+        return NULL;
+    char *s = malloc(o->via.str.size + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, o->via.str.ptr, o->via.str.size);
+    s[o->via.str.size] = 0;
+    /* A NUL inside the string would cut it short in reports: keep it visible. */
+    for (uint32_t i = 0; i < o->via.str.size; i++)
+        if (!s[i])
+            s[i] = '?';
+    return s;
+}
+
+static int obj_is_str(const msgpack_object *o, const char *s) {
+    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+           memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+static int obj_i64(const msgpack_object *o, int64_t *v) {
+    if (!o)
+        return -1;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+        *v = (int64_t)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        *v = o->via.i64;
+    else
+        return -1;
+    return 0;
+}
+
+static int obj_u64(const msgpack_object *o, uint64_t *v) {
+    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return -1;
+    *v = o->via.u64;
+    return 0;
+}
+
+static char **str_array(const msgpack_object *o, size_t *n) {
+    *n = 0;
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY)
+        return NULL;
+    char **v = calloc(o->via.array.size + 1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+        v[(*n)++] = obj_strdup(&o->via.array.ptr[i]);
+    return v;
+}
+
+/* A table is {columns: [names], rows: [[values]]}. Finds where each wanted
+ * column is; returns the rows array, or NULL when the table is malformed. */
+static const msgpack_object *table_rows(const msgpack_object *t, const char *const *want,
+                                        int nwant, int *pos) {
+    const msgpack_object *cols = map_get(t, "columns");
+    const msgpack_object *rows = map_get(t, "rows");
+    if (!cols || cols->type != MSGPACK_OBJECT_ARRAY || !rows || rows->type != MSGPACK_OBJECT_ARRAY)
+        return NULL;
+    for (int w = 0; w < nwant; w++) {
+        pos[w] = -1;
+        for (uint32_t c = 0; c < cols->via.array.size; c++)
+            if (obj_is_str(&cols->via.array.ptr[c], want[w]))
+                pos[w] = (int)c;
+        if (pos[w] < 0)
+            return NULL;
+    }
+    for (uint32_t r = 0; r < rows->via.array.size; r++) {
+        const msgpack_object *row = &rows->via.array.ptr[r];
+        if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size < cols->via.array.size)
+            return NULL;
+    }
+    return rows;
+}
+
+static const msgpack_object *cell(const msgpack_object *row, int pos) {
+    return &row->via.array.ptr[pos];
+}
+
+/* ---------------------------------------------------------------- records */
+
+static int read_header(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    if (!obj_is_str(map_get(r, "format"), OMNI_SESSION_FORMAT)) {
+        snprintf(err, cap, "not an omnipython session (no '%s' header)", OMNI_SESSION_FORMAT);
+        return -1;
+    }
+    if (obj_u64(map_get(r, "version"), &s->version) < 0 || s->version < 1) {
+        snprintf(err, cap, "the session header has no valid format version");
+        return -1;
+    }
+    if (s->version > OMNI_SESSION_VERSION) {
+        snprintf(err, cap, "session format version %llu is newer than this omnipython reads (%d)",
+                 (unsigned long long)s->version, OMNI_SESSION_VERSION);
+        return -1;
+    }
+    s->session_id = obj_strdup(map_get(r, "session_id"));
+    obj_i64(map_get(r, "pid"), &s->pid);
+    obj_i64(map_get(r, "ppid"), &s->ppid);
+    uint64_t ns = 0;
+    if (obj_u64(map_get(r, "start_unix_ns"), &ns) == 0)
+        s->start_unix_s = (double)ns / 1e9;
+    s->argv = str_array(map_get(r, "argv"), &s->argc);
+    s->sys_argv = str_array(map_get(r, "sys_argv"), &s->sys_argc);
+    s->target = obj_strdup(map_get(r, "target"));
+    s->cwd = obj_strdup(map_get(r, "cwd"));
+    s->executable = obj_strdup(map_get(r, "executable"));
+    s->python_version = obj_strdup(map_get(r, "python_version"));
+    s->omni_version = obj_strdup(map_get(r, "omni_version"));
+    s->mode = obj_strdup(map_get(r, "mode"));
+    const msgpack_object *m = map_get(r, "machine");
+    s->hostname = obj_strdup(map_get(m, "hostname"));
+    s->arch = obj_strdup(map_get(m, "arch"));
+    s->cpu_model = obj_strdup(map_get(m, "cpu_model"));
+    s->os = obj_strdup(map_get(m, "os"));
+    s->kernel = obj_strdup(map_get(m, "kernel"));
+    obj_u64(map_get(m, "logical_cpus"), &s->logical_cpus);
+    obj_u64(map_get(m, "memory_total_bytes"), &s->memory_total_bytes);
+    return 0;
+}
+
+static int read_codes(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    static const char *const want[] = {"id", "file", "name", "line"};
+    int pos[4];
+    const msgpack_object *rows = table_rows(r, want, 4, pos);
+    if (!rows || s->codes) {
+        snprintf(err, cap, "malformed code table");
+        return -1;
+    }
+    size_t n = rows->via.array.size;
+    s->codes = calloc(n ? n : 1, sizeof *s->codes);
+    if (!s->codes) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    s->n_codes = n;
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        uint64_t id;
+        if (obj_u64(cell(row, pos[0]), &id) < 0 || id >= n || s->codes[id].file) {
+            snprintf(err, cap, "malformed code table (row %zu)", i);
+            return -1;
+        }
+        omni_scode_t *c = &s->codes[id];
+        c->file = obj_strdup(cell(row, pos[1]));
+        c->name = obj_strdup(cell(row, pos[2]));
+        if (!c->file)
+            c->file = strdup("?");
+        if (!c->name)
+            c->name = strdup("?");
+        obj_i64(cell(row, pos[3]), &c->line);
+    }
+    return 0;
+}
+
+static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    static const char *const fwant[] = {"code", "calls", "primitive_calls", "inclusive_ns",
+                                        "exclusive_ns", "max_recursion"};
+    static const char *const ewant[] = {"caller", "callee", "calls", "primitive_calls",
+                                        "inclusive_ns", "exclusive_ns"};
+    omni_sthread_t *ts = realloc(s->threads, (s->n_threads + 1) * sizeof *ts);
+    if (!ts) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    s->threads = ts;
+    omni_sthread_t *t = &ts[s->n_threads++];
+    memset(t, 0, sizeof *t);
+    obj_u64(map_get(r, "id"), &t->id);
+    obj_i64(map_get(r, "native_id"), &t->native_id);
+    t->name = obj_strdup(map_get(r, "name"));
+    uint64_t ns = 0;
+    if (obj_u64(map_get(r, "cpu_ns"), &ns) == 0)
+        t->cpu_s = (double)ns / 1e9;
+    obj_u64(map_get(r, "max_depth"), &t->max_depth);
+
+    int pos[6];
+    const msgpack_object *rows = table_rows(map_get(r, "functions"), fwant, 6, pos);
+    if (!rows) {
+        snprintf(err, cap, "malformed function table in thread %llu", (unsigned long long)t->id);
+        return -1;
+    }
+    t->funcs = calloc(rows->via.array.size + 1, sizeof *t->funcs);
+    if (!t->funcs) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_sfunc_t *f = &t->funcs[t->n_funcs];
+        uint64_t code, in, ex;
+        if (obj_u64(cell(row, pos[0]), &code) < 0 || code > UINT32_MAX ||
+            obj_u64(cell(row, pos[1]), &f->calls) < 0 ||
+            obj_u64(cell(row, pos[2]), &f->primitive_calls) < 0 ||
+            obj_u64(cell(row, pos[3]), &in) < 0 || obj_u64(cell(row, pos[4]), &ex) < 0 ||
+            obj_u64(cell(row, pos[5]), &f->max_recursion) < 0) {
+            snprintf(err, cap, "malformed function row %u", i);
+            return -1;
+        }
+        f->code = (uint32_t)code;
+        f->inclusive_s = (double)in / 1e9;
+        f->exclusive_s = (double)ex / 1e9;
+        t->n_funcs++;
+    }
+    rows = table_rows(map_get(r, "edges"), ewant, 6, pos);
+    if (!rows) {
+        snprintf(err, cap, "malformed edge table in thread %llu", (unsigned long long)t->id);
+        return -1;
+    }
+    t->edges = calloc(rows->via.array.size + 1, sizeof *t->edges);
+    if (!t->edges) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_sedge_t *e = &t->edges[t->n_edges];
+        uint64_t a, b, in, ex;
+        if (obj_u64(cell(row, pos[0]), &a) < 0 || a > UINT32_MAX ||
+            obj_u64(cell(row, pos[1]), &b) < 0 || b > UINT32_MAX ||
+            obj_u64(cell(row, pos[2]), &e->calls) < 0 ||
+            obj_u64(cell(row, pos[3]), &e->primitive_calls) < 0 ||
+            obj_u64(cell(row, pos[4]), &in) < 0 || obj_u64(cell(row, pos[5]), &ex) < 0) {
+            snprintf(err, cap, "malformed edge row %u", i);
+            return -1;
+        }
+        e->caller = (uint32_t)a;
+        e->callee = (uint32_t)b;
+        e->inclusive_s = (double)in / 1e9;
+        e->exclusive_s = (double)ex / 1e9;
+        t->n_edges++;
+    }
+    return 0;
+}
+
+static int read_footer(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    uint64_t ns;
+    if (obj_i64(map_get(r, "exit_status"), &s->exit_status) < 0) {
+        snprintf(err, cap, "the footer has no exit status");
+        return -1;
+    }
+    s->has_footer = 1;
+    s->exit_how = obj_strdup(map_get(r, "exit_how"));
+    obj_i64(map_get(r, "signal"), &s->signal);
+    if (obj_u64(map_get(r, "wall_ns"), &ns) == 0)
+        s->wall_s = (double)ns / 1e9;
+    if (obj_u64(map_get(r, "cpu_user_ns"), &ns) == 0)
+        s->cpu_user_s = (double)ns / 1e9;
+    if (obj_u64(map_get(r, "cpu_sys_ns"), &ns) == 0)
+        s->cpu_sys_s = (double)ns / 1e9;
+    obj_u64(map_get(r, "peak_rss_bytes"), &s->peak_rss_bytes);
+    s->clock = obj_strdup(map_get(r, "clock"));
+    s->warnings = str_array(map_get(r, "warnings"), &s->n_warnings);
+    return 0;
+}
+
+/* Every code id a table refers to must exist. */
+static int check_refs(const omni_session_t *s, char *err, size_t cap) {
+    for (size_t t = 0; t < s->n_threads; t++) {
+        const omni_sthread_t *th = &s->threads[t];
+        for (size_t i = 0; i < th->n_funcs; i++)
+            if (th->funcs[i].code >= s->n_codes)
+                goto bad;
+        for (size_t i = 0; i < th->n_edges; i++)
+            if (th->edges[i].caller >= s->n_codes || th->edges[i].callee >= s->n_codes)
+                goto bad;
+    }
+    return 0;
+bad:
+    snprintf(err, cap, "a profile row names a code object the session does not list");
+    return -1;
+}
+
+/* ---------------------------------------------------------------- the stream */
+
+int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err, size_t cap) {
+    memset(s, 0, sizeof *s);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int nrec = 0, rc = 0;
+    while (off < len) {
+        size_t before = off;
+        msgpack_unpack_return ret = msgpack_unpack_next(&u, buf, len, &off);
+        if (ret == MSGPACK_UNPACK_CONTINUE) {
+            if (!nrec) {
+                snprintf(err, cap, "not an omnipython session (too short)");
+                rc = -1;
+            }
+            s->truncated = 1;
+            break;
+        }
+        if (ret != MSGPACK_UNPACK_SUCCESS && ret != MSGPACK_UNPACK_EXTRA_BYTES) {
+            snprintf(err, cap, "%s at byte %zu",
+                     ret == MSGPACK_UNPACK_NOMEM_ERROR ? "damaged session (a record too large)"
+                                                       : "damaged session (not msgpack)",
+                     before);
+            rc = -1;
+            break;
+        }
+        const msgpack_object *r = &u.data;
+        const msgpack_object *kind = map_get(r, "kind");
+        if (!kind || kind->type != MSGPACK_OBJECT_STR) {
+            snprintf(err, cap, "%s (record %d at byte %zu has no kind)",
+                     nrec ? "damaged session" : "not an omnipython session", nrec, before);
+            rc = -1;
+            break;
+        }
+        if (nrec == 0 && !obj_is_str(kind, "header")) {
+            snprintf(err, cap, "not an omnipython session (it does not start with a header)");
+            rc = -1;
+            break;
+        }
+        if (obj_is_str(kind, "header"))
+            rc = nrec == 0 ? read_header(r, s, err, cap)
+                           : (snprintf(err, cap, "damaged session (a second header)"), -1);
+        else if (obj_is_str(kind, "codes"))
+            rc = read_codes(r, s, err, cap);
+        else if (obj_is_str(kind, "thread"))
+            rc = read_thread(r, s, err, cap);
+        else if (obj_is_str(kind, "footer"))
+            rc = read_footer(r, s, err, cap);
+        else
+            s->unknown_records++;
+        if (rc < 0)
+            break;
+        nrec++;
+    }
+    msgpack_unpacked_destroy(&u);
+    if (rc == 0 && nrec == 0) {
+        snprintf(err, cap, "not an omnipython session (empty)");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = check_refs(s, err, cap);
+    if (rc < 0)
+        omni_session_free(s);
+    return rc;
+}
+
+int omni_session_load(const char *path, omni_session_t *s, char *err, size_t cap) {
+    memset(s, 0, sizeof *s);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, cap, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0, capb = 0;
+    for (;;) {
+        if (len == capb) {
+            capb = capb ? capb * 2 : 1 << 16;
+            char *nb = realloc(buf, capb);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                snprintf(err, cap, "out of memory reading %s", path);
+                return -1;
+            }
+            buf = nb;
+        }
+        size_t k = fread(buf + len, 1, capb - len, f);
+        len += k;
+        if (k == 0)
+            break;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(buf);
+        snprintf(err, cap, "cannot read %s", path);
+        return -1;
+    }
+    int rc = omni_session_parse(buf, len, s, err, cap);
+    free(buf);
+    return rc;
+}
+
+static void free_strv(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void omni_session_free(omni_session_t *s) {
+    free_strv(s->argv, s->argc);
+    free_strv(s->sys_argv, s->sys_argc);
+    free_strv(s->warnings, s->n_warnings);
+    char **strs[] = {&s->session_id, &s->target, &s->cwd, &s->executable, &s->python_version,
+                     &s->omni_version, &s->mode, &s->hostname, &s->arch, &s->cpu_model, &s->os,
+                     &s->kernel, &s->exit_how, &s->clock};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        free(*strs[i]);
+    for (size_t i = 0; i < s->n_codes; i++) {
+        free(s->codes[i].file);
+        free(s->codes[i].name);
+    }
+    free(s->codes);
+    for (size_t i = 0; i < s->n_threads; i++) {
+        free(s->threads[i].name);
+        free(s->threads[i].funcs);
+        free(s->threads[i].edges);
+    }
+    free(s->threads);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,85 @@
+/* session_reader.h - reads a session file back into a neutral model that
+ * reports and exports use; they never see the interpreter. */
+#ifndef OMNI_SESSION_READER_H
+#define OMNI_SESSION_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct omni_scode {
+    char *file;
+    char *name;
+    int64_t line;
+} omni_scode_t;
+
+/* One row of a thread's function table: times in seconds. */
+typedef struct omni_sfunc {
+    uint32_t code;
+    uint64_t calls, primitive_calls;
+    double inclusive_s, exclusive_s;
+    uint64_t max_recursion;
+} omni_sfunc_t;
+
+typedef struct omni_sedge {
+    uint32_t caller, callee;
+    uint64_t calls, primitive_calls;
+    double inclusive_s, exclusive_s;
+} omni_sedge_t;
+
+typedef struct omni_sthread {
+    uint64_t id;
+    int64_t native_id;
+    char *name;          /* NULL when unknown */
+    double cpu_s;
+    uint64_t max_depth;
+    omni_sfunc_t *funcs;
+    size_t n_funcs;
+    omni_sedge_t *edges;
+    size_t n_edges;
+} omni_sthread_t;
+
+typedef struct omni_session {
+    /* header */
+    uint64_t version;
+    char *session_id;
+    int64_t pid, ppid;
+    double start_unix_s;
+    char **argv;
+    size_t argc;
+    char **sys_argv;
+    size_t sys_argc;
+    char *target, *cwd, *executable, *python_version, *omni_version, *mode;
+    char *hostname, *arch, *cpu_model, *os, *kernel;
+    uint64_t logical_cpus, memory_total_bytes;
+    /* profile */
+    omni_scode_t *codes;
+    size_t n_codes;
+    omni_sthread_t *threads;
+    size_t n_threads;
+    /* footer */
+    int has_footer;
+    int64_t exit_status;
+    char *exit_how;
+    int64_t signal;
+    double wall_s, cpu_user_s, cpu_sys_s;
+    uint64_t peak_rss_bytes;
+    char *clock;
+    char **warnings;
+    size_t n_warnings;
+    /* what the reader noticed */
+    int truncated;           /* the file ends inside a record */
+    size_t unknown_records;  /* records of kinds this version does not know (skipped) */
+} omni_session_t;
+
+/* Reads the session in buf[0..len). Returns 0 and fills *s (free it with
+ * omni_session_free), or -1 with a message in err. A file cut short after
+ * the header is read up to the cut (s->truncated = 1). */
+int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err, size_t errcap);
+
+/* Reads the file at path; the same contract, and a missing or unreadable
+ * file is an error too. */
+int omni_session_load(const char *path, omni_session_t *s, char *err, size_t errcap);
+
+void omni_session_free(omni_session_t *s);
+
+#endif
