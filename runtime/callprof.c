@@ -86,7 +86,7 @@ static int map_grow(void) {
 
 /* Slow path, once per code object: gives it an id, keeps it alive and copies
  * its names. Returns OMNI_CODE_NONE when memory runs out. */
-static uint32_t code_register(PyCodeObject *co) {
+static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     if ((cp.map_count + 1) * 2 > cp.map_cap && map_grow() < 0)
         return OMNI_CODE_NONE;
     if (cp.n_codes == cp.codes_cap) {
@@ -105,6 +105,7 @@ static uint32_t code_register(PyCodeObject *co) {
     info->file = utf8_copy(co->co_filename);
     info->name = utf8_copy(co->co_qualname);
     info->line = co->co_firstlineno;
+    omni_pyframe_keep_getitem_visible(f);
     PyErr_Restore(et, ev, tb);
     Py_INCREF(co); /* so that the address is never reused by another code object */
 
@@ -117,14 +118,14 @@ static uint32_t code_register(PyCodeObject *co) {
     return cp.n_codes++;
 }
 
-static inline uint32_t code_id(PyCodeObject *co) {
+static inline uint32_t code_id(omni_pyframe_t *f, PyCodeObject *co) {
     uint32_t mask = cp.map_cap - 1;
     for (uint32_t j = ptr_hash(co) & mask;; j = (j + 1) & mask) {
         PyCodeObject *k = cp.keys[j];
         if (k == co)
             return cp.ids[j];
         if (!k)
-            return code_register(co);
+            return code_register(f, co);
     }
 }
 
@@ -396,7 +397,7 @@ static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throw
         return _PyEval_EvalFrameDefault(ts, f, throwflag);
     if (!cp.active || omni_pyframe_is_shim(f) || omni_pyframe_is_generator_creation(f))
         return eval(t, ts, f, throwflag);
-    uint32_t id = code_id(omni_pyframe_code(f));
+    uint32_t id = code_id(f, omni_pyframe_code(f));
     if (id == OMNI_CODE_NONE || enter(t, id) < 0)
         return eval(t, ts, f, throwflag);
     PyObject *res = eval(t, ts, f, throwflag);

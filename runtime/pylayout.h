@@ -42,6 +42,27 @@ static inline int omni_pyframe_is_generator_creation(omni_pyframe_t *f) {
            f->owner != FRAME_OWNED_BY_GENERATOR;
 }
 
+/* CPython before 3.11.4 (gh-104405) specialises `obj[i]` for a class whose
+ * __getitem__ is a Python function into BINARY_SUBSCR_GETITEM, which pushes
+ * the frame inside the running evaluation loop and so bypasses the frame
+ * hook. The specialisation needs the function's version to fit in 16 bits:
+ * giving the function a version above that (unique, and far from the ones
+ * CPython hands out) makes it fail, and an existing one deoptimise, so every
+ * call reaches the hook. Called once per code object, for the function that
+ * runs it first (a second function object sharing that code is not covered). */
+static inline void omni_pyframe_keep_getitem_visible(omni_pyframe_t *f) {
+#if PY_VERSION_HEX < 0x030B04F0
+    static uint32_t next_version = 0x80000000u;
+    PyCodeObject *co = f->f_code;
+    if (f->f_func && co->co_argcount == 2 &&
+        PyUnicode_CompareWithASCIIString(co->co_name, "__getitem__") == 0 &&
+        f->f_func->func_version <= 0xFFFFu)
+        f->f_func->func_version = next_version++;
+#else
+    (void)f;
+#endif
+}
+
 /* Whether the target ended with an uncaught KeyboardInterrupt, in which case
  * Py_RunMain kills the process with SIGINT after finalising. */
 #if PY_VERSION_HEX >= 0x030C0000
