@@ -1,0 +1,59 @@
+"""Shared helpers for the end-to-end tests: where omnipython and the reference
+python3 are, how to run both, and how to read a session with msgpack."""
+import os
+import shutil
+import subprocess
+import sys
+
+import msgpack
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.join(os.path.dirname(HERE), "scripts")
+OMNI = os.environ.get("OMNIPYTHON") or os.path.join(
+    os.path.dirname(os.path.dirname(HERE)), "build", "omnipython")
+# The reference: Debian's CPython, the one omnipython embeds.
+PYTHON = "/usr/bin/python3.11"
+
+
+def run(argv, cwd=None, env=None, input=None, timeout=120):
+    """Runs argv and returns the CompletedProcess with bytes stdout/stderr."""
+    return subprocess.run(argv, cwd=cwd, env=env, input=input, capture_output=True,
+                          timeout=timeout)
+
+
+def clean_env(**extra):
+    """The environment of the tests, without anything that would change
+    python3's or omnipython's behaviour."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "OMNIPYTHON", "PYENV"))}
+    env.update(extra)
+    return env
+
+
+def read_records(path):
+    """All records of a session file, as dicts."""
+    with open(path, "rb") as f:
+        return list(msgpack.Unpacker(f, raw=False, strict_map_key=False))
+
+
+def report_json(session):
+    """omnipython --report SESSION --format json, parsed."""
+    import json
+    r = run([OMNI, "--report", session, "--format", "json"])
+    assert r.returncode == 0, r.stderr.decode()
+    return json.loads(r.stdout)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A scratch folder holding a copy of test/scripts."""
+    dst = tmp_path / "w"
+    shutil.copytree(SCRIPTS, dst)
+    return dst
+
+
+@pytest.fixture(scope="session", autouse=True)
+def omnipython_exists():
+    if not os.access(OMNI, os.X_OK):
+        pytest.exit(f"omnipython not built at {OMNI}", returncode=2)

@@ -1,0 +1,2 @@
+import sys
+print("dir main", sys.argv[0].endswith("appdir"), __name__)
