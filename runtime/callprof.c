@@ -27,6 +27,7 @@
  * GIL held (the hook runs with it), so none of it needs a lock. */
 static struct {
     int active;                 /* count calls; 0 = pass frames through */
+    int timed;                  /* read the clock at every call and return */
     int installed;              /* the hook is on the interpreter */
     _PyFrameEvalFunction prev;  /* the evaluation function we replaced */
     /* The code registry: code object -> dense id. */
@@ -274,7 +275,14 @@ static inline int enter(omni_cthread_t *t, uint32_t id) {
         return -1;
     uint32_t edge = OMNI_CODE_NONE;
     if (t->depth) {
-        edge = edge_find(t, t->stack[t->depth - 1].code, id);
+        omni_ctx_t *parent = &t->stack[t->depth - 1];
+        if (parent->last_callee == id) {
+            edge = parent->last_edge;
+        } else {
+            edge = edge_find(t, parent->code, id);
+            parent->last_callee = id;
+            parent->last_edge = edge;
+        }
         if (edge != OMNI_CODE_NONE)
             t->edges[edge].level++;
     }
@@ -287,7 +295,8 @@ static inline int enter(omni_cthread_t *t, uint32_t id) {
     c->code = id;
     c->edge = edge;
     c->sub = 0;
-    c->t0 = omni_clock_ticks();
+    c->last_callee = OMNI_CODE_NONE;
+    c->t0 = cp.timed ? omni_clock_ticks() : 0;
     return 0;
 }
 
@@ -401,15 +410,16 @@ static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throw
     if (id == OMNI_CODE_NONE || enter(t, id) < 0)
         return eval(t, ts, f, throwflag);
     PyObject *res = eval(t, ts, f, throwflag);
-    leave(t, omni_clock_ticks());
+    leave(t, cp.timed ? omni_clock_ticks() : 0);
     return res;
 }
 
 /* ---------------------------------------------------------------- control */
 
-int omni_callprof_start(void) {
+int omni_callprof_start(int timed) {
     if (cp.installed)
         return 0;
+    cp.timed = timed;
     if (map_grow() < 0)
         return -1;
     PyInterpreterState *interp = PyInterpreterState_Get();

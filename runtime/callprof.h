@@ -38,10 +38,12 @@ typedef struct omni_edge {
 
 /* One activation on a thread's shadow stack. */
 typedef struct omni_ctx {
-    uint32_t code;   /* code id */
-    uint32_t edge;   /* slot in the edge table, OMNI_CODE_NONE for a root call */
-    uint64_t t0;     /* ticks at entry */
-    uint64_t sub;    /* ticks spent in callees */
+    uint32_t code;        /* code id */
+    uint32_t edge;        /* slot in the edge table, OMNI_CODE_NONE for a root call */
+    uint64_t t0;          /* ticks at entry */
+    uint64_t sub;         /* ticks spent in callees */
+    uint32_t last_callee; /* the callee this activation called last ... */
+    uint32_t last_edge;   /* ... and its edge: a loop calling one function skips the lookup */
 } omni_ctx_t;
 
 typedef struct omni_cthread {
@@ -64,8 +66,10 @@ typedef struct omni_cthread {
 } omni_cthread_t;
 
 /* Installs the frame hook on the current interpreter (the GIL is held) and
- * starts counting. Returns 0, or -1 if the hook could not be installed. */
-int omni_callprof_start(void);
+ * starts counting. timed = 0 counts calls (and caller pairs) without reading
+ * the clock: the cheapest exact call profile. Returns 0, or -1 when memory
+ * runs out. */
+int omni_callprof_start(int timed);
 
 /* Stops counting; the hook stays installed but passes frames straight through.
  * Idempotent. */

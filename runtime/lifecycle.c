@@ -260,7 +260,8 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         return;
     }
     rt.have_session = 1;
-    if (omni_callprof_start() < 0)
+    /* minimal counts calls exactly but leaves timing to cheaper means. */
+    if (omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
         omni_runtime_warn("the call profiler could not start (out of memory)");
     if (Py_AtExit(on_py_finalized) != 0)
         omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");

@@ -1,0 +1,80 @@
+"""omnipython's cost against plain python3, measured in the same run.
+
+Runs each workload under /usr/bin/python3.11 and under omnipython in each
+mode, interleaved (python, omni, python, omni, ...) so that machine noise hits
+both alike, and reports the median wall time of each and their ratio. Run it
+with Debian's Python:
+
+    /usr/bin/python3.11 test/bench/bench.py [--rounds N] [--omnipython build/omnipython]
+
+Targets (issue 2): --mode off within 1.10x of python3; the call-heavy program
+at most 1.5x with exact call profiling; the stdlib mix at most 1.2x; start-up
+(-c pass) within 1.3x.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PYTHON = "/usr/bin/python3.11"
+
+WORKLOADS = [
+    # name, python arguments, omnipython modes, target ratio per mode
+    ("startup", ["-c", "pass"], {"default": 1.3, "off": 1.3}),
+    ("loops", [os.path.join(HERE, "loops.py")], {"off": 1.10, "default": 1.2}),
+    ("callheavy", [os.path.join(HERE, "callheavy.py")], {"off": 1.10, "default": 1.5}),
+    ("stdlibmix", [os.path.join(HERE, "stdlibmix.py")], {"off": 1.10, "default": 1.2}),
+]
+
+
+def timed(argv, cwd):
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"{argv} failed: {r.stderr.decode()}")
+    return dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--omnipython", default=os.path.join(ROOT, "build", "omnipython"))
+    ap.add_argument("--only", help="run only this workload")
+    args = ap.parse_args()
+    failed = []
+    with tempfile.TemporaryDirectory() as cwd:
+        print(f"{'workload':<11} {'mode':<8} {'python3 s':>10} {'omni s':>10} {'ratio':>7} {'target':>7}")
+        for name, pyargs, modes in WORKLOADS:
+            if args.only and name != args.only:
+                continue
+            rounds = args.rounds * (5 if name == "startup" else 1)
+            times = {"python3": []}
+            times.update({m: [] for m in modes})
+            for i in range(rounds):
+                times["python3"].append(timed([PYTHON] + pyargs, cwd))
+                for m in modes:
+                    out = os.path.join(cwd, f"bench-{m}.omni")
+                    times[m].append(timed([args.omnipython, "--quiet", "--mode", m, "--out", out]
+                                          + pyargs, cwd))
+            base = statistics.median(times["python3"])
+            for m, target in modes.items():
+                med = statistics.median(times[m])
+                ratio = med / base
+                ok = ratio <= target
+                if not ok:
+                    failed.append(f"{name}/{m}")
+                print(f"{name:<11} {m:<8} {base:10.4f} {med:10.4f} {ratio:7.3f} {target:7.2f}"
+                      f"{'' if ok else '  over target'}")
+    if failed:
+        print("over target:", ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
