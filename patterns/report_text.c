@@ -69,8 +69,8 @@ static void print_run(const out_t *o) {
     print_bytes(f, s->memory_total_bytes);
     fputc('\n', f);
     if (s->truncated)
-        fprintf(f, "  %sthe session file ends inside a record: what follows is what was "
-                   "written before the cut%s\n", bold(o), reset(o));
+        fprintf(f, "  %sthe session file ends inside an incomplete or damaged record: what "
+                   "follows is what was written before it%s\n", bold(o), reset(o));
     for (size_t i = 0; i < s->n_warnings; i++)
         fprintf(f, "  warning: %s\n", s->warnings[i] ? s->warnings[i] : "?");
 }

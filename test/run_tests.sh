@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing (Debian 12, as root), then
+# builds omnipython three ways and runs each build's tests:
+#   build/       release build: C unit tests + end-to-end tests (pytest)
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
+#   build-fuzz/  clang + libFuzzer: 30 s of fuzzing the session reader
+# Benchmarks are separate: /usr/bin/python3.11 test/bench/bench.py
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
+          python3.11-dev libuv1-dev libmsgpack-dev libyaml-dev libhwloc-dev libpapi-dev
+          python3-pytest python3-msgpack python3-pycodestyle python3-flake8 black)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc)
+step() { echo; echo "=== $*"; }
+
+step "release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure)
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer build"
+cmake -S . -B build-asan -DOMNI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ctest --output-on-failure)
+
+step "libFuzzer: the session reader"
+CC=clang cmake -S . -B build-fuzz -DOMNI_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_session_reader
+(cd build-fuzz && ctest --output-on-failure -R fuzz)
+
+echo; echo "all tests passed"
