@@ -262,6 +262,10 @@ static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, si
 
 static int read_footer(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
     uint64_t ns;
+    if (s->has_footer) {
+        snprintf(err, cap, "damaged session (a second footer)");
+        return -1;
+    }
     if (obj_i64(map_get(r, "exit_status"), &s->exit_status) < 0) {
         snprintf(err, cap, "the footer has no exit status");
         return -1;
