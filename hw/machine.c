@@ -41,7 +41,7 @@ int omni_hw_summary(omni_hw_summary_t *out) {
     struct utsname u;
     if (uname(&u) == 0) {
         snprintf(out->hostname, sizeof out->hostname, "%.255s", u.nodename);
-        snprintf(out->arch, sizeof out->arch, "%s", u.machine);
+        snprintf(out->arch, sizeof out->arch, "%.63s", u.machine);
         snprintf(out->kernel, sizeof out->kernel, "%s", u.release);
     }
     if (!read_keyed("/proc/cpuinfo", "model name", ':', out->cpu_model, sizeof out->cpu_model))

@@ -53,8 +53,14 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     memcpy(args + 1, argv + o->py_index, sizeof(char *) * (size_t)(n - 1));
     args[n] = NULL;
 
+    /* A child Python started by a profiled program inherits its
+     * OMNIPYTHON_OPTIONS: an --out from there names the parent's session,
+     * so the child writes its own under ./.omni/ instead. */
+    const char *out = o->out;
+    if (out && o->out_from_env && omni_runtime_parent_is_omnipython())
+        out = NULL;
     omni_run_config_t rc = {
-        .out_path = o->out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv};
+        .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv};
     omni_runtime_prepare(&rc);
 
     PyConfig config;

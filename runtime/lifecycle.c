@@ -271,9 +271,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
 
 /* ---------------------------------------------------------------- finish */
 
-/* Whether our parent is omnipython too (a child run through sys.executable):
- * such a child says nothing of its own on the terminal. */
-static int parent_is_omnipython(void) {
+int omni_runtime_parent_is_omnipython(void) {
     char self[4096], parent[4096], path[64];
     ssize_t a = readlink("/proc/self/exe", self, sizeof self - 1);
     snprintf(path, sizeof path, "/proc/%d/exe", (int)getppid());
@@ -328,6 +326,6 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
                     strerror(-rc));
         return;
     }
-    if (!rt.cfg.quiet && isatty(STDERR_FILENO) && !parent_is_omnipython())
+    if (!rt.cfg.quiet && isatty(STDERR_FILENO) && !omni_runtime_parent_is_omnipython())
         fprintf(stderr, "omnipython: session %s (omnipython --report %s)\n", rt.path, rt.path);
 }

@@ -42,6 +42,10 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum);
  * and prints it to stderr unless quiet. */
 void omni_runtime_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Whether this process's parent runs the same omnipython executable (a
+ * child started through sys.executable). Reads /proc; not for hot paths. */
+int omni_runtime_parent_is_omnipython(void);
+
 /* The session path of this run, or NULL when there is none. */
 const char *omni_runtime_session_path(void);
 

@@ -142,6 +142,23 @@ def test_environment_options(tmp_path):
     assert r.returncode == 2 and b"OMNIPYTHON_OPTIONS" in r.stderr and r.stdout == b""
 
 
+def test_children_do_not_overwrite_the_parents_env_out(tmp_path):
+    """OMNIPYTHON_OPTIONS="--out F" reaches child Pythons too; they must not take F."""
+    env = clean_env(OMNIPYTHON_OPTIONS="--quiet --out parent.omni")
+    code = ("import subprocess, sys\n"
+            "for i in range(2):\n"
+            "    subprocess.run([sys.executable, '-c', 'print(1)'], check=True)\n")
+    r = run([OMNI, "-c", code], cwd=str(tmp_path), env=env)
+    assert (r.returncode, r.stdout) == (0, b"1\n1\n"), r.stderr
+    recs = read_records(tmp_path / "parent.omni")
+    assert [x["kind"] for x in recs].count("header") == 1
+    assert recs[0]["sys_argv"][0] == "-c" and recs[0]["pid"] != 0 and recs[-1]["kind"] == "footer"
+    children = os.listdir(tmp_path / ".omni")
+    assert len(children) == 2
+    for c in children:
+        assert read_records(tmp_path / ".omni" / c)[0]["ppid"] == recs[0]["pid"]
+
+
 @pytest.mark.parametrize("args", [["--bogus", "x.py"], ["--mode", "turbo", "x.py"], ["--out"],
                                   ["--report"], ["--report", "a", "b"], ["--format", "xml"]])
 def test_bad_omnipython_options(args):
