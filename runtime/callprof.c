@@ -284,11 +284,11 @@ static inline int enter(omni_cthread_t *t, uint32_t id) {
             parent->last_edge = edge;
         }
         if (edge != OMNI_CODE_NONE)
-            t->edges[edge].level++;
+            t->edges[edge].c.level++;
     }
     omni_fstat_t *s = &t->fn[id];
-    if (++s->level > s->max_level)
-        s->max_level = s->level;
+    if (++s->c.level > s->max_level)
+        s->max_level = s->c.level;
     omni_ctx_t *c = &t->stack[t->depth++];
     if (t->depth > t->max_depth)
         t->max_depth = t->depth;
@@ -300,6 +300,17 @@ static inline int enter(omni_cthread_t *t, uint32_t id) {
     return 0;
 }
 
+/* Closes one activation of c's function (or pair): tt ticks in all, it in
+ * its own code. Only the outermost activation adds to the inclusive time. */
+static inline void counts_close(omni_counts_t *c, uint64_t tt, uint64_t it) {
+    if (--c->level == 0)
+        c->incl += tt;
+    else
+        c->rec_calls++;
+    c->excl += it;
+    c->calls++;
+}
+
 static inline void leave(omni_cthread_t *t, uint64_t now) {
     if (!t->depth)
         return;
@@ -308,22 +319,9 @@ static inline void leave(omni_cthread_t *t, uint64_t now) {
     uint64_t it = tt > c->sub ? tt - c->sub : 0;
     if (t->depth)
         t->stack[t->depth - 1].sub += tt;
-    omni_fstat_t *s = &t->fn[c->code];
-    if (--s->level == 0)
-        s->incl += tt;
-    else
-        s->rec_calls++;
-    s->excl += it;
-    s->calls++;
-    if (c->edge != OMNI_CODE_NONE) {
-        omni_edge_t *e = &t->edges[c->edge];
-        if (--e->level == 0)
-            e->incl += tt;
-        else
-            e->rec_calls++;
-        e->excl += it;
-        e->calls++;
-    }
+    counts_close(&t->fn[c->code].c, tt, it);
+    if (c->edge != OMNI_CODE_NONE)
+        counts_close(&t->edges[c->edge].c, tt, it);
     if (!t->depth) {
         /* The thread's outermost frame returned (a thread ends, a callback
          * from C returns): a good moment to read its CPU clock, rarely. */

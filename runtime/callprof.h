@@ -18,22 +18,27 @@ typedef struct omni_code_info {
     int line;          /* co_firstlineno */
 } omni_code_info_t;
 
-/* Per code object, per thread. Times are in clock ticks (clock.h). */
-typedef struct omni_fstat {
+/* The counters kept per code object and per caller -> callee pair, per
+ * thread, with cProfile's definitions. Times are in clock ticks (clock.h). */
+typedef struct omni_counts {
     uint64_t calls;       /* completed calls, every resumption of a generator included */
     uint64_t rec_calls;   /* calls made while another call of the same code was active */
     uint64_t incl;        /* inclusive ticks, outermost activations only (cProfile's ct) */
     uint64_t excl;        /* exclusive ticks (cProfile's tt) */
     uint32_t level;       /* activations currently on this thread's stack */
+} omni_counts_t;
+
+/* Per code object, per thread. */
+typedef struct omni_fstat {
+    omni_counts_t c;
     uint32_t max_level;   /* deepest recursion seen: most simultaneous activations */
 } omni_fstat_t;
 
-/* A caller -> callee pair, per thread, with the same counters (cProfile's
- * sub-entries, which pstats reports as callers). */
+/* A caller -> callee pair, per thread (cProfile's sub-entries, which pstats
+ * reports as callers). */
 typedef struct omni_edge {
-    uint32_t caller, callee;  /* code ids; caller OMNI_CODE_NONE = unused slot */
-    uint64_t calls, rec_calls, incl, excl;
-    uint32_t level;
+    uint32_t caller, callee;  /* code ids */
+    omni_counts_t c;
 } omni_edge_t;
 
 /* One activation on a thread's shadow stack. */

@@ -166,6 +166,14 @@ static uint64_t ticks_to_ns(uint64_t ticks, double ns_per_tick) {
     return (uint64_t)((double)ticks * ns_per_tick + 0.5);
 }
 
+/* calls, primitive_calls, inclusive_ns, exclusive_ns: four cells of a row. */
+static void pack_counts(msgpack_packer *pk, const omni_counts_t *c, double npt) {
+    msgpack_pack_uint64(pk, c->calls);
+    msgpack_pack_uint64(pk, c->calls - c->rec_calls);
+    msgpack_pack_uint64(pk, ticks_to_ns(c->incl, npt));
+    msgpack_pack_uint64(pk, ticks_to_ns(c->excl, npt));
+}
+
 /* CPU time of a thread that is still alive, from the scheduler's own
  * accounting (ns); 0 if it is gone or the file is missing. */
 static uint64_t task_cpu_ns(long tid) {
@@ -208,7 +216,7 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
                                         "inclusive_ns", "exclusive_ns"};
     uint32_t nf = 0;
     for (uint32_t i = 0; i < t->fn_cap; i++)
-        nf += t->fn[i].calls != 0;
+        nf += t->fn[i].c.calls != 0;
     uint64_t cpu = task_cpu_ns(t->native_id);
     if (!cpu && t->cpu_known)
         cpu = t->cpu_ns;
@@ -229,14 +237,11 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
     msgpack_pack_array(pk, nf);
     for (uint32_t i = 0; i < t->fn_cap; i++) {
         const omni_fstat_t *s = &t->fn[i];
-        if (!s->calls)
+        if (!s->c.calls)
             continue;
         msgpack_pack_array(pk, 6);
         msgpack_pack_uint32(pk, i);
-        msgpack_pack_uint64(pk, s->calls);
-        msgpack_pack_uint64(pk, s->calls - s->rec_calls);
-        msgpack_pack_uint64(pk, ticks_to_ns(s->incl, npt));
-        msgpack_pack_uint64(pk, ticks_to_ns(s->excl, npt));
+        pack_counts(pk, &s->c, npt);
         msgpack_pack_uint32(pk, s->max_level);
     }
 
@@ -246,19 +251,16 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
     omni_pack_str(pk, "rows");
     uint32_t ne = 0;
     for (uint32_t i = 0; i < t->edge_count; i++)
-        ne += t->edges[i].calls != 0;
+        ne += t->edges[i].c.calls != 0;
     msgpack_pack_array(pk, ne);
     for (uint32_t i = 0; i < t->edge_count; i++) {
         const omni_edge_t *e = &t->edges[i];
-        if (!e->calls)
+        if (!e->c.calls)
             continue;
         msgpack_pack_array(pk, 6);
         msgpack_pack_uint32(pk, e->caller);
         msgpack_pack_uint32(pk, e->callee);
-        msgpack_pack_uint64(pk, e->calls);
-        msgpack_pack_uint64(pk, e->calls - e->rec_calls);
-        msgpack_pack_uint64(pk, ticks_to_ns(e->incl, npt));
-        msgpack_pack_uint64(pk, ticks_to_ns(e->excl, npt));
+        pack_counts(pk, &e->c, npt);
     }
 }
 
