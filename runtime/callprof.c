@@ -30,12 +30,10 @@ static struct {
     int timed;                  /* read the clock at every call and return */
     int installed;              /* the hook is on the interpreter */
     _PyFrameEvalFunction prev;  /* the evaluation function we replaced */
-    /* The code registry: code object -> dense id. */
+    /* The code registry: code object -> dense id (see code_register). */
+    Py_ssize_t extra_index;     /* our co_extra slot */
     omni_code_info_t *codes;    /* by id */
     uint32_t n_codes, codes_cap;
-    PyCodeObject **keys;        /* open addressing, map_cap a power of two */
-    uint32_t *ids;
-    uint32_t map_cap, map_count;
     omni_cthread_t *threads;    /* every thread that ran Python code */
 } cp;
 
@@ -43,10 +41,12 @@ static __thread omni_cthread_t *tls_thread;
 
 /* ---------------------------------------------------------------- code registry */
 
-static inline uint32_t ptr_hash(const void *p) {
-    uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32);
-}
+/* Each code object the hook sees gets a dense id, kept in one of its own
+ * co_extra slots (id + 1; 0 = not seen yet), so the lookup on every call is
+ * two loads and no hashing. No reference is taken: when CPython frees the code
+ * object it calls code_freed, and its counts stay under the id with the names
+ * copied at registration. A new code object at the same address starts with
+ * empty slots and gets a new id. */
 
 /* Copies a str into a new malloc'd UTF-8 string; "?" when it cannot be
  * encoded (lone surrogates). The caller has saved any pending exception. */
@@ -59,37 +59,15 @@ static char *utf8_copy(PyObject *s) {
     return strdup(u);
 }
 
-static int map_grow(void) {
-    uint32_t cap = cp.map_cap ? cp.map_cap * 2 : 4096;
-    PyCodeObject **keys = calloc(cap, sizeof *keys);
-    uint32_t *ids = calloc(cap, sizeof *ids);
-    if (!keys || !ids) {
-        free(keys);
-        free(ids);
-        return -1;
-    }
-    for (uint32_t i = 0; i < cp.map_cap; i++) {
-        if (!cp.keys[i])
-            continue;
-        uint32_t j = ptr_hash(cp.keys[i]) & (cap - 1);
-        while (keys[j])
-            j = (j + 1) & (cap - 1);
-        keys[j] = cp.keys[i];
-        ids[j] = cp.ids[i];
-    }
-    free(cp.keys);
-    free(cp.ids);
-    cp.keys = keys;
-    cp.ids = ids;
-    cp.map_cap = cap;
-    return 0;
+static void code_freed(void *extra) {
+    uint32_t id = (uint32_t)(uintptr_t)extra - 1;
+    if (id < cp.n_codes)
+        cp.codes[id].code = NULL;
 }
 
-/* Slow path, once per code object: gives it an id, keeps it alive and copies
- * its names. Returns OMNI_CODE_NONE when memory runs out. */
+/* Slow path, once per code object: gives it an id and copies its names.
+ * Returns OMNI_CODE_NONE when memory runs out (the call is then not counted). */
 static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
-    if ((cp.map_count + 1) * 2 > cp.map_cap && map_grow() < 0)
-        return OMNI_CODE_NONE;
     if (cp.n_codes == cp.codes_cap) {
         uint32_t cap = cp.codes_cap ? cp.codes_cap * 2 : 1024;
         omni_code_info_t *c = realloc(cp.codes, cap * sizeof *c);
@@ -101,33 +79,27 @@ static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     /* A generator thrown into arrives with the exception pending: keep it. */
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
-    omni_code_info_t *info = &cp.codes[cp.n_codes];
+    uint32_t id = cp.n_codes;
+    if (_PyCode_SetExtra((PyObject *)co, cp.extra_index, (void *)(uintptr_t)(id + 1)) < 0) {
+        PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+        return OMNI_CODE_NONE;
+    }
+    omni_code_info_t *info = &cp.codes[id];
     info->code = co;
     info->file = utf8_copy(co->co_filename);
     info->name = utf8_copy(co->co_qualname);
     info->line = co->co_firstlineno;
     omni_pyframe_keep_getitem_visible(f);
     PyErr_Restore(et, ev, tb);
-    Py_INCREF(co); /* so that the address is never reused by another code object */
-
-    uint32_t j = ptr_hash(co) & (cp.map_cap - 1);
-    while (cp.keys[j])
-        j = (j + 1) & (cp.map_cap - 1);
-    cp.keys[j] = co;
-    cp.ids[j] = cp.n_codes;
-    cp.map_count++;
     return cp.n_codes++;
 }
 
 static inline uint32_t code_id(omni_pyframe_t *f, PyCodeObject *co) {
-    uint32_t mask = cp.map_cap - 1;
-    for (uint32_t j = ptr_hash(co) & mask;; j = (j + 1) & mask) {
-        PyCodeObject *k = cp.keys[j];
-        if (k == co)
-            return cp.ids[j];
-        if (!k)
-            return code_register(f, co);
-    }
+    void *x = omni_code_extra(co, cp.extra_index);
+    if (__builtin_expect(x != NULL, 1))
+        return (uint32_t)(uintptr_t)x - 1;
+    return code_register(f, co);
 }
 
 /* ---------------------------------------------------------------- per-thread tables */
@@ -418,7 +390,8 @@ int omni_callprof_start(int timed) {
     if (cp.installed)
         return 0;
     cp.timed = timed;
-    if (map_grow() < 0)
+    cp.extra_index = _PyEval_RequestCodeExtraIndex(code_freed);
+    if (cp.extra_index < 0)
         return -1;
     PyInterpreterState *interp = PyInterpreterState_Get();
     cp.prev = _PyInterpreterState_GetEvalFrameFunc(interp);

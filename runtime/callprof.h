@@ -12,7 +12,7 @@
  * registry, never freed before the process ends) so that the session can be
  * written without the interpreter, e.g. from a fatal-signal handler. */
 typedef struct omni_code_info {
-    void *code;        /* the PyCodeObject, kept alive by a strong reference */
+    void *code;        /* the PyCodeObject (borrowed), NULL once CPython freed it */
     const char *file;  /* co_filename */
     const char *name;  /* co_qualname */
     int line;          /* co_firstlineno */
@@ -72,8 +72,8 @@ typedef struct omni_cthread {
 
 /* Installs the frame hook on the current interpreter (the GIL is held) and
  * starts counting. timed = 0 counts calls (and caller pairs) without reading
- * the clock: the cheapest exact call profile. Returns 0, or -1 when memory
- * runs out. */
+ * the clock: the cheapest exact call profile. Returns 0, or -1 when no code
+ * extra slot is left (the hook is then not installed). */
 int omni_callprof_start(int timed);
 
 /* Stops counting; the hook stays installed but passes frames straight through.

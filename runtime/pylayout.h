@@ -22,6 +22,19 @@ static inline PyCodeObject *omni_pyframe_code(omni_pyframe_t *f) {
     return f->f_code;
 }
 
+/* A code object's extra slots (co_extra), as Objects/codeobject.c lays them
+ * out in 3.11 and 3.12. Read directly: the frame hook looks its slot up on
+ * every call, and _PyCode_GetExtra is a function call with checks. */
+typedef struct {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} omni_code_extra_t;
+
+static inline void *omni_code_extra(PyCodeObject *co, Py_ssize_t index) {
+    omni_code_extra_t *ce = (omni_code_extra_t *)co->co_extra;
+    return ce && index < ce->ce_size ? ce->ce_extras[index] : NULL;
+}
+
 /* Entry frames created by the interpreter for itself (3.12's shim frames)
  * are not the target's calls. */
 static inline int omni_pyframe_is_shim(omni_pyframe_t *f) {
