@@ -62,10 +62,12 @@ CASES = [
     ("multiprocessing_fork", [C + "mp_pool.py", "fork"], None, None),
     ("multiprocessing_forkserver", [C + "mp_pool.py", "forkserver"], None, None),
     ("getitem_and_recursion", [C + "getitem_recursion.py"], None, None),
+    ("recursion_in_a_small_stack_thread", [C + "small_stack_thread.py"], None, None),
     ("signals", [C + "signal_handler.py"], None, None),
     ("gc_weakref_del", [C + "gc_weakref.py"], None, None),
     ("dist_packages_and_extensions", [C + "dist_packages.py"], None, None),
     ("recursion_error_traceback", ["-c", "def f(): f()\nf()"], None, None),
+    ("interactive_after_command", ["-i", "-c", "x = 41"], b"print(x + 1)\nimport sys; sys.exit(6)\n", None),
     ("interactive_flag_stdin", ["-q", "-c", "import sys; print(sys.flags.quiet)"], None, None),
 ]
 
