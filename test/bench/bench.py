@@ -30,6 +30,8 @@ WORKLOADS = [
     ("loops", [os.path.join(HERE, "loops.py")], {"off": 1.10, "default": 1.2}),
     ("callheavy", [os.path.join(HERE, "callheavy.py")],
      {"off": 1.10, "minimal": 1.5, "default": 1.5, "cprofile": None}),
+    ("methods", [os.path.join(HERE, "methods.py")],
+     {"off": 1.10, "minimal": 1.5, "default": 1.5, "cprofile": None}),
     ("stdlibmix", [os.path.join(HERE, "stdlibmix.py")],
      {"off": 1.10, "default": 1.2, "cprofile": None}),
 ]
