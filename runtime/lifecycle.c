@@ -234,6 +234,18 @@ static void on_py_finalized(void) {
         omni_runtime_finish(-SIGINT, OMNI_EXIT_KEYBOARD_INTERRUPT, SIGINT);
 }
 
+/* os.execv and its relatives replace the process image: nothing of ours
+ * runs after that, so the session ends here (if the exec fails, the rest of
+ * the run is not recorded). Audit hooks run for every audited event: compare
+ * the name and return. */
+static int on_audit(const char *event, PyObject *args, void *data) {
+    (void)args;
+    (void)data;
+    if (event[0] == 'o' && strcmp(event, "os.exec") == 0)
+        omni_runtime_finish(0, OMNI_EXIT_EXEC, 0);
+    return 0;
+}
+
 static void after_fork_child(void) {
     omni_callprof_after_fork_child();
 }
@@ -263,6 +275,10 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     /* minimal counts calls exactly but leaves timing to cheaper means. */
     if (omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
         omni_runtime_warn("the call profiler could not start (out of memory)");
+    if (PySys_AddAuditHook(on_audit, NULL) != 0) {
+        PyErr_Clear();
+        omni_runtime_warn("cannot watch for os.exec: a session ended by exec will have no footer");
+    }
     if (Py_AtExit(on_py_finalized) != 0)
         omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");
     pthread_atfork(NULL, NULL, after_fork_child);

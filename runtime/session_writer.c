@@ -282,6 +282,7 @@ const char *omni_exit_how_name(omni_exit_how_t how) {
     case OMNI_EXIT_UNDERSCORE_EXIT: return "_exit";
     case OMNI_EXIT_SIGNAL: return "signal";
     case OMNI_EXIT_KEYBOARD_INTERRUPT: return "keyboard_interrupt";
+    case OMNI_EXIT_EXEC: return "exec";
     }
     return "unknown";
 }

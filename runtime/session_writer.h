@@ -65,7 +65,8 @@ typedef enum omni_exit_how {
     OMNI_EXIT_EXIT,              /* exit(): sys.exit in a script, Py_Exit */
     OMNI_EXIT_UNDERSCORE_EXIT,   /* _exit(): os._exit */
     OMNI_EXIT_SIGNAL,            /* a fatal signal */
-    OMNI_EXIT_KEYBOARD_INTERRUPT /* an uncaught KeyboardInterrupt */
+    OMNI_EXIT_KEYBOARD_INTERRUPT, /* an uncaught KeyboardInterrupt */
+    OMNI_EXIT_EXEC                /* os.exec*: the process becomes another program */
 } omni_exit_how_t;
 
 const char *omni_exit_how_name(omni_exit_how_t how);

@@ -63,6 +63,17 @@ def test_every_way_out_finishes_the_session(tmp_path, code, status, how):
     assert names.get("f") == 1 and names.get("<module>") == 1
 
 
+def test_exec_ends_the_session(tmp_path):
+    code = ("import os, sys\nprint('before', flush=True)\n"
+            "os.execv(sys.executable, [sys.executable, '-c', 'print(\"after exec\")'])")
+    r, session = profile(tmp_path, ["-c", code])
+    assert (r.returncode, r.stdout) == (0, b"before\nafter exec\n")
+    rep = report_json(str(session))
+    assert (rep["run"]["exit_how"], rep["run"]["complete"]) == ("exec", True)
+    # The new program is a new omnipython run with a session of its own.
+    assert len(os.listdir(tmp_path / ".omni")) == 1
+
+
 def test_sigkill_leaves_a_readable_header(tmp_path):
     session = tmp_path / "k.omni"
     p = subprocess.Popen([OMNI, "--quiet", "--out", str(session), "-c",
