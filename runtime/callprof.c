@@ -29,7 +29,6 @@ static struct {
     int active;                 /* count calls; 0 = pass frames through */
     int timed;                  /* read the clock at every call and return */
     int installed;              /* the hook is on the interpreter */
-    _PyFrameEvalFunction prev;  /* the evaluation function we replaced */
     /* The code registry: code object -> dense id (see code_register). */
     Py_ssize_t extra_index;     /* our co_extra slot */
     omni_code_info_t *codes;    /* by id */
@@ -111,7 +110,7 @@ static void thread_name_from_frame(omni_cthread_t *t, omni_pyframe_t *f) {
     if (co->co_argcount < 1 || !PyUnicode_Check(co->co_name) ||
         PyUnicode_CompareWithASCIIString(co->co_name, "_bootstrap") != 0)
         return;
-    PyObject *self = f->localsplus[0];
+    PyObject *self = omni_pyframe_first_local(f);
     if (!self)
         return;
     PyObject *et, *ev, *tb;
@@ -393,9 +392,7 @@ int omni_callprof_start(int timed) {
     cp.extra_index = _PyEval_RequestCodeExtraIndex(code_freed);
     if (cp.extra_index < 0)
         return -1;
-    PyInterpreterState *interp = PyInterpreterState_Get();
-    cp.prev = _PyInterpreterState_GetEvalFrameFunc(interp);
-    _PyInterpreterState_SetEvalFrameFunc(interp, omni_eval_frame);
+    _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), omni_eval_frame);
     cp.installed = 1;
     cp.active = 1;
     return 0;

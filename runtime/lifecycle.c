@@ -274,7 +274,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     rt.have_session = 1;
     /* minimal counts calls exactly but leaves timing to cheaper means. */
     if (omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
-        omni_runtime_warn("the call profiler could not start (out of memory)");
+        omni_runtime_warn("the call profiler could not start: no code extra slot is left");
     if (PySys_AddAuditHook(on_audit, NULL) != 0) {
         PyErr_Clear();
         omni_runtime_warn("cannot watch for os.exec: a session ended by exec will have no footer");

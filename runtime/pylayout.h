@@ -22,6 +22,12 @@ static inline PyCodeObject *omni_pyframe_code(omni_pyframe_t *f) {
     return f->f_code;
 }
 
+/* The frame's first local variable (the first argument of a call: `self`
+ * for a method), borrowed; NULL when unset. */
+static inline PyObject *omni_pyframe_first_local(omni_pyframe_t *f) {
+    return f->f_code->co_nlocalsplus > 0 ? f->localsplus[0] : NULL;
+}
+
 /* A code object's extra slots (co_extra), as Objects/codeobject.c lays them
  * out in 3.11 and 3.12. Read directly: the frame hook looks its slot up on
  * every call, and _PyCode_GetExtra is a function call with checks. */
