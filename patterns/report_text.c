@@ -68,6 +68,8 @@ static void print_run(const out_t *o) {
             s->cpu_model ? s->cpu_model : "?", (unsigned long long)s->logical_cpus);
     print_bytes(f, s->memory_total_bytes);
     fputc('\n', f);
+    if (s->mode && strcmp(s->mode, "minimal") == 0)
+        fprintf(f, "  mode minimal: calls are exact, times were not measured\n");
     if (s->truncated)
         fprintf(f, "  %sthe session file ends inside an incomplete or damaged record: what "
                    "follows is what was written before it%s\n", bold(o), reset(o));

@@ -137,6 +137,18 @@ def test_read_only_cwd_still_runs(tmp_path):
         ro.chmod(0o755)
 
 
+def test_mode_minimal_counts_without_times(tmp_path):
+    session = tmp_path / "m.omni"
+    code = "def f(x): return x\nfor i in range(1000): f(i)"
+    r = run([OMNI, "--quiet", "--mode", "minimal", "--out", str(session), "-c", code], env=clean_env())
+    assert r.returncode == 0
+    rep = report_json(str(session))
+    f = [x for x in rep["functions"] if x["name"] == "f"][0]
+    assert (f["calls"], f["inclusive_s"], f["exclusive_s"]) == (1000, 0, 0)
+    assert rep["run"]["mode"] == "minimal"
+    assert b"times were not measured" in run([OMNI, "--report", str(session)]).stdout
+
+
 def test_mode_off_writes_nothing(tmp_path):
     r = run([OMNI, "--mode", "off", "-c", "print(2)"], cwd=str(tmp_path), env=clean_env())
     assert (r.returncode, r.stdout) == (0, b"2\n")
