@@ -44,15 +44,14 @@ static void unavailable(omni_json_t *j, const char *k, const char *reason) {
     omni_json_end_object(j);
 }
 
-static void exit_status_or_null(omni_json_t *j, const omni_session_t *s) {
+/* exit_status and wall_s: null when the session has no footer (the process
+ * was killed, or is still running). */
+static void exit_and_wall(omni_json_t *j, const omni_session_t *s) {
     omni_json_key(j, "exit_status");
     if (s->has_footer)
         omni_json_int(j, s->exit_status);
     else
         omni_json_null(j);
-}
-
-static void wall_or_null(omni_json_t *j, const omni_session_t *s) {
     omni_json_key(j, "wall_s");
     if (s->has_footer)
         omni_json_num(j, s->wall_s);
@@ -66,10 +65,9 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
     str_list(j, "argv", s->argv, s->argc);
     str_list(j, "sys_argv", s->sys_argv, s->sys_argc);
     kv_str(j, "target", s->target);
-    exit_status_or_null(j, s);
+    exit_and_wall(j, s);
     kv_str(j, "exit_how", s->has_footer ? s->exit_how : NULL);
     kv_int(j, "signal", s->signal);
-    wall_or_null(j, s);
     kv_num(j, "cpu_user_s", s->cpu_user_s);
     kv_num(j, "cpu_sys_s", s->cpu_sys_s);
     kv_uint(j, "peak_rss_bytes", s->peak_rss_bytes);
@@ -98,8 +96,7 @@ static void write_processes(omni_json_t *j, const omni_session_t *s, const char 
     kv_int(j, "ppid", s->ppid);
     str_list(j, "argv", s->argv, s->argc);
     kv_str(j, "session", path);
-    exit_status_or_null(j, s);
-    wall_or_null(j, s);
+    exit_and_wall(j, s);
     omni_json_end_object(j);
     omni_json_end_array(j);
 }

@@ -121,11 +121,21 @@ static void pack_str_array(msgpack_packer *pk, int n, char *const *v) {
         omni_pack_str(pk, v[i]);
 }
 
-static void pack_columns(msgpack_packer *pk, const char *const *cols, size_t n) {
+/* The start of a table {columns: [...], rows: [...]}: the caller packs
+ * nrows rows next. key names the table inside its record, NULL when the
+ * table's two keys are the record's own (the caller counted them). */
+static void pack_table_head(msgpack_packer *pk, const char *key, const char *const *cols,
+                            size_t ncols, size_t nrows) {
+    if (key) {
+        omni_pack_str(pk, key);
+        msgpack_pack_map(pk, 2);
+    }
     omni_pack_str(pk, "columns");
-    msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < n; i++)
+    msgpack_pack_array(pk, ncols);
+    for (size_t i = 0; i < ncols; i++)
         omni_pack_str(pk, cols[i]);
+    omni_pack_str(pk, "rows");
+    msgpack_pack_array(pk, nrows);
 }
 
 /* ---------------------------------------------------------------- records */
@@ -196,9 +206,7 @@ static void write_codes(msgpack_packer *pk) {
     uint32_t n = omni_callprof_code_count();
     msgpack_pack_map(pk, 3);
     omni_pack_kv_str(pk, "kind", "codes");
-    pack_columns(pk, cols, 4);
-    omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, n);
+    pack_table_head(pk, NULL, cols, 4, n);
     for (uint32_t i = 0; i < n; i++) {
         const omni_code_info_t *c = omni_callprof_code(i);
         msgpack_pack_array(pk, 4);
@@ -230,11 +238,7 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
     omni_pack_kv_u64(pk, "cpu_ns", cpu);
     omni_pack_kv_u64(pk, "max_depth", t->max_depth);
 
-    omni_pack_str(pk, "functions");
-    msgpack_pack_map(pk, 2);
-    pack_columns(pk, fcols, 6);
-    omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, nf);
+    pack_table_head(pk, "functions", fcols, 6, nf);
     for (uint32_t i = 0; i < t->fn_cap; i++) {
         const omni_fstat_t *s = &t->fn[i];
         if (!s->c.calls)
@@ -245,14 +249,10 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
         msgpack_pack_uint32(pk, s->max_level);
     }
 
-    omni_pack_str(pk, "edges");
-    msgpack_pack_map(pk, 2);
-    pack_columns(pk, ecols, 6);
-    omni_pack_str(pk, "rows");
     uint32_t ne = 0;
     for (uint32_t i = 0; i < t->edge_count; i++)
         ne += t->edges[i].c.calls != 0;
-    msgpack_pack_array(pk, ne);
+    pack_table_head(pk, "edges", ecols, 6, ne);
     for (uint32_t i = 0; i < t->edge_count; i++) {
         const omni_edge_t *e = &t->edges[i];
         if (!e->c.calls)
