@@ -43,9 +43,9 @@ static __thread omni_cthread_t *tls_thread;
 /* Each code object the hook sees gets a dense id, kept in one of its own
  * co_extra slots (id + 1; 0 = not seen yet), so the lookup on every call is
  * two loads and no hashing. No reference is taken: when CPython frees the code
- * object it calls code_freed, and its counts stay under the id with the names
- * copied at registration. A new code object at the same address starts with
- * empty slots and gets a new id. */
+ * object, its slots go with it while its counts stay under the id, with the
+ * names copied at registration. A new code object at the same address starts
+ * with empty slots and gets a new id. */
 
 /* Copies a str into a new malloc'd UTF-8 string; "?" when it cannot be
  * encoded (lone surrogates). The caller has saved any pending exception. */
@@ -56,12 +56,6 @@ static char *utf8_copy(PyObject *s) {
         u = "?";
     }
     return strdup(u);
-}
-
-static void code_freed(void *extra) {
-    uint32_t id = (uint32_t)(uintptr_t)extra - 1;
-    if (id < cp.n_codes)
-        cp.codes[id].code = NULL;
 }
 
 /* Slow path, once per code object: gives it an id and copies its names.
@@ -85,7 +79,6 @@ static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
         return OMNI_CODE_NONE;
     }
     omni_code_info_t *info = &cp.codes[id];
-    info->code = co;
     info->file = utf8_copy(co->co_filename);
     info->name = utf8_copy(co->co_qualname);
     info->line = co->co_firstlineno;
@@ -389,7 +382,7 @@ int omni_callprof_start(int timed) {
     if (cp.installed)
         return 0;
     cp.timed = timed;
-    cp.extra_index = _PyEval_RequestCodeExtraIndex(code_freed);
+    cp.extra_index = _PyEval_RequestCodeExtraIndex(NULL);
     if (cp.extra_index < 0)
         return -1;
     _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), omni_eval_frame);

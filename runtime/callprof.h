@@ -12,7 +12,6 @@
  * registry, never freed before the process ends) so that the session can be
  * written without the interpreter, e.g. from a fatal-signal handler. */
 typedef struct omni_code_info {
-    void *code;        /* the PyCodeObject (borrowed), NULL once CPython freed it */
     const char *file;  /* co_filename */
     const char *name;  /* co_qualname */
     int line;          /* co_firstlineno */

@@ -257,18 +257,16 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     rt.main_ident = (uint64_t)pthread_self();
     fill_header(target, sys_argc, sys_argv);
     int rc = open_session(target);
+    if (rc == 0) {
+        omni_session_write_header(&rt.writer, &rt.header);
+        /* The header reaches the disk now: a run killed with SIGKILL leaves it. */
+        rc = omni_writer_close(&rt.writer);
+        if (rc < 0)
+            unlink(rt.path);
+    }
     if (rc < 0) {
         omni_runtime_warn("cannot write the session %s: %s; the program runs without one",
                           rt.path[0] ? rt.path : "under ./.omni", strerror(-rc));
-        return;
-    }
-    omni_session_write_header(&rt.writer, &rt.header);
-    /* The header reaches the disk now: a run killed with SIGKILL leaves it. */
-    rc = omni_writer_close(&rt.writer);
-    if (rc < 0) {
-        omni_runtime_warn("cannot write the session %s: %s; the program runs without one",
-                          rt.path, strerror(-rc));
-        unlink(rt.path);
         return;
     }
     rt.have_session = 1;

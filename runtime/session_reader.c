@@ -379,7 +379,7 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
         size_t before = off, end = 0;
         int scan = scan_object((const unsigned char *)buf, len, off, &end);
         if (scan < 0) {
-            snprintf(err, cap, "%s (a record at byte %zu claims more data than the file holds)",
+            snprintf(err, cap, "%s (the record at byte %zu is not msgpack)",
                      nrec ? "damaged session" : "not an omnipython session", before);
             rc = -1;
             break;
