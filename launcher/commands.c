@@ -1,7 +1,11 @@
 /* commands.c - runs --report and --sessions: load, render, say what failed. */
 #include "launcher/commands.h"
 
+#include "hw/bench.h"
+#include "hw/facts.h"
+#include "patterns/json_out.h"
 #include "patterns/report.h"
+#include "runtime/mp_get.h"
 #include "runtime/sessions_list.h"
 
 #include <errno.h>
@@ -9,6 +13,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The report's destination: stdout, or --out (NULL with a message on failure). */
+static FILE *open_output(const omni_options_t *o) {
+    FILE *f = o->out ? fopen(o->out, "w") : stdout;
+    if (!f)
+        fprintf(stderr, "omnipython: cannot write %s: %s\n", o->out, strerror(errno));
+    return f;
+}
+
+/* Flushes and closes what open_output gave; returns the exit status. */
+static int close_output(const omni_options_t *o, FILE *f, int rc) {
+    if (fflush(f) != 0)
+        rc = -1;
+    if (f != stdout && fclose(f) != 0)
+        rc = -1;
+    if (rc < 0) {
+        fprintf(stderr, "omnipython: cannot write the output%s%s\n", o->out ? " to " : "",
+                o->out ? o->out : "");
+        return OMNI_EXIT_OUTPUT;
+    }
+    return 0;
+}
 
 static int want_color(FILE *f) {
     const char *nc = getenv("NO_COLOR");
@@ -22,26 +48,66 @@ int omni_cmd_report(const omni_options_t *o) {
         fprintf(stderr, "omnipython: %s: %s\n", o->session, err);
         return OMNI_EXIT_BADFILE;
     }
-    FILE *f = stdout;
-    if (o->out && !(f = fopen(o->out, "w"))) {
-        fprintf(stderr, "omnipython: cannot write %s: %s\n", o->out, strerror(errno));
+    FILE *f = open_output(o);
+    if (!f) {
         omni_session_free(&s);
         return OMNI_EXIT_OUTPUT;
     }
     int json = o->format && strcmp(o->format, "json") == 0;
     int rc = json ? omni_report_json(&s, o->session, f)
                   : omni_report_text(&s, o->session, f, f == stdout && want_color(f));
-    if (fflush(f) != 0)
-        rc = -1;
-    if (f != stdout && fclose(f) != 0)
-        rc = -1;
     omni_session_free(&s);
-    if (rc < 0) {
-        fprintf(stderr, "omnipython: cannot write the report%s%s\n", o->out ? " to " : "",
-                o->out ? o->out : "");
-        return OMNI_EXIT_OUTPUT;
+    return close_output(o, f, rc);
+}
+
+/* Probes the machine (and measures it with --bench), packs the facts as
+ * msgpack and prints them: the same layout as a session's machine record. */
+int omni_cmd_hw(const omni_options_t *o) {
+    static omni_hw_facts_t facts; /* large: not on the stack */
+    omni_hw_facts_probe(&facts);
+    omni_gpu_close();
+    omni_hw_bench_t bench;
+    if (o->bench) {
+        uint64_t llc = 0;
+        for (int i = 0; i < facts.cpu.n_caches; i++)
+            if (facts.cpu.caches[i].size_bytes * (uint64_t)facts.cpu.caches[i].count > llc &&
+                strcmp(facts.cpu.caches[i].type, "instruction") != 0)
+                llc = facts.cpu.caches[i].size_bytes * (uint64_t)facts.cpu.caches[i].count;
+        if (omni_hw_bench_run(&bench, facts.cpu.logical_cores, llc, facts.os.mem_available_bytes,
+                              facts.cpu.simd, facts.cpu.n_simd) < 0)
+            fprintf(stderr, "omnipython: not enough memory for the bandwidth measurement\n");
     }
-    return 0;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    omni_hw_facts_pack(&pk, &facts, o->bench);
+    if (o->bench) {
+        msgpack_pack_str(&pk, 5);
+        msgpack_pack_str_body(&pk, "bench", 5);
+        omni_hw_bench_pack(&pk, &bench);
+    }
+    msgpack_unpacked u;
+    const msgpack_object *m = omni_session_record(sb.data, sb.size, &u);
+    int rc = -1;
+    FILE *f = m ? open_output(o) : NULL;
+    if (f) {
+        if (o->format && strcmp(o->format, "json") == 0) {
+            omni_json_t j;
+            omni_json_init(&j, f);
+            omni_json_msgpack(&j, m);
+            fputc('\n', f);
+            rc = 0;
+        } else {
+            rc = omni_hw_text(m, o->bench ? omni_mp_get(m, "bench") : NULL, f);
+        }
+        rc = close_output(o, f, rc);
+    } else {
+        rc = OMNI_EXIT_OUTPUT;
+    }
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
 }
 
 int omni_cmd_sessions(const omni_options_t *o) {

@@ -10,4 +10,7 @@ int omni_cmd_report(const omni_options_t *o);
 /* --sessions: lists ./.omni/. Returns the exit status. */
 int omni_cmd_sessions(const omni_options_t *o);
 
+/* --hw [--bench] [--format text|json] [--out FILE]. Returns the exit status. */
+int omni_cmd_hw(const omni_options_t *o);
+
 #endif

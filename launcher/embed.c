@@ -60,7 +60,8 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     if (out && o->out_from_env && omni_runtime_parent_is_omnipython())
         out = NULL;
     omni_run_config_t rc = {
-        .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv};
+        .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv,
+        .interval_ms = o->interval_ms, .grams_co2_per_kwh = o->grams_co2_per_kwh};
     omni_runtime_prepare(&rc);
 
     PyConfig config;

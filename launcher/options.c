@@ -79,6 +79,33 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 goto missing;
             o->cmd = OMNI_CMD_REPORT;
             o->session = v;
+        } else if ((r = take_value("--interval", args, n, &i, &v)) != 0) {
+            char *end;
+            long ms = r > 0 ? strtol(v, &end, 10) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || ms < 0 || ms > 3600000) {
+                snprintf(o->err, sizeof o->err,
+                         "--interval takes milliseconds from 0 (no monitor) to 3600000, not '%s'",
+                         v);
+                return -1;
+            }
+            o->interval_ms = (int)ms;
+        } else if ((r = take_value("--carbon-intensity", args, n, &i, &v)) != 0) {
+            char *end;
+            double g = r > 0 ? strtod(v, &end) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || !(g > 0 && g < 1e5)) {
+                snprintf(o->err, sizeof o->err,
+                         "--carbon-intensity takes grams of CO2 per kWh (> 0), not '%s'", v);
+                return -1;
+            }
+            o->grams_co2_per_kwh = g;
+        } else if (strcmp(a, "--hw") == 0) {
+            o->cmd = OMNI_CMD_HW;
+        } else if (strcmp(a, "--bench") == 0) {
+            o->bench = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
         } else if (strcmp(a, "--sessions") == 0) {
@@ -112,6 +139,7 @@ static int split_env(omni_options_t *o, const char *env, int *count) {
 int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env) {
     memset(o, 0, sizeof *o);
     o->mode = OMNI_MODE_DEFAULT;
+    o->interval_ms = -1;
     if (env && *env) {
         int n;
         if (split_env(o, env, &n) < 0) {
@@ -134,6 +162,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     o->py_index = end;
     if (o->cmd == OMNI_CMD_RUN && end < argc && strcmp(argv[end], "--help") == 0)
         o->cmd = OMNI_CMD_HELP;
+    if (o->bench && o->cmd != OMNI_CMD_HW) {
+        snprintf(o->err, sizeof o->err, "--bench goes with --hw");
+        return -1;
+    }
     if (o->cmd != OMNI_CMD_RUN && o->cmd != OMNI_CMD_HELP && end < argc) {
         snprintf(o->err, sizeof o->err, "unexpected argument '%s'", argv[end]);
         return -1;
@@ -156,15 +188,21 @@ void omni_options_usage(void *fp) {
             "usage: omnipython [OMNI OPTIONS] [PYTHON OPTIONS AND ARGUMENTS]\n"
             "       omnipython --report SESSION [--format text|json] [--out FILE]\n"
             "       omnipython --sessions\n"
+            "       omnipython --hw [--bench] [--format text|json]\n"
             "\n"
             "omnipython's options come before Python's (also from OMNIPYTHON_OPTIONS):\n"
             "  --out FILE      write the session to FILE (default: a new file under ./.omni/);\n"
             "                  with --report, write the report to FILE\n"
             "  --mode MODE     off (no hooks, no session) | minimal | default | full\n"
             "  --quiet         print nothing of omnipython's own\n"
+            "  --interval MS   the monitor's sampling interval (default: 1000 in minimal,\n"
+            "                  100 in default, 20 in full); 0 runs no monitor thread\n"
+            "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
             "  --report FILE   print the report of a session\n"
             "  --format FMT    report format: text (default) or json\n"
             "  --sessions      list the sessions under ./.omni/\n"
+            "  --hw            print the machine's capabilities; --bench also measures\n"
+            "                  its memory bandwidth and floating-point rates\n"
             "  --omni-help     print this part only\n"
             "exit status: the target's own; for omnipython's commands 0, 2 for a bad option,\n"
             "3 for a missing or unreadable session, 4 when the report cannot be written.\n"

@@ -9,6 +9,7 @@ typedef enum omni_cmd {
     OMNI_CMD_RUN = 0,   /* run and profile the Python arguments */
     OMNI_CMD_REPORT,    /* --report SESSION */
     OMNI_CMD_SESSIONS,  /* --sessions */
+    OMNI_CMD_HW,        /* --hw [--bench] */
     OMNI_CMD_HELP       /* --help: ours, then Python's */
 } omni_cmd_t;
 
@@ -23,6 +24,9 @@ typedef struct omni_options {
     int out_from_env;       /* --out came from OMNIPYTHON_OPTIONS */
     omni_mode_t mode;       /* --mode */
     int quiet;              /* --quiet */
+    int interval_ms;        /* --interval MS: the monitor's interval; -1 = the mode's */
+    double grams_co2_per_kwh; /* --carbon-intensity G; 0 = the default */
+    int bench;              /* --bench (with --hw) */
     const char *session;    /* --report SESSION */
     const char *format;     /* --format text|json (NULL = text) */
     int py_index;           /* argv[py_index..] are Python's arguments */

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <string.h>
 
 void omni_json_init(omni_json_t *j, FILE *f) {
     j->f = f;
@@ -41,9 +42,9 @@ void omni_json_end_object(omni_json_t *j) { close_level(j, '}'); }
 void omni_json_begin_array(omni_json_t *j) { open_level(j, '['); }
 void omni_json_end_array(omni_json_t *j) { close_level(j, ']'); }
 
-static void write_escaped(FILE *f, const char *s) {
+static void write_escaped_n(FILE *f, const char *s, size_t n) {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s, *end = p + n; p < end; p++) {
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
@@ -58,6 +59,10 @@ static void write_escaped(FILE *f, const char *s) {
         }
     }
     fputc('"', f);
+}
+
+static void write_escaped(FILE *f, const char *s) {
+    write_escaped_n(f, s, strlen(s));
 }
 
 void omni_json_key(omni_json_t *j, const char *key) {
@@ -101,4 +106,64 @@ void omni_json_bool(omni_json_t *j, int v) {
 void omni_json_null(omni_json_t *j) {
     value_start(j);
     fputs("null", j->f);
+}
+
+/* Depth beyond which a msgpack value is written as null: the writer's own
+ * nesting limit, with room for the document around it. */
+#define MSGPACK_MAX_DEPTH (OMNI_JSON_MAX_DEPTH - 8)
+
+static void msgpack_value(omni_json_t *j, const msgpack_object *o, int depth) {
+    if (depth > MSGPACK_MAX_DEPTH) {
+        omni_json_null(j);
+        return;
+    }
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN:
+        omni_json_bool(j, o->via.boolean);
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        omni_json_uint(j, o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        omni_json_int(j, o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        omni_json_num(j, o->via.f64);
+        break;
+    case MSGPACK_OBJECT_STR:
+        value_start(j);
+        write_escaped_n(j->f, o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        omni_json_begin_array(j);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            msgpack_value(j, &o->via.array.ptr[i], depth + 1);
+        omni_json_end_array(j);
+        break;
+    case MSGPACK_OBJECT_MAP:
+        omni_json_begin_object(j);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            /* JSON keys are strings: other keys are left out. */
+            if (kv->key.type != MSGPACK_OBJECT_STR)
+                continue;
+            value_start(j);
+            write_escaped_n(j->f, kv->key.via.str.ptr, kv->key.via.str.size);
+            fputc(':', j->f);
+            j->after_key = 1;
+            msgpack_value(j, &kv->val, depth + 1);
+        }
+        omni_json_end_object(j);
+        break;
+    default: /* nil, binary, extension */
+        omni_json_null(j);
+    }
+}
+
+void omni_json_msgpack(omni_json_t *j, const msgpack_object *o) {
+    if (o)
+        msgpack_value(j, o, 0);
+    else
+        omni_json_null(j);
 }

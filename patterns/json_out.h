@@ -2,6 +2,7 @@
 #ifndef OMNI_JSON_OUT_H
 #define OMNI_JSON_OUT_H
 
+#include <msgpack.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,5 +27,9 @@ void omni_json_uint(omni_json_t *j, uint64_t v);
 void omni_json_num(omni_json_t *j, double v);        /* NaN and infinities write null */
 void omni_json_bool(omni_json_t *j, int v);
 void omni_json_null(omni_json_t *j);
+/* Writes a msgpack value as JSON (maps with string keys, arrays, numbers,
+ * strings, booleans; anything else, and nesting too deep, as null). NULL
+ * writes null. */
+void omni_json_msgpack(omni_json_t *j, const msgpack_object *o);
 
 #endif

@@ -33,6 +33,62 @@ typedef struct omni_profile {
 int omni_profile_build(const omni_session_t *s, omni_profile_t *p);
 void omni_profile_free(omni_profile_t *p);
 
+/* ---------------------------------------------------------------- the timeline */
+
+#define OMNI_TL_MAX_IFACES 16
+#define OMNI_TL_MAX_EVENTS 8
+#define OMNI_TL_MAX_GPUS 16
+
+/* What a report says about the monitor's timeline: totals over the run and
+ * the extremes of the intervals. A value nobody measured is NaN. */
+typedef struct omni_timeline_summary {
+    int available;
+    char reason[512];
+    size_t samples;
+    double interval_s;         /* as configured */
+    double span_s;             /* first to last sample */
+    double cpu_pct_mean, cpu_pct_max;    /* of one core: 200 = two cores busy */
+    double peak_rss_bytes, final_rss_bytes, rss_min_bytes;
+    double threads_max, fds_max;
+    double read_bytes, write_bytes, rchar, wchar, syscr, syscw;
+    double voluntary_ctx, involuntary_ctx, minor_faults, major_faults;
+    double load1_max, mem_available_min_bytes;
+    double machine_busy_pct_mean;        /* all cores, all samples */
+    int n_ifaces;
+    char iface[OMNI_TL_MAX_IFACES][32];
+    double rx_bytes[OMNI_TL_MAX_IFACES], tx_bytes[OMNI_TL_MAX_IFACES];
+    double rx_packets[OMNI_TL_MAX_IFACES], tx_packets[OMNI_TL_MAX_IFACES];
+    /* GPUs */
+    int gpu_available;
+    char gpu_reason[512];
+    int n_gpus;
+    char gpu_model[OMNI_TL_MAX_GPUS][128];
+    double gpu_util_mean[OMNI_TL_MAX_GPUS], gpu_util_max[OMNI_TL_MAX_GPUS];
+    double gpu_mem_max[OMNI_TL_MAX_GPUS], gpu_proc_mem_max[OMNI_TL_MAX_GPUS];
+    double gpu_power_max_w[OMNI_TL_MAX_GPUS], gpu_energy_j[OMNI_TL_MAX_GPUS];
+    /* counters */
+    int counters_available;
+    char counters_reason[256];
+    int n_events;
+    char event[OMNI_TL_MAX_EVENTS][32];
+    double event_total[OMNI_TL_MAX_EVENTS];
+    double ipc;
+    /* energy */
+    int energy_available;
+    char energy_reason[256];
+    double cpu_energy_j;       /* RAPL top-level domains: the whole socket(s) */
+    double gpu_energy_total_j; /* all GPUs */
+    double grams_co2_per_kwh;
+} omni_timeline_summary_t;
+
+/* Summarises the session's timeline. Returns 0 (s->available says whether
+ * there was one). */
+int omni_timeline_summarize(const omni_session_t *s, omni_timeline_summary_t *out);
+
+/* The machine's facts (a session's machine record, or --hw's) as text; bench
+ * may be NULL. Returns 0 or -1 on a write error. */
+int omni_hw_text(const msgpack_object *facts, const msgpack_object *bench, FILE *f);
+
 /* The text report; color = 1 for ANSI colours. Returns 0 or -1 on a write error. */
 int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f, int color);
 

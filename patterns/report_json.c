@@ -3,6 +3,14 @@
 #include "patterns/report.h"
 
 #include "patterns/json_out.h"
+#include "runtime/mp_get.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The timeline's series in the JSON report: at most this many rows each
+ * (every k-th sample of a longer run; the summary uses them all). */
+#define SERIES_MAX_ROWS 1000
 
 #define OMNI_REPORT_SCHEMA_VERSION 1
 
@@ -169,11 +177,179 @@ static void write_threads(omni_json_t *j, const omni_session_t *s) {
     omni_json_end_array(j);
 }
 
+/* ---------------------------------------------------------------- the monitor */
+
+static void kv_num_or_null(omni_json_t *j, const char *k, double v) {
+    kv_num(j, k, v); /* NaN writes null */
+}
+
+static void write_series(omni_json_t *j, const omni_series_t *t) {
+    omni_json_key(j, t->name);
+    omni_json_begin_object(j);
+    str_list(j, "columns", t->cols, t->n_cols);
+    size_t step = t->n_rows > SERIES_MAX_ROWS ? (t->n_rows + SERIES_MAX_ROWS - 1) / SERIES_MAX_ROWS
+                                              : 1;
+    kv_uint(j, "every", step);
+    omni_json_key(j, "rows");
+    omni_json_begin_array(j);
+    for (size_t r = 0; r < t->n_rows; r += step) {
+        omni_json_begin_array(j);
+        for (size_t c = 0; c < t->n_cols; c++)
+            omni_json_num(j, omni_series_at(t, r, (int)c));
+        omni_json_end_array(j);
+    }
+    omni_json_end_array(j);
+    omni_json_end_object(j);
+}
+
+static void write_timeline(omni_json_t *j, const omni_session_t *s,
+                           const omni_timeline_summary_t *t) {
+    if (!t->available) {
+        unavailable(j, "timeline", t->reason);
+        return;
+    }
+    omni_json_key(j, "timeline");
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
+    kv_num(j, "interval_s", t->interval_s);
+    kv_uint(j, "samples", t->samples);
+    kv_num(j, "span_s", t->span_s);
+    omni_json_key(j, "summary");
+    omni_json_begin_object(j);
+    kv_num_or_null(j, "cpu_pct_mean", t->cpu_pct_mean);
+    kv_num_or_null(j, "cpu_pct_max", t->cpu_pct_max);
+    kv_num_or_null(j, "peak_rss_bytes", t->peak_rss_bytes);
+    kv_num_or_null(j, "final_rss_bytes", t->final_rss_bytes);
+    kv_num_or_null(j, "threads_max", t->threads_max);
+    kv_num_or_null(j, "fds_max", t->fds_max);
+    kv_num_or_null(j, "disk_read_bytes", t->read_bytes);
+    kv_num_or_null(j, "disk_write_bytes", t->write_bytes);
+    double span = t->span_s > 0 ? t->span_s : NAN;
+    kv_num_or_null(j, "disk_read_bytes_per_s", t->read_bytes / span);
+    kv_num_or_null(j, "disk_write_bytes_per_s", t->write_bytes / span);
+    kv_num_or_null(j, "read_call_bytes", t->rchar);
+    kv_num_or_null(j, "write_call_bytes", t->wchar);
+    kv_num_or_null(j, "read_syscalls", t->syscr);
+    kv_num_or_null(j, "write_syscalls", t->syscw);
+    kv_num_or_null(j, "voluntary_ctx", t->voluntary_ctx);
+    kv_num_or_null(j, "involuntary_ctx", t->involuntary_ctx);
+    kv_num_or_null(j, "minor_faults", t->minor_faults);
+    kv_num_or_null(j, "major_faults", t->major_faults);
+    kv_num_or_null(j, "load1_max", t->load1_max);
+    kv_num_or_null(j, "mem_available_min_bytes", t->mem_available_min_bytes);
+    kv_num_or_null(j, "machine_busy_pct_mean", t->machine_busy_pct_mean);
+    omni_json_key(j, "net");
+    omni_json_begin_object(j);
+    for (int i = 0; i < t->n_ifaces; i++) {
+        omni_json_key(j, t->iface[i]);
+        omni_json_begin_object(j);
+        kv_num_or_null(j, "rx_bytes", t->rx_bytes[i]);
+        kv_num_or_null(j, "rx_packets", t->rx_packets[i]);
+        kv_num_or_null(j, "tx_bytes", t->tx_bytes[i]);
+        kv_num_or_null(j, "tx_packets", t->tx_packets[i]);
+        omni_json_end_object(j);
+    }
+    omni_json_end_object(j);
+    omni_json_end_object(j);
+    omni_json_key(j, "series");
+    omni_json_begin_object(j);
+    for (size_t i = 0; i < s->n_series; i++)
+        write_series(j, &s->series[i]);
+    omni_json_end_object(j);
+    omni_json_end_object(j);
+}
+
+static void write_gpu(omni_json_t *j, const omni_timeline_summary_t *t) {
+    if (!t->gpu_available) {
+        unavailable(j, "gpu", t->gpu_reason);
+        return;
+    }
+    omni_json_key(j, "gpu");
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
+    omni_json_key(j, "devices");
+    omni_json_begin_array(j);
+    for (int d = 0; d < t->n_gpus; d++) {
+        omni_json_begin_object(j);
+        kv_int(j, "index", d);
+        kv_str(j, "model", t->gpu_model[d]);
+        kv_num_or_null(j, "util_mean_pct", t->gpu_util_mean[d]);
+        kv_num_or_null(j, "util_max_pct", t->gpu_util_max[d]);
+        kv_num_or_null(j, "mem_used_max_bytes", t->gpu_mem_max[d]);
+        kv_num_or_null(j, "process_mem_max_bytes", t->gpu_proc_mem_max[d]);
+        kv_num_or_null(j, "power_max_w", t->gpu_power_max_w[d]);
+        kv_num_or_null(j, "energy_j", t->gpu_energy_j[d]);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_end_object(j);
+}
+
+static void write_counters(omni_json_t *j, const omni_timeline_summary_t *t) {
+    if (!t->counters_available) {
+        unavailable(j, "counters", t->counters_reason);
+        return;
+    }
+    omni_json_key(j, "counters");
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
+    omni_json_key(j, "events");
+    omni_json_begin_object(j);
+    for (int i = 0; i < t->n_events; i++)
+        kv_num_or_null(j, t->event[i], t->event_total[i]);
+    omni_json_end_object(j);
+    kv_num_or_null(j, "ipc", t->ipc);
+    omni_json_end_object(j);
+}
+
+static void write_energy(omni_json_t *j, const omni_timeline_summary_t *t) {
+    int cpu = t->energy_available && !isnan(t->cpu_energy_j);
+    int gpu = t->gpu_available && !isnan(t->gpu_energy_total_j) && t->gpu_energy_total_j > 0;
+    if (!cpu && !gpu) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s%s", t->energy_reason,
+                 t->gpu_available ? "; the GPUs report no energy" : "");
+        unavailable(j, "energy", why);
+        return;
+    }
+    double total = (cpu ? t->cpu_energy_j : 0) + (gpu ? t->gpu_energy_total_j : 0);
+    double kwh = total / 3.6e6;
+    omni_json_key(j, "energy");
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
+    kv_num_or_null(j, "cpu_j", cpu ? t->cpu_energy_j : NAN);
+    kv_num_or_null(j, "gpu_j", gpu ? t->gpu_energy_total_j : NAN);
+    kv_num(j, "total_j", total);
+    kv_num(j, "kwh", kwh);
+    kv_num_or_null(j, "grams_co2_per_kwh", t->grams_co2_per_kwh);
+    kv_num_or_null(j, "co2_grams", kwh * t->grams_co2_per_kwh);
+    kv_str(j, "scope", "RAPL counts whole sockets and NVML whole devices, not only this process");
+    omni_json_end_object(j);
+}
+
 static void write_hardware(omni_json_t *j, const omni_session_t *s) {
     omni_json_key(j, "hardware");
     omni_json_begin_object(j);
     omni_json_key(j, "available");
     omni_json_bool(j, 1);
+    /* The monitor's full facts, when it wrote them: cpu, memory, gpu,
+     * counters, energy, os (as --hw --format json). */
+    msgpack_unpacked u;
+    const msgpack_object *m = omni_session_record(s->machine_raw, s->machine_len, &u);
+    for (uint32_t i = 0; m && i < m->via.map.size; i++) {
+        const msgpack_object_kv *kv = &m->via.map.ptr[i];
+        char key[32];
+        omni_mp_str(&kv->key, key, sizeof key);
+        if (!key[0] || strcmp(key, "kind") == 0)
+            continue;
+        omni_json_key(j, key);
+        omni_json_msgpack(j, &kv->val);
+    }
+    msgpack_unpacked_destroy(&u);
     kv_str(j, "hostname", s->hostname);
     kv_str(j, "arch", s->arch);
     kv_str(j, "cpu_model", s->cpu_model);
@@ -203,9 +379,12 @@ int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f)
     const char *later = "not collected by this version of omnipython";
     unavailable(&j, "memory", later);
     unavailable(&j, "io", later);
-    unavailable(&j, "gpu", later);
-    unavailable(&j, "counters", later);
-    unavailable(&j, "timeline", later);
+    omni_timeline_summary_t tl;
+    omni_timeline_summarize(s, &tl);
+    write_gpu(&j, &tl);
+    write_counters(&j, &tl);
+    write_timeline(&j, s, &tl);
+    write_energy(&j, &tl);
     write_hardware(&j, s);
     omni_json_key(&j, "findings");
     omni_json_begin_array(&j);

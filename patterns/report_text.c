@@ -2,6 +2,7 @@
  * exclusive and inclusive time, and who calls the hottest one. */
 #include "patterns/report.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,83 @@ static void print_threads(const out_t *o) {
     }
 }
 
+/* A value that may be missing (NaN): "?" then. */
+static void print_bytes_or_q(FILE *f, double b) {
+    if (isnan(b) || b < 0)
+        fputc('?', f);
+    else
+        print_bytes(f, (uint64_t)b);
+}
+
+static void print_resources(const out_t *o) {
+    omni_timeline_summary_t t;
+    omni_timeline_summarize(o->s, &t);
+    FILE *f = o->f;
+    fprintf(f, "\n%sResources%s  ", bold(o), reset(o));
+    if (!t.available) {
+        fprintf(f, "%s(no timeline: %s)%s\n", dim(o), t.reason, reset(o));
+        return;
+    }
+    fprintf(f, "%s(monitor: %zu samples every %.0f ms over %.2f s)%s\n", dim(o), t.samples,
+            t.interval_s * 1000, t.span_s, reset(o));
+    fprintf(f, "  CPU %.0f%% mean, %.0f%% max of one core;  machine busy %.0f%% mean\n",
+            t.cpu_pct_mean, t.cpu_pct_max, t.machine_busy_pct_mean);
+    fprintf(f, "  RSS peak ");
+    print_bytes_or_q(f, t.peak_rss_bytes);
+    fprintf(f, ", at the end ");
+    print_bytes_or_q(f, t.final_rss_bytes);
+    fprintf(f, ";  threads %.0f max;  open files %.0f max\n", t.threads_max, t.fds_max);
+    fprintf(f, "  disk read ");
+    print_bytes_or_q(f, t.read_bytes);
+    fprintf(f, ", written ");
+    print_bytes_or_q(f, t.write_bytes);
+    fprintf(f, ";  read/write calls %.0f / %.0f moving ", t.syscr, t.syscw);
+    print_bytes_or_q(f, t.rchar);
+    fprintf(f, " / ");
+    print_bytes_or_q(f, t.wchar);
+    fprintf(f, "\n  context switches %.0f voluntary, %.0f involuntary;  page faults %.0f minor, "
+               "%.0f major\n",
+            t.voluntary_ctx, t.involuntary_ctx, t.minor_faults, t.major_faults);
+    for (int i = 0; i < t.n_ifaces; i++) {
+        if (!(t.rx_bytes[i] > 0) && !(t.tx_bytes[i] > 0))
+            continue;
+        fprintf(f, "  network %s (whole machine): received ", t.iface[i]);
+        print_bytes_or_q(f, t.rx_bytes[i]);
+        fprintf(f, " in %.0f packets, sent ", t.rx_packets[i]);
+        print_bytes_or_q(f, t.tx_bytes[i]);
+        fprintf(f, " in %.0f packets\n", t.tx_packets[i]);
+    }
+    if (t.counters_available) {
+        fprintf(f, "  counters");
+        for (int i = 0; i < t.n_events; i++)
+            fprintf(f, " %s %.3g", t.event[i], t.event_total[i]);
+        fprintf(f, ";  IPC %.2f\n", t.ipc);
+    } else {
+        fprintf(f, "  %scounters unavailable: %s%s\n", dim(o), t.counters_reason, reset(o));
+    }
+    if (t.gpu_available) {
+        for (int d = 0; d < t.n_gpus; d++) {
+            fprintf(f, "  gpu %d %s: busy %.0f%% mean, %.0f%% max; memory peak ", d,
+                    t.gpu_model[d], t.gpu_util_mean[d], t.gpu_util_max[d]);
+            print_bytes_or_q(f, t.gpu_mem_max[d]);
+            fprintf(f, " (this process ");
+            print_bytes_or_q(f, t.gpu_proc_mem_max[d]);
+            fprintf(f, ");  %.1f J\n", t.gpu_energy_j[d]);
+        }
+    } else {
+        fprintf(f, "  %sgpu unavailable: %s%s\n", dim(o), t.gpu_reason, reset(o));
+    }
+    if (t.energy_available && !isnan(t.cpu_energy_j)) {
+        double j = t.cpu_energy_j + (t.gpu_energy_total_j > 0 ? t.gpu_energy_total_j : 0);
+        fprintf(f, "  energy %.1f J (CPU sockets %.1f J) = %.3g kWh, about %.3g g CO2 at %.0f "
+                   "g/kWh\n",
+                j, t.cpu_energy_j, j / 3.6e6, j / 3.6e6 * t.grams_co2_per_kwh,
+                t.grams_co2_per_kwh);
+    } else {
+        fprintf(f, "  %senergy unavailable: %s%s\n", dim(o), t.energy_reason, reset(o));
+    }
+}
+
 int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f, int color) {
     out_t o = {f, color, s};
     omni_profile_t p;
@@ -188,6 +266,7 @@ int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f,
         print_edges(&o, &p, p.funcs[0].code, 0);
     }
     print_threads(&o);
+    print_resources(&o);
     omni_profile_free(&p);
     return ferror(f) ? -1 : 0;
 }

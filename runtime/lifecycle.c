@@ -9,6 +9,7 @@
 
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
+#include "runtime/monitor.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,6 +27,12 @@
 #include <unistd.h>
 
 #define MAX_WARNINGS 32
+
+/* The monitor's interval per mode (ms): minimal, default, full. */
+static const int mode_interval_ms[] = {0, 1000, 100, 20};
+/* Grams of CO2 per kWh when the user gives none: the world average of
+ * electricity generation (IEA, about 475 g/kWh). */
+#define DEFAULT_GRAMS_CO2_PER_KWH 475.0
 
 typedef void (*exit_fn_t)(int) __attribute__((noreturn));
 
@@ -248,6 +255,24 @@ static int on_audit(const char *event, PyObject *args, void *data) {
 
 static void after_fork_child(void) {
     omni_callprof_after_fork_child();
+    omni_monitor_after_fork_child();
+}
+
+static void start_monitor(void) {
+    int ms = rt.cfg.interval_ms < 0 ? mode_interval_ms[rt.cfg.mode] : rt.cfg.interval_ms;
+    if (ms <= 0)
+        return;
+    omni_monitor_config_t mc = {
+        .session_path = rt.path,
+        .interval_ns = (uint64_t)ms * 1000000u,
+        .start_mono_ns = rt.start_mono_ns,
+        .main_tid = gettid(),
+        .grams_co2_per_kwh = rt.cfg.grams_co2_per_kwh > 0 ? rt.cfg.grams_co2_per_kwh
+                                                          : DEFAULT_GRAMS_CO2_PER_KWH,
+    };
+    int rc = omni_monitor_start(&mc);
+    if (rc < 0)
+        omni_runtime_warn("the monitor thread could not start (%s): no timeline", strerror(-rc));
 }
 
 void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
@@ -281,6 +306,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");
     pthread_atfork(NULL, NULL, after_fork_child);
     install_signal_handlers();
+    start_monitor();
 }
 
 /* ---------------------------------------------------------------- finish */
@@ -309,6 +335,8 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
     uint64_t end_mono = omni_clock_mono_ns();
     if (!rt.have_session)
         return;
+    /* The monitor's last records go before the final ones. */
+    omni_monitor_stop();
     omni_callprof_flush(now);
 
     omni_footer_t f = {0};

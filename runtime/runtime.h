@@ -17,6 +17,8 @@ typedef struct omni_run_config {
     const char *out_path;   /* the session file; NULL = a new file under ./.omni/ */
     omni_mode_t mode;
     int quiet;              /* omnipython prints nothing of its own */
+    int interval_ms;        /* the monitor's sampling interval; 0 = no monitor, -1 = the mode's */
+    double grams_co2_per_kwh; /* carbon intensity of the electricity; 0 = the default */
     int argc;               /* omnipython's whole command line (borrowed) */
     char **argv;
 } omni_run_config_t;

@@ -3,28 +3,17 @@
  * never a crash. */
 #include "runtime/session_reader.h"
 
+#include "runtime/mp_get.h"
 #include "runtime/session_writer.h"
 
 #include <errno.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- typed access */
-
-static const msgpack_object *map_get(const msgpack_object *m, const char *key) {
-    if (!m || m->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t klen = strlen(key);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-            memcmp(k->via.str.ptr, key, klen) == 0)
-            return &m->via.map.ptr[i].val;
-    }
-    return NULL;
-}
 
 static char *obj_strdup(const msgpack_object *o) {
     if (!o || o->type != MSGPACK_OBJECT_STR)
@@ -39,11 +28,6 @@ static char *obj_strdup(const msgpack_object *o) {
         if (!s[i])
             s[i] = '?';
     return s;
-}
-
-static int obj_is_str(const msgpack_object *o, const char *s) {
-    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
-           memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
 }
 
 static int obj_i64(const msgpack_object *o, int64_t *v) {
@@ -81,14 +65,14 @@ static char **str_array(const msgpack_object *o, size_t *n) {
  * column is; returns the rows array, or NULL when the table is malformed. */
 static const msgpack_object *table_rows(const msgpack_object *t, const char *const *want,
                                         int nwant, int *pos) {
-    const msgpack_object *cols = map_get(t, "columns");
-    const msgpack_object *rows = map_get(t, "rows");
+    const msgpack_object *cols = omni_mp_get(t, "columns");
+    const msgpack_object *rows = omni_mp_get(t, "rows");
     if (!cols || cols->type != MSGPACK_OBJECT_ARRAY || !rows || rows->type != MSGPACK_OBJECT_ARRAY)
         return NULL;
     for (int w = 0; w < nwant; w++) {
         pos[w] = -1;
         for (uint32_t c = 0; c < cols->via.array.size; c++)
-            if (obj_is_str(&cols->via.array.ptr[c], want[w]))
+            if (omni_mp_is_str(&cols->via.array.ptr[c], want[w]))
                 pos[w] = (int)c;
         if (pos[w] < 0)
             return NULL;
@@ -108,11 +92,11 @@ static const msgpack_object *cell(const msgpack_object *row, int pos) {
 /* ---------------------------------------------------------------- records */
 
 static int read_header(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
-    if (!obj_is_str(map_get(r, "format"), OMNI_SESSION_FORMAT)) {
+    if (!omni_mp_is_str(omni_mp_get(r, "format"), OMNI_SESSION_FORMAT)) {
         snprintf(err, cap, "not an omnipython session (no '%s' header)", OMNI_SESSION_FORMAT);
         return -1;
     }
-    if (obj_u64(map_get(r, "version"), &s->version) < 0 || s->version < 1) {
+    if (obj_u64(omni_mp_get(r, "version"), &s->version) < 0 || s->version < 1) {
         snprintf(err, cap, "the session header has no valid format version");
         return -1;
     }
@@ -121,28 +105,28 @@ static int read_header(const msgpack_object *r, omni_session_t *s, char *err, si
                  (unsigned long long)s->version, OMNI_SESSION_VERSION);
         return -1;
     }
-    s->session_id = obj_strdup(map_get(r, "session_id"));
-    obj_i64(map_get(r, "pid"), &s->pid);
-    obj_i64(map_get(r, "ppid"), &s->ppid);
+    s->session_id = obj_strdup(omni_mp_get(r, "session_id"));
+    obj_i64(omni_mp_get(r, "pid"), &s->pid);
+    obj_i64(omni_mp_get(r, "ppid"), &s->ppid);
     uint64_t ns = 0;
-    if (obj_u64(map_get(r, "start_unix_ns"), &ns) == 0)
+    if (obj_u64(omni_mp_get(r, "start_unix_ns"), &ns) == 0)
         s->start_unix_s = (double)ns / 1e9;
-    s->argv = str_array(map_get(r, "argv"), &s->argc);
-    s->sys_argv = str_array(map_get(r, "sys_argv"), &s->sys_argc);
-    s->target = obj_strdup(map_get(r, "target"));
-    s->cwd = obj_strdup(map_get(r, "cwd"));
-    s->executable = obj_strdup(map_get(r, "executable"));
-    s->python_version = obj_strdup(map_get(r, "python_version"));
-    s->omni_version = obj_strdup(map_get(r, "omni_version"));
-    s->mode = obj_strdup(map_get(r, "mode"));
-    const msgpack_object *m = map_get(r, "machine");
-    s->hostname = obj_strdup(map_get(m, "hostname"));
-    s->arch = obj_strdup(map_get(m, "arch"));
-    s->cpu_model = obj_strdup(map_get(m, "cpu_model"));
-    s->os = obj_strdup(map_get(m, "os"));
-    s->kernel = obj_strdup(map_get(m, "kernel"));
-    obj_u64(map_get(m, "logical_cpus"), &s->logical_cpus);
-    obj_u64(map_get(m, "memory_total_bytes"), &s->memory_total_bytes);
+    s->argv = str_array(omni_mp_get(r, "argv"), &s->argc);
+    s->sys_argv = str_array(omni_mp_get(r, "sys_argv"), &s->sys_argc);
+    s->target = obj_strdup(omni_mp_get(r, "target"));
+    s->cwd = obj_strdup(omni_mp_get(r, "cwd"));
+    s->executable = obj_strdup(omni_mp_get(r, "executable"));
+    s->python_version = obj_strdup(omni_mp_get(r, "python_version"));
+    s->omni_version = obj_strdup(omni_mp_get(r, "omni_version"));
+    s->mode = obj_strdup(omni_mp_get(r, "mode"));
+    const msgpack_object *m = omni_mp_get(r, "machine");
+    s->hostname = obj_strdup(omni_mp_get(m, "hostname"));
+    s->arch = obj_strdup(omni_mp_get(m, "arch"));
+    s->cpu_model = obj_strdup(omni_mp_get(m, "cpu_model"));
+    s->os = obj_strdup(omni_mp_get(m, "os"));
+    s->kernel = obj_strdup(omni_mp_get(m, "kernel"));
+    obj_u64(omni_mp_get(m, "logical_cpus"), &s->logical_cpus);
+    obj_u64(omni_mp_get(m, "memory_total_bytes"), &s->memory_total_bytes);
     return 0;
 }
 
@@ -193,16 +177,16 @@ static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, si
     s->threads = ts;
     omni_sthread_t *t = &ts[s->n_threads++];
     memset(t, 0, sizeof *t);
-    obj_u64(map_get(r, "id"), &t->id);
-    obj_i64(map_get(r, "native_id"), &t->native_id);
-    t->name = obj_strdup(map_get(r, "name"));
+    obj_u64(omni_mp_get(r, "id"), &t->id);
+    obj_i64(omni_mp_get(r, "native_id"), &t->native_id);
+    t->name = obj_strdup(omni_mp_get(r, "name"));
     uint64_t ns = 0;
-    if (obj_u64(map_get(r, "cpu_ns"), &ns) == 0)
+    if (obj_u64(omni_mp_get(r, "cpu_ns"), &ns) == 0)
         t->cpu_s = (double)ns / 1e9;
-    obj_u64(map_get(r, "max_depth"), &t->max_depth);
+    obj_u64(omni_mp_get(r, "max_depth"), &t->max_depth);
 
     int pos[6];
-    const msgpack_object *rows = table_rows(map_get(r, "functions"), fwant, 6, pos);
+    const msgpack_object *rows = table_rows(omni_mp_get(r, "functions"), fwant, 6, pos);
     if (!rows) {
         snprintf(err, cap, "malformed function table in thread %llu", (unsigned long long)t->id);
         return -1;
@@ -229,7 +213,7 @@ static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, si
         f->exclusive_s = (double)ex / 1e9;
         t->n_funcs++;
     }
-    rows = table_rows(map_get(r, "edges"), ewant, 6, pos);
+    rows = table_rows(omni_mp_get(r, "edges"), ewant, 6, pos);
     if (!rows) {
         snprintf(err, cap, "malformed edge table in thread %llu", (unsigned long long)t->id);
         return -1;
@@ -266,23 +250,169 @@ static int read_footer(const msgpack_object *r, omni_session_t *s, char *err, si
         snprintf(err, cap, "damaged session (a second footer)");
         return -1;
     }
-    if (obj_i64(map_get(r, "exit_status"), &s->exit_status) < 0) {
+    if (obj_i64(omni_mp_get(r, "exit_status"), &s->exit_status) < 0) {
         snprintf(err, cap, "the footer has no exit status");
         return -1;
     }
     s->has_footer = 1;
-    s->exit_how = obj_strdup(map_get(r, "exit_how"));
-    obj_i64(map_get(r, "signal"), &s->signal);
-    if (obj_u64(map_get(r, "wall_ns"), &ns) == 0)
+    s->exit_how = obj_strdup(omni_mp_get(r, "exit_how"));
+    obj_i64(omni_mp_get(r, "signal"), &s->signal);
+    if (obj_u64(omni_mp_get(r, "wall_ns"), &ns) == 0)
         s->wall_s = (double)ns / 1e9;
-    if (obj_u64(map_get(r, "cpu_user_ns"), &ns) == 0)
+    if (obj_u64(omni_mp_get(r, "cpu_user_ns"), &ns) == 0)
         s->cpu_user_s = (double)ns / 1e9;
-    if (obj_u64(map_get(r, "cpu_sys_ns"), &ns) == 0)
+    if (obj_u64(omni_mp_get(r, "cpu_sys_ns"), &ns) == 0)
         s->cpu_sys_s = (double)ns / 1e9;
-    obj_u64(map_get(r, "peak_rss_bytes"), &s->peak_rss_bytes);
-    s->clock = obj_strdup(map_get(r, "clock"));
-    s->warnings = str_array(map_get(r, "warnings"), &s->n_warnings);
+    obj_u64(omni_mp_get(r, "peak_rss_bytes"), &s->peak_rss_bytes);
+    s->clock = obj_strdup(omni_mp_get(r, "clock"));
+    s->warnings = str_array(omni_mp_get(r, "warnings"), &s->n_warnings);
     return 0;
+}
+
+/* ---------------------------------------------------------------- the monitor's records */
+
+static int keep_raw(const char *buf, size_t from, size_t to, char **raw, size_t *len,
+                    char *err, size_t cap) {
+    if (*raw) {
+        snprintf(err, cap, "damaged session (a second machine or monitor record)");
+        return -1;
+    }
+    *raw = malloc(to - from);
+    if (!*raw) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    memcpy(*raw, buf + from, to - from);
+    *len = to - from;
+    return 0;
+}
+
+static omni_series_t *series_for(omni_session_t *s, const msgpack_object *name,
+                                 const msgpack_object *cols) {
+    for (size_t i = 0; i < s->n_series; i++)
+        if (omni_mp_is_str(name, s->series[i].name))
+            return &s->series[i];
+    omni_series_t *v = realloc(s->series, (s->n_series + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    s->series = v;
+    omni_series_t *t = &v[s->n_series];
+    memset(t, 0, sizeof *t);
+    t->name = obj_strdup(name);
+    t->cols = calloc(cols->via.array.size + 1, sizeof *t->cols);
+    if (!t->name || !t->cols) {
+        free(t->name);
+        free(t->cols);
+        return NULL;
+    }
+    for (uint32_t c = 0; c < cols->via.array.size; c++) {
+        t->cols[c] = obj_strdup(&cols->via.array.ptr[c]);
+        if (!t->cols[c])
+            t->cols[c] = strdup("?");
+    }
+    t->n_cols = cols->via.array.size;
+    s->n_series++;
+    return t;
+}
+
+/* Appends a timeline table's rows to its series; columns are matched by
+ * name, so records may order them differently. */
+static int read_series(omni_session_t *s, const msgpack_object *name, const msgpack_object *tbl,
+                       char *err, size_t cap) {
+    const msgpack_object *cols = omni_mp_get(tbl, "columns");
+    const msgpack_object *rows = omni_mp_get(tbl, "rows");
+    if (!cols || cols->type != MSGPACK_OBJECT_ARRAY || !rows ||
+        rows->type != MSGPACK_OBJECT_ARRAY || cols->via.array.size == 0 ||
+        cols->via.array.size > 4096)
+        goto bad;
+    omni_series_t *t = series_for(s, name, cols);
+    if (!t) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    int map[4096];
+    for (uint32_t c = 0; c < cols->via.array.size; c++) {
+        map[c] = -1;
+        for (size_t k = 0; k < t->n_cols; k++)
+            if (omni_mp_is_str(&cols->via.array.ptr[c], t->cols[k]))
+                map[c] = (int)k;
+    }
+    size_t need = t->n_rows + rows->via.array.size;
+    if (need > t->cap_rows) {
+        size_t ncap = t->cap_rows ? t->cap_rows : 64;
+        while (ncap < need)
+            ncap *= 2;
+        double *nv = realloc(t->v, ncap * t->n_cols * sizeof *nv);
+        if (!nv) {
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
+        t->v = nv;
+        t->cap_rows = ncap;
+    }
+    for (uint32_t r = 0; r < rows->via.array.size; r++) {
+        const msgpack_object *row = &rows->via.array.ptr[r];
+        if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != cols->via.array.size)
+            goto bad;
+        double *out = t->v + t->n_rows * t->n_cols;
+        for (size_t k = 0; k < t->n_cols; k++)
+            out[k] = NAN;
+        for (uint32_t c = 0; c < row->via.array.size; c++) {
+            const msgpack_object *cellv = &row->via.array.ptr[c];
+            double x;
+            if (omni_mp_num(cellv, &x) == 0) {
+                if (map[c] >= 0)
+                    out[map[c]] = x;
+            } else if (cellv->type != MSGPACK_OBJECT_NIL) {
+                goto bad;
+            }
+        }
+        t->n_rows++;
+    }
+    return 0;
+bad:
+    snprintf(err, cap, "malformed timeline table");
+    return -1;
+}
+
+static int read_timeline(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    for (uint32_t i = 0; i < r->via.map.size; i++) {
+        const msgpack_object_kv *kv = &r->via.map.ptr[i];
+        if (kv->val.type != MSGPACK_OBJECT_MAP || kv->key.type != MSGPACK_OBJECT_STR)
+            continue; /* kind, seq */
+        if (read_series(s, &kv->key, &kv->val, err, cap) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+const omni_series_t *omni_session_series(const omni_session_t *s, const char *name) {
+    for (size_t i = 0; i < s->n_series; i++)
+        if (strcmp(s->series[i].name, name) == 0)
+            return &s->series[i];
+    return NULL;
+}
+
+int omni_series_col(const omni_series_t *t, const char *col) {
+    for (size_t i = 0; t && i < t->n_cols; i++)
+        if (strcmp(t->cols[i], col) == 0)
+            return (int)i;
+    return -1;
+}
+
+double omni_series_at(const omni_series_t *t, size_t row, int col) {
+    if (!t || col < 0 || (size_t)col >= t->n_cols || row >= t->n_rows)
+        return NAN;
+    return t->v[row * t->n_cols + (size_t)col];
+}
+
+const msgpack_object *omni_session_record(const char *raw, size_t len, msgpack_unpacked *u) {
+    msgpack_unpacked_init(u);
+    size_t off = 0;
+    if (!raw || msgpack_unpack_next(u, raw, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        u->data.type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    return &u->data;
 }
 
 /* Every code id a table refers to must exist. */
@@ -403,27 +533,33 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
             break;
         }
         const msgpack_object *r = &u.data;
-        const msgpack_object *kind = map_get(r, "kind");
+        const msgpack_object *kind = omni_mp_get(r, "kind");
         if (!kind || kind->type != MSGPACK_OBJECT_STR) {
             snprintf(err, cap, "%s (record %d at byte %zu has no kind)",
                      nrec ? "damaged session" : "not an omnipython session", nrec, before);
             rc = -1;
             break;
         }
-        if (nrec == 0 && !obj_is_str(kind, "header")) {
+        if (nrec == 0 && !omni_mp_is_str(kind, "header")) {
             snprintf(err, cap, "not an omnipython session (it does not start with a header)");
             rc = -1;
             break;
         }
-        if (obj_is_str(kind, "header"))
+        if (omni_mp_is_str(kind, "header"))
             rc = nrec == 0 ? read_header(r, s, err, cap)
                            : (snprintf(err, cap, "damaged session (a second header)"), -1);
-        else if (obj_is_str(kind, "codes"))
+        else if (omni_mp_is_str(kind, "codes"))
             rc = read_codes(r, s, err, cap);
-        else if (obj_is_str(kind, "thread"))
+        else if (omni_mp_is_str(kind, "thread"))
             rc = read_thread(r, s, err, cap);
-        else if (obj_is_str(kind, "footer"))
+        else if (omni_mp_is_str(kind, "footer"))
             rc = read_footer(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "timeline"))
+            rc = read_timeline(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "machine"))
+            rc = keep_raw(buf, before, off, &s->machine_raw, &s->machine_len, err, cap);
+        else if (omni_mp_is_str(kind, "monitor"))
+            rc = keep_raw(buf, before, off, &s->monitor_raw, &s->monitor_len, err, cap);
         else
             s->unknown_records++;
         if (rc < 0)
@@ -506,5 +642,16 @@ void omni_session_free(omni_session_t *s) {
         free(s->threads[i].edges);
     }
     free(s->threads);
+    free(s->machine_raw);
+    free(s->monitor_raw);
+    for (size_t i = 0; i < s->n_series; i++) {
+        omni_series_t *t = &s->series[i];
+        for (size_t c = 0; c < t->n_cols; c++)
+            free(t->cols[c]);
+        free(t->cols);
+        free(t->name);
+        free(t->v);
+    }
+    free(s->series);
     memset(s, 0, sizeof *s);
 }

@@ -3,6 +3,7 @@
 #ifndef OMNI_SESSION_READER_H
 #define OMNI_SESSION_READER_H
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,16 @@ typedef struct omni_sthread {
     size_t n_edges;
 } omni_sthread_t;
 
+/* One table of the monitor's timeline (process, cores, net, gpu, counters,
+ * energy), its rows gathered over all timeline records. */
+typedef struct omni_series {
+    char *name;
+    char **cols;
+    size_t n_cols;
+    double *v;            /* n_rows * n_cols, row-major; NaN where the value was nil */
+    size_t n_rows, cap_rows;
+} omni_series_t;
+
 typedef struct omni_session {
     /* header */
     uint64_t version;
@@ -66,6 +77,12 @@ typedef struct omni_session {
     char *clock;
     char **warnings;
     size_t n_warnings;
+    /* the monitor: the machine's facts and the probes' state as msgpack
+     * records (unpack with omni_session_record), and the timeline */
+    char *machine_raw, *monitor_raw;
+    size_t machine_len, monitor_len;
+    omni_series_t *series;
+    size_t n_series;
     /* what the reader noticed */
     int truncated;           /* the file ends inside a record */
     size_t unknown_records;  /* records of kinds this version does not know (skipped) */
@@ -81,5 +98,17 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
 int omni_session_load(const char *path, omni_session_t *s, char *err, size_t errcap);
 
 void omni_session_free(omni_session_t *s);
+
+/* The timeline table called name, or NULL. */
+const omni_series_t *omni_session_series(const omni_session_t *s, const char *name);
+/* The index of a column, or -1. */
+int omni_series_col(const omni_series_t *t, const char *col);
+/* The value at (row, col); NaN when col < 0. */
+double omni_series_at(const omni_series_t *t, size_t row, int col);
+
+/* Unpacks a stored record (machine_raw, monitor_raw) into u, which the
+ * caller destroys with msgpack_unpacked_destroy. Returns the record's map,
+ * or NULL when there is none. */
+const msgpack_object *omni_session_record(const char *raw, size_t len, msgpack_unpacked *u);
 
 #endif

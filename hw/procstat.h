@@ -1,0 +1,59 @@
+/* procstat.h - one reading of the process and of the system from /proc, for
+ * the monitor thread's timeline. Cumulative counters are read as they are;
+ * rates are made from differences by the reports. */
+#ifndef OMNI_HW_PROCSTAT_H
+#define OMNI_HW_PROCSTAT_H
+
+#include <stdint.h>
+
+#define OMNI_MAX_CORES 1024
+#define OMNI_MAX_IFACES 16
+
+typedef struct omni_proc_sample {
+    uint64_t cpu_user_ns, cpu_sys_ns;          /* getrusage(RUSAGE_SELF) */
+    uint64_t rss_bytes, peak_rss_bytes;        /* VmRSS, VmHWM */
+    uint64_t threads;
+    uint64_t voluntary_ctx, involuntary_ctx;
+    uint64_t minor_faults, major_faults;
+    uint64_t read_bytes, write_bytes;          /* /proc/self/io: storage I/O */
+    uint64_t rchar, wchar, syscr, syscw;       /* /proc/self/io: all read/write calls */
+    uint64_t fds;                              /* open descriptors, omnipython's own left out */
+} omni_proc_sample_t;
+
+/* Reads the process. skip_fds lists descriptors not to count (n_skip of
+ * them). Returns 0, or -1 when /proc cannot be read (the fields that could
+ * be read are filled). */
+int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip);
+
+/* Lists this process's open descriptors (at most cap) into fds. Returns how
+ * many, or -1. */
+int omni_fd_list(int *fds, int cap);
+
+typedef struct omni_cpu_times {
+    int n;                                     /* cores seen */
+    uint64_t busy[OMNI_MAX_CORES], total[OMNI_MAX_CORES]; /* jiffies */
+} omni_cpu_times_t;
+
+typedef struct omni_net_sample {
+    int n;
+    char name[OMNI_MAX_IFACES][32];
+    uint64_t rx_bytes[OMNI_MAX_IFACES], rx_packets[OMNI_MAX_IFACES];
+    uint64_t tx_bytes[OMNI_MAX_IFACES], tx_packets[OMNI_MAX_IFACES];
+} omni_net_sample_t;
+
+typedef struct omni_sys_sample {
+    double load1;
+    uint64_t mem_available_bytes;
+    omni_cpu_times_t cpu;
+    omni_net_sample_t net;
+} omni_sys_sample_t;
+
+/* Reads the system: load, free memory, per-core times, network interfaces.
+ * Returns 0 or -1. */
+int omni_sys_read(omni_sys_sample_t *s);
+
+/* Per-core busy share between two readings, in permille (0..1000). */
+void omni_cpu_busy_permille(const omni_cpu_times_t *a, const omni_cpu_times_t *b,
+                            uint16_t *out, int n);
+
+#endif

@@ -1,0 +1,545 @@
+/* monitor.c - the monitor thread: a libuv loop whose timer reads the
+ * process, the system, counters, GPUs and energy, and appends the readings to
+ * the session as timeline records, about one a second. */
+#define _GNU_SOURCE
+#include "runtime/monitor.h"
+
+#include "hw/facts.h"
+#include "hw/procstat.h"
+#include "runtime/clock.h"
+#include "runtime/session_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define CHUNK_ROWS 64            /* samples per timeline record at most */
+#define CHUNK_NS 1000000000ull   /* and a record at least every second */
+#define STOP_WAIT_MS 1000
+
+/* ---------------------------------------------------------------- tables */
+
+/* A table of numbers being filled for the next timeline record. NaN packs
+ * as nil (a value the probe did not give); integral values pack as integers. */
+typedef struct table {
+    const char *name;
+    int n_cols;
+    char **cols;          /* owned */
+    double *cells;        /* rows * n_cols */
+    int rows, cap;
+} table_t;
+
+static int table_init(table_t *t, const char *name, int n_cols, int cap) {
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->n_cols = n_cols;
+    t->cap = cap;
+    t->cols = calloc((size_t)n_cols, sizeof *t->cols);
+    t->cells = malloc(sizeof(double) * (size_t)n_cols * (size_t)cap);
+    return t->cols && t->cells ? 0 : -ENOMEM;
+}
+
+static void table_col(table_t *t, int i, const char *fmt, const char *arg) {
+    char buf[96];
+    snprintf(buf, sizeof buf, fmt, arg);
+    t->cols[i] = strdup(buf);
+}
+
+static void table_free(table_t *t) {
+    for (int i = 0; t->cols && i < t->n_cols; i++)
+        free(t->cols[i]);
+    free(t->cols);
+    free(t->cells);
+    memset(t, 0, sizeof *t);
+}
+
+/* The next row to fill, or NULL when the table is full (or absent). */
+static double *table_row(table_t *t) {
+    if (!t->cells || t->rows == t->cap)
+        return NULL;
+    return t->cells + (size_t)t->n_cols * (size_t)t->rows++;
+}
+
+static void pack_num(msgpack_packer *pk, double v) {
+    if (isnan(v))
+        msgpack_pack_nil(pk);
+    else if (v == (double)(int64_t)v && fabs(v) < 9e15)
+        msgpack_pack_int64(pk, (int64_t)v);
+    else
+        msgpack_pack_double(pk, v);
+}
+
+static void table_pack(msgpack_packer *pk, const table_t *t) {
+    omni_pack_str(pk, t->name);
+    msgpack_pack_map(pk, 2);
+    omni_pack_str(pk, "columns");
+    msgpack_pack_array(pk, (size_t)t->n_cols);
+    for (int i = 0; i < t->n_cols; i++)
+        omni_pack_str(pk, t->cols[i] ? t->cols[i] : "?");
+    omni_pack_str(pk, "rows");
+    msgpack_pack_array(pk, (size_t)t->rows);
+    for (int r = 0; r < t->rows; r++) {
+        msgpack_pack_array(pk, (size_t)t->n_cols);
+        for (int c = 0; c < t->n_cols; c++)
+            pack_num(pk, t->cells[(size_t)r * (size_t)t->n_cols + (size_t)c]);
+    }
+}
+
+/* ---------------------------------------------------------------- state */
+
+enum { T_PROCESS, T_CORES, T_NET, T_GPU, T_COUNTERS, T_ENERGY, N_TABLES };
+
+static const char *const process_cols[] = {
+    "t_ns", "cpu_user_ns", "cpu_sys_ns", "rss_bytes", "peak_rss_bytes", "threads",
+    "voluntary_ctx", "involuntary_ctx", "minor_faults", "major_faults", "read_bytes",
+    "write_bytes", "rchar", "wchar", "syscr", "syscw", "fds", "load1", "mem_available_bytes"};
+#define N_PROCESS_COLS (int)(sizeof process_cols / sizeof process_cols[0])
+
+static const char *const gpu_cols[] = {"t_ns", "device", "util_pct", "mem_util_pct",
+                                       "mem_used_bytes", "proc_mem_bytes", "power_w",
+                                       "energy_mj", "temp_c", "sm_mhz", "mem_mhz"};
+#define N_GPU_COLS (int)(sizeof gpu_cols / sizeof gpu_cols[0])
+
+static struct {
+    omni_monitor_config_t cfg;
+    char path[4096];
+    int fd;                     /* the session, O_APPEND; -1 when closed */
+    int running;                /* the thread exists (in this process) */
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_timer_t timer;
+    uv_async_t wake;            /* omni_monitor_stop's request */
+    int stop;                   /* atomic: write nothing more */
+    int in_write;               /* atomic: a record is being written */
+    int done;                   /* atomic: the thread has written its last record */
+    int skip_fds[16];           /* the loop's and the session's descriptors */
+    int n_skip;
+    uint64_t seq;               /* timeline records written */
+    uint64_t last_flush_ns;
+    omni_hw_facts_t facts;      /* probed by the thread at its start */
+    int probed;
+    omni_counters_t counters;
+    omni_sys_sample_t sys[2];   /* the last two system readings */
+    int sys_cur;
+    int n_cores, n_ifaces;
+    char ifaces[OMNI_MAX_IFACES][32];
+    table_t t[N_TABLES];
+    int dropped;                /* samples lost because a table was full */
+} mon = {.fd = -1};
+
+static uint64_t now_ns(void) {
+    return omni_clock_mono_ns() - mon.cfg.start_mono_ns;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* Writes one whole record with one write(2) (O_APPEND keeps it in one
+ * piece), unless the process is ending: omni_monitor_stop sets stop, then
+ * waits while in_write. The two flags in this order make sure that either
+ * this write sees stop, or stop sees the write and waits for it. */
+static void write_record(const msgpack_sbuffer *sb) {
+    __atomic_store_n(&mon.in_write, 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&mon.stop, __ATOMIC_SEQ_CST) && mon.fd >= 0) {
+        size_t off = 0;
+        while (off < sb->size) {
+            ssize_t n = write(mon.fd, sb->data + off, sb->size - off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+    }
+    __atomic_store_n(&mon.in_write, 0, __ATOMIC_SEQ_CST);
+}
+
+static void flush_timeline(void) {
+    int n = 1;
+    for (int i = 0; i < N_TABLES; i++)
+        n += mon.t[i].rows > 0;
+    if (n == 1)
+        return;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, (size_t)n + 1);
+    omni_pack_kv_str(&pk, "kind", "timeline");
+    omni_pack_kv_u64(&pk, "seq", mon.seq++);
+    for (int i = 0; i < N_TABLES; i++)
+        if (mon.t[i].rows > 0) {
+            table_pack(&pk, &mon.t[i]);
+            mon.t[i].rows = 0;
+        }
+    write_record(&sb);
+    msgpack_sbuffer_destroy(&sb);
+    mon.last_flush_ns = now_ns();
+}
+
+/* ---------------------------------------------------------------- sampling */
+
+static void sample_process(uint64_t t) {
+    omni_proc_sample_t p;
+    omni_sys_sample_t *prev = &mon.sys[mon.sys_cur], *cur = &mon.sys[mon.sys_cur ^ 1];
+    omni_proc_read(&p, mon.skip_fds, mon.n_skip);
+    omni_sys_read(cur);
+    double *r = table_row(&mon.t[T_PROCESS]);
+    if (!r) {
+        mon.dropped++;
+        return;
+    }
+    /* The monitor's own thread is not the target's. */
+    double threads = p.threads ? (double)p.threads - 1 : NAN;
+    double v[] = {t, p.cpu_user_ns, p.cpu_sys_ns, p.rss_bytes, p.peak_rss_bytes, threads,
+                  p.voluntary_ctx, p.involuntary_ctx, p.minor_faults, p.major_faults,
+                  p.read_bytes, p.write_bytes, p.rchar, p.wchar, p.syscr, p.syscw, p.fds,
+                  cur->load1, cur->mem_available_bytes};
+    memcpy(r, v, sizeof v);
+    /* Per-core busy share since the previous reading. */
+    if ((r = table_row(&mon.t[T_CORES]))) {
+        uint16_t busy[OMNI_MAX_CORES];
+        int n = mon.n_cores < cur->cpu.n ? mon.n_cores : cur->cpu.n;
+        omni_cpu_busy_permille(&prev->cpu, &cur->cpu, busy, n);
+        r[0] = t;
+        for (int i = 0; i < mon.n_cores; i++)
+            r[1 + i] = i < n ? busy[i] / 1000.0 * 100.0 : NAN;
+    }
+    /* Interfaces by the names seen at the start. */
+    if ((r = table_row(&mon.t[T_NET]))) {
+        r[0] = t;
+        for (int i = 0; i < mon.n_ifaces; i++) {
+            int k = 0;
+            while (k < cur->net.n && strcmp(cur->net.name[k], mon.ifaces[i]) != 0)
+                k++;
+            double *c = r + 1 + 4 * i;
+            if (k == cur->net.n) {
+                c[0] = c[1] = c[2] = c[3] = NAN;
+                continue;
+            }
+            c[0] = cur->net.rx_bytes[k];
+            c[1] = cur->net.rx_packets[k];
+            c[2] = cur->net.tx_bytes[k];
+            c[3] = cur->net.tx_packets[k];
+        }
+    }
+    mon.sys_cur ^= 1;
+}
+
+static double or_nan(double v) {
+    return v < 0 ? NAN : v;
+}
+
+static void sample_hardware(uint64_t t) {
+    if (!mon.probed)
+        return;
+    double *r;
+    for (int i = 0; i < mon.facts.gpu.n; i++) {
+        omni_gpu_sample_t g;
+        if (omni_gpu_sample(i, getpid(), &g) < 0 || !(r = table_row(&mon.t[T_GPU])))
+            continue;
+        double v[] = {t, i, or_nan(g.util_pct), or_nan(g.mem_util_pct),
+                      or_nan((double)g.mem_used_bytes), or_nan((double)g.proc_mem_bytes),
+                      or_nan(g.power_w), or_nan((double)g.energy_mj), or_nan(g.temp_c),
+                      or_nan((double)g.sm_mhz), or_nan((double)g.mem_mhz)};
+        memcpy(r, v, sizeof v);
+    }
+    long long c[OMNI_COUNTERS_MAX];
+    if (mon.counters.available && omni_counters_read(&mon.counters, c) == 0 &&
+        (r = table_row(&mon.t[T_COUNTERS]))) {
+        r[0] = t;
+        for (int i = 0; i < mon.counters.n; i++)
+            r[1 + i] = (double)c[i];
+    }
+    omni_energy_t *e = &mon.facts.energy;
+    if (e->available && omni_energy_read(e) == 0 && (r = table_row(&mon.t[T_ENERGY]))) {
+        r[0] = t;
+        for (int i = 0; i < e->n; i++)
+            r[1 + i] = (double)e->total_uj[i];
+    }
+}
+
+static void sample(void) {
+    uint64_t t = now_ns();
+    sample_process(t);
+    sample_hardware(t);
+    int full = 0;
+    for (int i = 0; i < N_TABLES; i++)
+        full |= mon.t[i].cells && mon.t[i].rows + 4 > mon.t[i].cap;
+    if (full || t - mon.last_flush_ns >= CHUNK_NS)
+        flush_timeline();
+}
+
+static void on_tick(uv_timer_t *timer) {
+    (void)timer;
+    sample();
+}
+
+static void on_close(uv_handle_t *h) {
+    (void)h;
+}
+
+static void on_wake(uv_async_t *a) {
+    (void)a;
+    sample();
+    flush_timeline();
+    uv_close((uv_handle_t *)&mon.timer, on_close);
+    uv_close((uv_handle_t *)&mon.wake, on_close);
+}
+
+/* ---------------------------------------------------------------- records at the start */
+
+static void write_machine(void) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    omni_hw_facts_pack(&pk, &mon.facts, 1);
+    omni_pack_kv_str(&pk, "kind", "machine");
+    write_record(&sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void pack_probe(msgpack_packer *pk, const char *name, int ok, const char *reason,
+                       const char *list_key, int n, const char *const *list) {
+    omni_pack_str(pk, name);
+    msgpack_pack_map(pk, 2);
+    omni_pack_str(pk, "available");
+    if (ok)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    if (!ok) {
+        omni_pack_kv_str(pk, "reason", reason);
+        return;
+    }
+    omni_pack_str(pk, list_key);
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++)
+        omni_pack_str(pk, list[i]);
+}
+
+static void write_monitor_record(void) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 8);
+    omni_pack_kv_str(&pk, "kind", "monitor");
+    omni_pack_kv_u64(&pk, "interval_ns", mon.cfg.interval_ns);
+    omni_pack_kv_f64(&pk, "grams_co2_per_kwh", mon.cfg.grams_co2_per_kwh);
+    omni_pack_kv_i64(&pk, "cores", mon.n_cores);
+    const char *ifaces[OMNI_MAX_IFACES];
+    for (int i = 0; i < mon.n_ifaces; i++)
+        ifaces[i] = mon.ifaces[i];
+    omni_pack_str(&pk, "interfaces");
+    msgpack_pack_array(&pk, (size_t)mon.n_ifaces);
+    for (int i = 0; i < mon.n_ifaces; i++)
+        omni_pack_str(&pk, ifaces[i]);
+    const omni_gpu_info_t *g = &mon.facts.gpu;
+    const char *models[OMNI_GPU_MAX];
+    for (int i = 0; i < g->n; i++)
+        models[i] = g->dev[i].model;
+    pack_probe(&pk, "gpu", g->available, g->reason, "devices", g->n, models);
+    pack_probe(&pk, "counters", mon.counters.available, mon.counters.reason, "events",
+               mon.counters.n, mon.counters.names);
+    const omni_energy_t *e = &mon.facts.energy;
+    const char *domains[OMNI_ENERGY_MAX];
+    for (int i = 0; i < e->n; i++)
+        domains[i] = e->name[i];
+    pack_probe(&pk, "energy", e->available, e->reason, "domains", e->n, domains);
+    write_record(&sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The tables whose columns depend on what the probes found. */
+static void init_hardware_tables(void) {
+    const omni_gpu_info_t *g = &mon.facts.gpu;
+    if (g->available && table_init(&mon.t[T_GPU], "gpu", N_GPU_COLS, CHUNK_ROWS * g->n) == 0)
+        for (int i = 0; i < N_GPU_COLS; i++)
+            table_col(&mon.t[T_GPU], i, "%s", gpu_cols[i]);
+    if (mon.counters.available &&
+        table_init(&mon.t[T_COUNTERS], "counters", 1 + mon.counters.n, CHUNK_ROWS) == 0) {
+        table_col(&mon.t[T_COUNTERS], 0, "%s", "t_ns");
+        for (int i = 0; i < mon.counters.n; i++)
+            table_col(&mon.t[T_COUNTERS], 1 + i, "%s", mon.counters.names[i]);
+    }
+    const omni_energy_t *e = &mon.facts.energy;
+    if (e->available && table_init(&mon.t[T_ENERGY], "energy", 1 + e->n, CHUNK_ROWS) == 0) {
+        table_col(&mon.t[T_ENERGY], 0, "%s", "t_ns");
+        for (int i = 0; i < e->n; i++)
+            table_col(&mon.t[T_ENERGY], 1 + i, "%s_uj", e->name[i]);
+    }
+}
+
+/* The tables whose columns are known from the first system reading. */
+static int init_system_tables(void) {
+    omni_sys_sample_t *s = &mon.sys[0];
+    omni_sys_read(s);
+    mon.sys_cur = 0;
+    mon.n_cores = s->cpu.n;
+    mon.n_ifaces = s->net.n;
+    for (int i = 0; i < s->net.n; i++)
+        snprintf(mon.ifaces[i], sizeof mon.ifaces[i], "%s", s->net.name[i]);
+    if (table_init(&mon.t[T_PROCESS], "process", N_PROCESS_COLS, CHUNK_ROWS) < 0)
+        return -ENOMEM;
+    for (int i = 0; i < N_PROCESS_COLS; i++)
+        table_col(&mon.t[T_PROCESS], i, "%s", process_cols[i]);
+    if (mon.n_cores && table_init(&mon.t[T_CORES], "cores", 1 + mon.n_cores, CHUNK_ROWS) == 0) {
+        table_col(&mon.t[T_CORES], 0, "%s", "t_ns");
+        for (int i = 0; i < mon.n_cores; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "cpu%d", i);
+            table_col(&mon.t[T_CORES], 1 + i, "%s_busy_pct", name);
+        }
+    }
+    if (mon.n_ifaces && table_init(&mon.t[T_NET], "net", 1 + 4 * mon.n_ifaces, CHUNK_ROWS) == 0) {
+        static const char *const what[] = {"rx_bytes", "rx_packets", "tx_bytes", "tx_packets"};
+        table_col(&mon.t[T_NET], 0, "%s", "t_ns");
+        for (int i = 0; i < mon.n_ifaces; i++)
+            for (int k = 0; k < 4; k++) {
+                char name[64];
+                snprintf(name, sizeof name, "%s.%s", mon.ifaces[i], what[k]);
+                table_col(&mon.t[T_NET], 1 + 4 * i + k, "%s", name);
+            }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the thread */
+
+static void *monitor_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "omni-monitor");
+    sample_process(now_ns());
+    uint64_t ms = mon.cfg.interval_ns / 1000000;
+    uv_timer_start(&mon.timer, on_tick, ms, ms);
+    /* The probes take milliseconds (hwloc, PAPI, a GPU driver): the first
+     * sample is already taken, the target runs meanwhile. */
+    omni_hw_facts_probe(&mon.facts);
+    omni_counters_open(&mon.counters, mon.cfg.main_tid);
+    init_hardware_tables();
+    mon.probed = 1;
+    write_machine();
+    write_monitor_record();
+    sample_hardware(now_ns());
+    uv_run(&mon.loop, UV_RUN_DEFAULT);
+    omni_counters_close(&mon.counters);
+    omni_gpu_close();
+    __atomic_store_n(&mon.done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void free_tables(void) {
+    for (int i = 0; i < N_TABLES; i++)
+        table_free(&mon.t[i]);
+}
+
+int omni_monitor_start(const omni_monitor_config_t *cfg) {
+    if (mon.running)
+        return -EALREADY;
+    mon.cfg = *cfg;
+    if (mon.cfg.interval_ns < 1000000)
+        mon.cfg.interval_ns = 1000000;
+    snprintf(mon.path, sizeof mon.path, "%s", cfg->session_path);
+    mon.cfg.session_path = mon.path;
+    mon.stop = mon.in_write = mon.done = 0;
+    mon.seq = 0;
+    int rc;
+    mon.fd = open(mon.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (mon.fd < 0)
+        return -errno;
+    if ((rc = init_system_tables()) < 0)
+        goto fail_tables;
+    /* The target has not started yet, so the descriptors that appear while
+     * the loop is made are the loop's: they are not the target's files. */
+    int before[256];
+    int n_before = omni_fd_list(before, 256);
+    if ((rc = uv_loop_init(&mon.loop)) < 0)
+        goto fail_tables;
+    if ((rc = uv_timer_init(&mon.loop, &mon.timer)) < 0)
+        goto fail_loop;
+    if ((rc = uv_async_init(&mon.loop, &mon.wake, on_wake)) < 0)
+        goto fail_timer;
+    mon.n_skip = 0;
+    mon.skip_fds[mon.n_skip++] = mon.fd;
+    int after[256];
+    int n_after = omni_fd_list(after, 256);
+    for (int i = 0; i < n_after && mon.n_skip < 16; i++) {
+        int seen = 0;
+        for (int k = 0; k < n_before && !seen; k++)
+            seen = before[k] == after[i];
+        if (!seen && after[i] != mon.fd)
+            mon.skip_fds[mon.n_skip++] = after[i];
+    }
+    /* Every signal is for the target's threads, none for this one. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = -pthread_create(&mon.thread, NULL, monitor_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc < 0)
+        goto fail_async;
+    mon.running = 1;
+    return 0;
+
+fail_async:
+    uv_close((uv_handle_t *)&mon.wake, NULL);
+fail_timer:
+    uv_close((uv_handle_t *)&mon.timer, NULL);
+    uv_run(&mon.loop, UV_RUN_NOWAIT);
+fail_loop:
+    uv_loop_close(&mon.loop);
+fail_tables:
+    free_tables();
+    close(mon.fd);
+    mon.fd = -1;
+    return rc;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void omni_monitor_stop(void) {
+    if (!mon.running)
+        return;
+    mon.running = 0;
+    if (pthread_equal(pthread_self(), mon.thread)) {
+        /* A fault in the monitor itself: just make sure it writes no more. */
+        __atomic_store_n(&mon.stop, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
+    uv_async_send(&mon.wake); /* async-signal-safe */
+    for (int i = 0; i < STOP_WAIT_MS && !__atomic_load_n(&mon.done, __ATOMIC_SEQ_CST); i++)
+        sleep_ms(1);
+    __atomic_store_n(&mon.stop, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < STOP_WAIT_MS && __atomic_load_n(&mon.in_write, __ATOMIC_SEQ_CST); i++)
+        sleep_ms(1);
+    if (__atomic_load_n(&mon.done, __ATOMIC_SEQ_CST)) {
+        pthread_join(mon.thread, NULL);
+        uv_loop_close(&mon.loop);
+        free_tables();
+    }
+    /* Otherwise the thread is stuck (a lock held by a thread that crashed):
+     * leave it and its memory; the process is ending. */
+    close(mon.fd);
+    mon.fd = -1;
+}
+
+void omni_monitor_after_fork_child(void) {
+    /* The thread is not in the child; its loop's descriptors are shared with
+     * the parent's and must not be touched. The tables stay allocated. */
+    mon.running = 0;
+    if (mon.fd >= 0)
+        close(mon.fd);
+    mon.fd = -1;
+}

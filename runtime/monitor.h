@@ -1,0 +1,31 @@
+/* monitor.h - the monitor thread: one libuv loop on its own thread whose
+ * timer samples the process, the system, hardware counters, GPUs and energy
+ * into the session's timeline while the target runs. */
+#ifndef OMNI_MONITOR_H
+#define OMNI_MONITOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct omni_monitor_config {
+    const char *session_path;   /* appended to (copied) */
+    uint64_t interval_ns;       /* between samples; at least 1 ms */
+    uint64_t start_mono_ns;     /* the run's start: timeline times count from it */
+    pid_t main_tid;             /* whose counters to read (threads it starts inherit them) */
+    double grams_co2_per_kwh;   /* for the carbon estimate */
+} omni_monitor_config_t;
+
+/* Starts the thread (all signals blocked in it). Returns 0 or -errno; on
+ * failure nothing is left running. */
+int omni_monitor_start(const omni_monitor_config_t *cfg);
+
+/* Takes a last sample, writes what is pending and ends the thread, waiting
+ * at most about a second. Afterwards the monitor writes nothing more, even
+ * if it did not answer in time. Idempotent; callable from omni_runtime_finish
+ * in any context it runs in (exit, fatal-signal handlers). */
+void omni_monitor_stop(void);
+
+/* In a forked child: the thread does not exist there; forget it. */
+void omni_monitor_after_fork_child(void);
+
+#endif
