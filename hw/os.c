@@ -10,46 +10,74 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-/* This process's cgroup: the v2 line "0::/path", else v1's cpu and memory
- * controllers' own paths. */
+/* The path of this process in the v1 hierarchy of controller (a line
+ * "N:cpu,cpuacct:/path" of /proc/self/cgroup). Returns 0 or -1. */
+static int v1_path(const char *text, const char *controller, char *out, size_t cap) {
+    size_t clen = strlen(controller);
+    for (const char *line = text, *eol; line && *line; line = eol ? eol + 1 : NULL) {
+        const char *c1 = strchr(line, ':');
+        const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        eol = strchr(line, '\n');
+        if (!c2 || (eol && c2 > eol))
+            continue;
+        for (const char *p = c1 + 1; p < c2;) {
+            size_t n = strcspn(p, ",:");
+            if (n == clen && strncmp(p, controller, clen) == 0) {
+                size_t plen = eol ? (size_t)(eol - c2 - 1) : strlen(c2 + 1);
+                snprintf(out, cap, "%.*s", (int)plen, c2 + 1);
+                return 0;
+            }
+            p += n + (p[n] == ',');
+        }
+    }
+    return -1;
+}
+
+/* This process's cgroup limits: cgroup v2 when /sys/fs/cgroup is the
+ * unified hierarchy, else v1's cpu and memory controllers. */
 static void cgroup_limits(omni_hw_os_t *os) {
-    char text[4096], path[512], buf[128];
+    char text[4096], path[768], buf[128];
     os->cpu_quota = -1;
     os->memory_limit_bytes = -1;
     if (omni_read_file("/proc/self/cgroup", text, sizeof text) <= 0)
         return;
     const char *v2 = strstr(text, "0::");
-    if (v2 && (v2 == text || v2[-1] == '\n')) {
+    if (v2 && (v2 == text || v2[-1] == '\n') && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
         size_t n = strcspn(v2 + 3, "\n");
         snprintf(os->cgroup_path, sizeof os->cgroup_path, "%.*s", (int)n, v2 + 3);
+        os->in_cgroup = 1;
         snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", os->cgroup_path);
-        if (omni_read_file(path, buf, sizeof buf) > 0) {
-            os->in_cgroup = 1;
-            long long quota, period;
-            if (sscanf(buf, "%lld %lld", &quota, &period) == 2 && period > 0)
-                os->cpu_quota = (double)quota / (double)period;
-        }
+        long long quota, period;
+        if (omni_read_file(path, buf, sizeof buf) > 0 &&
+            sscanf(buf, "%lld %lld", &quota, &period) == 2 && period > 0)
+            os->cpu_quota = (double)quota / (double)period;
         snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", os->cgroup_path);
-        if (omni_read_file(path, buf, sizeof buf) > 0) {
-            os->in_cgroup = 1;
-            if (strncmp(buf, "max", 3) != 0)
-                os->memory_limit_bytes = strtoll(buf, NULL, 10);
-        }
-        if (os->in_cgroup)
-            return;
+        if (omni_read_file(path, buf, sizeof buf) > 0 && strncmp(buf, "max", 3) != 0)
+            os->memory_limit_bytes = strtoll(buf, NULL, 10);
+        return;
     }
-    /* v1: quota -1 means none; a memory limit near 2^63 means none. */
+    /* v1: a quota of -1 is none; a memory limit near 2^63 is none. */
+    char cg[256];
     uint64_t q, p, m;
-    if (omni_read_u64("/sys/fs/cgroup/cpu/cpu.cfs_period_us", &p) == 0) {
+    if (v1_path(text, "cpu", cg, sizeof cg) == 0) {
         os->in_cgroup = 1;
+        snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us",
+                 strcmp(cg, "/") ? cg : "");
         char qs[64];
-        if (omni_read_file("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", qs, sizeof qs) > 0 &&
-            (q = (uint64_t)strtoll(qs, NULL, 10)) != (uint64_t)-1 && (int64_t)q > 0 && p)
-            os->cpu_quota = (double)q / (double)p;
+        if (omni_read_u64(path, &p) == 0 && p) {
+            snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us",
+                     strcmp(cg, "/") ? cg : "");
+            if (omni_read_file(path, qs, sizeof qs) > 0 && (q = (uint64_t)strtoll(qs, NULL, 10)) &&
+                (int64_t)q > 0)
+                os->cpu_quota = (double)q / (double)p;
+        }
     }
-    if (omni_read_u64("/sys/fs/cgroup/memory/memory.limit_in_bytes", &m) == 0) {
+    if (v1_path(text, "memory", cg, sizeof cg) == 0) {
         os->in_cgroup = 1;
-        if (m < (1ull << 62))
+        snprintf(os->cgroup_path, sizeof os->cgroup_path, "%s", cg);
+        snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s/memory.limit_in_bytes",
+                 strcmp(cg, "/") ? cg : "");
+        if (omni_read_u64(path, &m) == 0 && m < (1ull << 62))
             os->memory_limit_bytes = (int64_t)m;
     }
 }
