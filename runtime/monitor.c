@@ -186,7 +186,9 @@ static void flush_timeline(void) {
 
 /* ---------------------------------------------------------------- sampling */
 
-static void sample_process(uint64_t t) {
+/* own_threads: omnipython's threads running now (the monitor's own once it
+ * runs), left out of the thread count. */
+static void sample_process(uint64_t t, int own_threads) {
     omni_proc_sample_t p;
     omni_sys_sample_t *prev = &mon.sys[mon.sys_cur], *cur = &mon.sys[mon.sys_cur ^ 1];
     omni_proc_read(&p, mon.skip_fds, mon.n_skip);
@@ -196,8 +198,7 @@ static void sample_process(uint64_t t) {
         mon.dropped++;
         return;
     }
-    /* The monitor's own thread is not the target's. */
-    double threads = p.threads ? (double)p.threads - 1 : NAN;
+    double threads = p.threads ? (double)p.threads - own_threads : NAN;
     double v[] = {t, p.cpu_user_ns, p.cpu_sys_ns, p.rss_bytes, p.peak_rss_bytes, threads,
                   p.voluntary_ctx, p.involuntary_ctx, p.minor_faults, p.major_faults,
                   p.read_bytes, p.write_bytes, p.rchar, p.wchar, p.syscr, p.syscw, p.fds,
@@ -268,7 +269,7 @@ static void sample_hardware(uint64_t t) {
 
 static void sample(void) {
     uint64_t t = now_ns();
-    sample_process(t);
+    sample_process(t, 1);
     sample_hardware(t);
     int full = 0;
     for (int i = 0; i < N_TABLES; i++)
@@ -418,7 +419,6 @@ static int init_system_tables(void) {
 static void *monitor_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-monitor");
-    sample_process(now_ns());
     uint64_t ms = mon.cfg.interval_ns / 1000000;
     uv_timer_start(&mon.timer, on_tick, ms, ms);
     /* The probes take milliseconds (hwloc, PAPI, a GPU driver): the first
@@ -479,6 +479,9 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
         if (!seen && after[i] != mon.fd)
             mon.skip_fds[mon.n_skip++] = after[i];
     }
+    /* The first sample before the target runs, so that the timeline's
+     * differences cover all of it however late the thread gets a CPU. */
+    sample_process(now_ns(), 0);
     /* Every signal is for the target's threads, none for this one. */
     sigset_t all, old;
     sigfillset(&all);
