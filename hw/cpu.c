@@ -6,6 +6,7 @@
 
 #include <hwloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -35,9 +36,33 @@ static void add_cache(omni_hw_cpu_t *cpu, hwloc_obj_t o) {
     c->count = 1;
 }
 
+/* A topology made by omni_hw_cpu_prepare, loaded by the first probe. */
+static hwloc_topology_t prepared;
+
+int omni_hw_cpu_prepare(void) {
+    if (prepared)
+        return 0;
+    /* hwloc reads HWLOC_PLUGINS_PATH when its first topology is made and
+     * keeps its components while a topology exists: pointing it at nothing
+     * for that moment keeps the plugins (and the libraries they pull in,
+     * megabytes of the target's RSS and milliseconds) out of the process. */
+    const char *was = getenv("HWLOC_PLUGINS_PATH");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("HWLOC_PLUGINS_PATH", "/nonexistent/omnipython-loads-no-hwloc-plugins", 1);
+    if (hwloc_topology_init(&prepared) < 0)
+        prepared = NULL;
+    if (saved)
+        setenv("HWLOC_PLUGINS_PATH", saved, 1);
+    else
+        unsetenv("HWLOC_PLUGINS_PATH");
+    free(saved);
+    return 0;
+}
+
 static void probe_topology(omni_hw_cpu_t *cpu) {
-    hwloc_topology_t topo;
-    if (hwloc_topology_init(&topo) < 0) {
+    hwloc_topology_t topo = prepared;
+    prepared = NULL; /* a topology is loaded once */
+    if (!topo && hwloc_topology_init(&topo) < 0) {
         snprintf(cpu->topology_source, sizeof cpu->topology_source, "hwloc failed to start");
         return;
     }

@@ -30,6 +30,12 @@ typedef struct omni_hw_cpu {
     char topology_source[64];  /* "hwloc 2.9.0", or why not */
 } omni_hw_cpu_t;
 
+/* Prepares the topology probe while the process has one thread: hwloc loads
+ * its plugins (libX11, OpenCL, PCI access…) unless told not to through the
+ * environment, and the environment may only be changed while nobody else
+ * reads it. Later probes, on any thread, load no plugins. Returns 0. */
+int omni_hw_cpu_prepare(void);
+
 /* Fills *cpu. Facts that cannot be read stay 0 or empty. Returns 0. */
 int omni_hw_cpu_probe(omni_hw_cpu_t *cpu);
 

@@ -64,6 +64,7 @@ int omni_cmd_report(const omni_options_t *o) {
  * msgpack and prints them: the same layout as a session's machine record. */
 int omni_cmd_hw(const omni_options_t *o) {
     static omni_hw_facts_t facts; /* large: not on the stack */
+    omni_hw_cpu_prepare();
     omni_hw_facts_probe(&facts);
     omni_gpu_close();
     omni_hw_bench_t bench;

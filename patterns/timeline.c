@@ -159,7 +159,9 @@ static void summarize_gpu(const omni_series_t *g, omni_timeline_summary_t *o) {
 static void read_probes(const omni_session_t *s, omni_timeline_summary_t *o) {
     msgpack_unpacked u;
     const msgpack_object *m = omni_session_record(s->monitor_raw, s->monitor_len, &u);
-    const char *none = "the session has no monitor record (the monitor did not run)";
+    const char *none = s->n_series
+                           ? "the run ended before the monitor had probed the machine"
+                           : "the session has no monitor record (the monitor did not run)";
     snprintf(o->gpu_reason, sizeof o->gpu_reason, "%s", none);
     snprintf(o->counters_reason, sizeof o->counters_reason, "%s", none);
     snprintf(o->energy_reason, sizeof o->energy_reason, "%s", none);

@@ -11,6 +11,8 @@
 #include "runtime/clock.h"
 #include "runtime/monitor.h"
 
+#include "hw/cpu.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -144,6 +146,10 @@ int omni_runtime_prepare(const omni_run_config_t *cfg) {
     rt.real_exit = resolve_exit("exit");
     rt.real__exit = resolve_exit("_exit");
     omni_clock_init();
+    /* The monitor's probes run on threads later; what must happen while
+     * this process has one thread happens now. */
+    if (cfg->mode != OMNI_MODE_OFF && cfg->interval_ms != 0)
+        omni_hw_cpu_prepare();
     return 0;
 }
 

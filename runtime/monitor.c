@@ -23,7 +23,8 @@
 
 #define CHUNK_ROWS 64            /* samples per timeline record at most */
 #define CHUNK_NS 1000000000ull   /* and a record at least every second */
-#define STOP_WAIT_MS 1000
+#define STOP_WAIT_US 1000000   /* how long the end waits for the monitor */
+#define STOP_POLL_US 50
 
 /* ---------------------------------------------------------------- tables */
 
@@ -124,8 +125,10 @@ static struct {
     int n_skip;
     uint64_t seq;               /* timeline records written */
     uint64_t last_flush_ns;
-    omni_hw_facts_t facts;      /* probed by the thread at its start */
-    int probed;
+    omni_hw_facts_t facts;      /* filled by the prober thread */
+    int probe_done;             /* atomic: the prober has filled facts and counters */
+    int prober_alive;           /* atomic: the prober thread is running */
+    int probed;                 /* the monitor has taken the probes' results in */
     omni_counters_t counters;
     omni_sys_sample_t sys[2];   /* the last two system readings */
     int sys_cur;
@@ -267,9 +270,13 @@ static void sample_hardware(uint64_t t) {
     }
 }
 
+static void take_probes(void);
+
 static void sample(void) {
     uint64_t t = now_ns();
-    sample_process(t, 1);
+    if (!mon.probed && __atomic_load_n(&mon.probe_done, __ATOMIC_ACQUIRE))
+        take_probes();
+    sample_process(t, 1 + __atomic_load_n(&mon.prober_alive, __ATOMIC_ACQUIRE));
     sample_hardware(t);
     int full = 0;
     for (int i = 0; i < N_TABLES; i++)
@@ -414,25 +421,56 @@ static int init_system_tables(void) {
     return 0;
 }
 
-/* ---------------------------------------------------------------- the thread */
+/* ---------------------------------------------------------------- the threads */
+
+/* The probes take milliseconds (hwloc about 8 ms, PAPI, a GPU driver far
+ * more): a thread of their own does them, so that neither the monitor's
+ * samples nor the end of a short run wait for them. A run that ends first
+ * has no machine record; the prober is left to the process's exit. */
+static void *prober_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "omni-probe");
+    omni_hw_facts_probe(&mon.facts);
+    omni_counters_open(&mon.counters, mon.cfg.main_tid);
+    __atomic_store_n(&mon.probe_done, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* On the monitor thread, once the prober is done: the hardware tables, the
+ * machine and monitor records, and a first hardware sample. */
+static void take_probes(void) {
+    init_hardware_tables();
+    mon.probed = 1;
+    write_machine();
+    write_monitor_record();
+    sample_hardware(now_ns());
+}
+
+static void start_prober(void) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    __atomic_store_n(&mon.prober_alive, 1, __ATOMIC_RELEASE);
+    if (pthread_create(&t, &attr, prober_main, NULL) != 0) {
+        __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_RELEASE);
+        prober_main(NULL); /* no thread to spare: probe here */
+    }
+    pthread_attr_destroy(&attr);
+}
 
 static void *monitor_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-monitor");
     uint64_t ms = mon.cfg.interval_ns / 1000000;
     uv_timer_start(&mon.timer, on_tick, ms, ms);
-    /* The probes take milliseconds (hwloc, PAPI, a GPU driver): the first
-     * sample is already taken, the target runs meanwhile. */
-    omni_hw_facts_probe(&mon.facts);
-    omni_counters_open(&mon.counters, mon.cfg.main_tid);
-    init_hardware_tables();
-    mon.probed = 1;
-    write_machine();
-    write_monitor_record();
-    sample_hardware(now_ns());
+    start_prober(); /* inherits this thread's mask: every signal blocked */
     uv_run(&mon.loop, UV_RUN_DEFAULT);
-    omni_counters_close(&mon.counters);
-    omni_gpu_close();
+    if (mon.probed) {
+        omni_counters_close(&mon.counters);
+        omni_gpu_close();
+    }
     __atomic_store_n(&mon.done, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
@@ -451,6 +489,7 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     snprintf(mon.path, sizeof mon.path, "%s", cfg->session_path);
     mon.cfg.session_path = mon.path;
     mon.stop = mon.in_write = mon.done = 0;
+    mon.probe_done = mon.probed = 0;
     mon.seq = 0;
     int rc;
     mon.fd = open(mon.path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -507,9 +546,16 @@ fail_tables:
     return rc;
 }
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {0, (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
+/* Waits until *flag is want, at most STOP_WAIT_US, with nanosleep (safe in
+ * a signal handler). Returns whether it got there. */
+static int wait_flag(int *flag, int want) {
+    struct timespec ts = {0, STOP_POLL_US * 1000L};
+    for (int i = 0; i < STOP_WAIT_US / STOP_POLL_US; i++) {
+        if (__atomic_load_n(flag, __ATOMIC_SEQ_CST) == want)
+            return 1;
+        nanosleep(&ts, NULL);
+    }
+    return __atomic_load_n(flag, __ATOMIC_SEQ_CST) == want;
 }
 
 void omni_monitor_stop(void) {
@@ -522,12 +568,10 @@ void omni_monitor_stop(void) {
         return;
     }
     uv_async_send(&mon.wake); /* async-signal-safe */
-    for (int i = 0; i < STOP_WAIT_MS && !__atomic_load_n(&mon.done, __ATOMIC_SEQ_CST); i++)
-        sleep_ms(1);
+    int done = wait_flag(&mon.done, 1);
     __atomic_store_n(&mon.stop, 1, __ATOMIC_SEQ_CST);
-    for (int i = 0; i < STOP_WAIT_MS && __atomic_load_n(&mon.in_write, __ATOMIC_SEQ_CST); i++)
-        sleep_ms(1);
-    if (__atomic_load_n(&mon.done, __ATOMIC_SEQ_CST)) {
+    wait_flag(&mon.in_write, 0);
+    if (done) {
         pthread_join(mon.thread, NULL);
         uv_loop_close(&mon.loop);
         free_tables();
