@@ -1,5 +1,11 @@
-/* counters_papi.c - hardware counters through PAPI's preset events. */
+/* counters_papi.c - hardware counters through PAPI's preset events. PAPI is
+ * loaded with dlopen when a probe first asks: linked, it (with libpfm) would
+ * add 0.6 ms to the start of every run, counters or not. Its header gives
+ * the types and constants; the version check of PAPI_library_init refuses a
+ * library of another major version. */
 #include "hw/counters.h"
+
+#include "hw/dl.h"
 
 #include <papi.h>
 #include <pthread.h>
@@ -21,22 +27,62 @@ static const struct {
 };
 #define N_EVENTS (sizeof events / sizeof events[0])
 
+/* The PAPI functions used, typed by papi.h's own declarations. */
+#define PAPI_FN(name) __typeof__(name) *name
+static struct {
+    PAPI_FN(PAPI_library_init);
+    PAPI_FN(PAPI_thread_init);
+    PAPI_FN(PAPI_strerror);
+    PAPI_FN(PAPI_query_event);
+    PAPI_FN(PAPI_create_eventset);
+    PAPI_FN(PAPI_assign_eventset_component);
+    PAPI_FN(PAPI_set_opt);
+    PAPI_FN(PAPI_attach);
+    PAPI_FN(PAPI_add_event);
+    PAPI_FN(PAPI_start);
+    PAPI_FN(PAPI_read);
+    PAPI_FN(PAPI_stop);
+    PAPI_FN(PAPI_cleanup_eventset);
+    PAPI_FN(PAPI_destroy_eventset);
+} pp;
+#define SYM(name) {#name, (void **)&pp.name, 0}
+static const omni_dl_sym_t syms[] = {
+    SYM(PAPI_library_init), SYM(PAPI_thread_init), SYM(PAPI_strerror), SYM(PAPI_query_event),
+    SYM(PAPI_create_eventset), SYM(PAPI_assign_eventset_component), SYM(PAPI_set_opt),
+    SYM(PAPI_attach), SYM(PAPI_add_event), SYM(PAPI_start), SYM(PAPI_read), SYM(PAPI_stop),
+    SYM(PAPI_cleanup_eventset), SYM(PAPI_destroy_eventset), {NULL, NULL, 0},
+};
+/* Debian 12's soname first, then other versions' and the development link. */
+static const char *const libs[] = {"libpapi.so.7.0", "libpapi.so.7.1", "libpapi.so.7",
+                                   "libpapi.so.6.0", "libpapi.so", NULL};
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int init_rc;
+static int init_rc;                 /* 0, or a PAPI error */
+static char init_reason[256];
+
+static unsigned long thread_id(void) {
+    return (unsigned long)pthread_self();
+}
 
 static void library_init(void) {
-    int v = PAPI_library_init(PAPI_VER_CURRENT);
+    if (!omni_dl_load(libs, syms, init_reason, sizeof init_reason)) {
+        init_rc = PAPI_ENOSUPP;
+        return;
+    }
+    int v = pp.PAPI_library_init(PAPI_VER_CURRENT);
     init_rc = v == PAPI_VER_CURRENT ? 0 : v < 0 ? v : PAPI_EINVAL;
     if (init_rc == 0)
-        init_rc = PAPI_thread_init(pthread_self) == PAPI_OK ? 0 : PAPI_ESYS;
+        init_rc = pp.PAPI_thread_init(thread_id) == PAPI_OK ? 0 : PAPI_ESYS;
+    if (init_rc != 0)
+        snprintf(init_reason, sizeof init_reason, "PAPI could not start: %s (PAPI error %d)",
+                 pp.PAPI_strerror(init_rc), init_rc);
 }
 
 static int init(char *reason, size_t cap) {
     pthread_once(&once, library_init);
     if (init_rc == 0)
         return 0;
-    snprintf(reason, cap, "PAPI could not start: %s (PAPI error %d)", PAPI_strerror(init_rc),
-             init_rc);
+    snprintf(reason, cap, "%s", init_reason);
     return -1;
 }
 
@@ -45,13 +91,13 @@ int omni_counters_query(const char **names, int cap, char *reason, size_t cap_re
         return -1;
     int n = 0;
     for (size_t i = 0; i < N_EVENTS && n < cap; i++)
-        if (PAPI_query_event(events[i].code) == PAPI_OK ||
-            (events[i].alt && PAPI_query_event(events[i].alt) == PAPI_OK))
+        if (pp.PAPI_query_event(events[i].code) == PAPI_OK ||
+            (events[i].alt && pp.PAPI_query_event(events[i].alt) == PAPI_OK))
             names[n++] = events[i].name;
     if (n == 0) {
-        int rc = PAPI_query_event(PAPI_TOT_INS);
+        int rc = pp.PAPI_query_event(PAPI_TOT_INS);
         snprintf(reason, cap_reason, "no hardware event can be counted (PAPI_TOT_INS: %s, PAPI "
-                 "error %d)", PAPI_strerror(rc), rc);
+                 "error %d)", pp.PAPI_strerror(rc), rc);
         return -1;
     }
     return n;
@@ -62,31 +108,31 @@ int omni_counters_open(omni_counters_t *c, pid_t tid) {
     c->handle = PAPI_NULL;
     if (init(c->reason, sizeof c->reason) < 0)
         return -1;
-    int rc = PAPI_create_eventset(&c->handle);
+    int rc = pp.PAPI_create_eventset(&c->handle);
     /* Counting another thread: bind the set to the CPU component, let the
      * threads it starts later inherit it, and attach it to tid. */
     if (rc == PAPI_OK)
-        rc = PAPI_assign_eventset_component(c->handle, 0);
+        rc = pp.PAPI_assign_eventset_component(c->handle, 0);
     if (rc == PAPI_OK) {
         PAPI_option_t opt;
         memset(&opt, 0, sizeof opt);
         opt.inherit.eventset = c->handle;
         opt.inherit.inherit = PAPI_INHERIT_ALL;
-        rc = PAPI_set_opt(PAPI_INHERIT, &opt);
+        rc = pp.PAPI_set_opt(PAPI_INHERIT, &opt);
     }
     if (rc == PAPI_OK)
-        rc = PAPI_attach(c->handle, (unsigned long)tid);
+        rc = pp.PAPI_attach(c->handle, (unsigned long)tid);
     if (rc != PAPI_OK) {
         snprintf(c->reason, sizeof c->reason, "PAPI cannot count thread %d: %s (PAPI error %d)",
-                 (int)tid, PAPI_strerror(rc), rc);
+                 (int)tid, pp.PAPI_strerror(rc), rc);
         omni_counters_close(c);
         return -1;
     }
     int first_rc = PAPI_OK;
     for (size_t i = 0; i < N_EVENTS; i++) {
-        int e = PAPI_add_event(c->handle, events[i].code);
+        int e = pp.PAPI_add_event(c->handle, events[i].code);
         if (e != PAPI_OK && events[i].alt)
-            e = PAPI_add_event(c->handle, events[i].alt);
+            e = pp.PAPI_add_event(c->handle, events[i].alt);
         if (e == PAPI_OK)
             c->names[c->n++] = events[i].name;
         else if (i == 0)
@@ -95,15 +141,15 @@ int omni_counters_open(omni_counters_t *c, pid_t tid) {
     /* Without instructions there is no IPC: the set is of no use. */
     if (c->n == 0 || first_rc != PAPI_OK) {
         snprintf(c->reason, sizeof c->reason, "PAPI_TOT_INS: %s (PAPI error %d)",
-                 PAPI_strerror(first_rc != PAPI_OK ? first_rc : PAPI_ENOEVNT),
+                 pp.PAPI_strerror(first_rc != PAPI_OK ? first_rc : PAPI_ENOEVNT),
                  first_rc != PAPI_OK ? first_rc : PAPI_ENOEVNT);
         omni_counters_close(c);
         return -1;
     }
-    rc = PAPI_start(c->handle);
+    rc = pp.PAPI_start(c->handle);
     if (rc != PAPI_OK) {
         snprintf(c->reason, sizeof c->reason, "PAPI could not start counting: %s (PAPI error %d)",
-                 PAPI_strerror(rc), rc);
+                 pp.PAPI_strerror(rc), rc);
         omni_counters_close(c);
         return -1;
     }
@@ -114,16 +160,16 @@ int omni_counters_open(omni_counters_t *c, pid_t tid) {
 int omni_counters_read(omni_counters_t *c, long long *v) {
     if (!c->available)
         return -1;
-    return PAPI_read(c->handle, v) == PAPI_OK ? 0 : -1;
+    return pp.PAPI_read(c->handle, v) == PAPI_OK ? 0 : -1;
 }
 
 void omni_counters_close(omni_counters_t *c) {
     if (c->handle != PAPI_NULL) {
         long long sink[OMNI_COUNTERS_MAX];
         if (c->available)
-            PAPI_stop(c->handle, sink);
-        PAPI_cleanup_eventset(c->handle);
-        PAPI_destroy_eventset(&c->handle);
+            pp.PAPI_stop(c->handle, sink);
+        pp.PAPI_cleanup_eventset(c->handle);
+        pp.PAPI_destroy_eventset(&c->handle);
     }
     c->handle = PAPI_NULL;
     c->available = 0;

@@ -1,35 +1,12 @@
-/* gpu.c - picks the GPU backend that answers and loads vendor libraries. */
+/* gpu.c - picks the GPU backend that answers. */
 #include "hw/gpu.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
 static const omni_gpu_backend_t *const backends[] = {&omni_gpu_nvml, &omni_gpu_rocm_smi,
                                                      &omni_gpu_amd_sysfs};
 static const omni_gpu_backend_t *active;
-
-void *omni_dl_load(const char *const *libs, const omni_dl_sym_t *syms, char *reason, size_t cap) {
-    void *h = NULL;
-    char err[200] = "no library name";
-    /* The first name is the one the vendor documents: its error is the one to show. */
-    for (const char *const *l = libs; *l && !h; l++)
-        if (!(h = dlopen(*l, RTLD_NOW | RTLD_LOCAL)) && l == libs)
-            snprintf(err, sizeof err, "%s", dlerror());
-    if (!h) {
-        snprintf(reason, cap, "cannot load %s (%s)", libs[0], err);
-        return NULL;
-    }
-    for (const omni_dl_sym_t *s = syms; s->name; s++) {
-        *s->slot = dlsym(h, s->name);
-        if (!*s->slot && !s->optional) {
-            snprintf(reason, cap, "%s has no %s", libs[0], s->name);
-            dlclose(h);
-            return NULL;
-        }
-    }
-    return h;
-}
 
 int omni_gpu_open(omni_gpu_info_t *info) {
     memset(info, 0, sizeof *info);

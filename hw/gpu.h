@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hw/dl.h"
+
 #define OMNI_GPU_MAX 16
 
 typedef struct omni_gpu_dev {
@@ -61,15 +63,5 @@ typedef struct omni_gpu_backend {
 extern const omni_gpu_backend_t omni_gpu_nvml;
 extern const omni_gpu_backend_t omni_gpu_rocm_smi;
 extern const omni_gpu_backend_t omni_gpu_amd_sysfs;
-
-/* dlopen + dlsym of a table of symbols: returns the handle, or NULL with the
- * reason (the first library or symbol that failed). Optional symbols may be
- * missing (their slot stays NULL). */
-typedef struct omni_dl_sym {
-    const char *name;
-    void **slot;
-    int optional;
-} omni_dl_sym_t;
-void *omni_dl_load(const char *const *libs, const omni_dl_sym_t *syms, char *reason, size_t cap);
 
 #endif
