@@ -73,6 +73,7 @@ typedef struct omni_timeline_summary {
     char event[OMNI_TL_MAX_EVENTS][32];
     double event_total[OMNI_TL_MAX_EVENTS];
     double ipc;
+    double est_memory_bytes;   /* last-level cache misses x line size (NaN without them) */
     /* energy */
     int energy_available;
     char energy_reason[256];

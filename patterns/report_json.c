@@ -302,6 +302,10 @@ static void write_counters(omni_json_t *j, const omni_timeline_summary_t *t) {
         kv_num_or_null(j, t->event[i], t->event_total[i]);
     omni_json_end_object(j);
     kv_num_or_null(j, "ipc", t->ipc);
+    /* An estimate: every last-level miss moves one cache line from memory. */
+    kv_num_or_null(j, "estimated_memory_bytes", t->est_memory_bytes);
+    kv_num_or_null(j, "estimated_memory_bandwidth_gbps",
+                   t->span_s > 0 ? t->est_memory_bytes / t->span_s / 1e9 : NAN);
     omni_json_end_object(j);
 }
 

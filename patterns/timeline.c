@@ -203,6 +203,25 @@ static void summarize_counters(const omni_series_t *c, omni_timeline_summary_t *
     o->ipc = cyc > 0 ? ins / cyc : NAN;
 }
 
+/* The last-level cache's line size from the machine record (64 bytes when
+ * the record does not say): each miss brings one line from memory. */
+static double llc_line_bytes(const omni_session_t *s) {
+    msgpack_unpacked u;
+    const msgpack_object *m = omni_session_record(s->machine_raw, s->machine_len, &u);
+    const msgpack_object *caches = omni_mp_get(omni_mp_get(m, "cpu"), "caches");
+    double line = 64, level = 0;
+    for (uint32_t i = 0; caches && caches->type == MSGPACK_OBJECT_ARRAY &&
+                         i < caches->via.array.size; i++) {
+        double l, b;
+        const msgpack_object *c = &caches->via.array.ptr[i];
+        if (omni_mp_num(omni_mp_get(c, "level"), &l) == 0 && l > level &&
+            omni_mp_num(omni_mp_get(c, "line_bytes"), &b) == 0 && b > 0)
+            level = l, line = b;
+    }
+    msgpack_unpacked_destroy(&u);
+    return line;
+}
+
 static void summarize_energy(const omni_series_t *e, omni_timeline_summary_t *o) {
     o->cpu_energy_j = NAN;
     for (size_t k = 1; e && k < e->n_cols; k++) {
@@ -234,6 +253,8 @@ int omni_timeline_summarize(const omni_session_t *s, omni_timeline_summary_t *o)
     if (!o->gpu_available)
         o->gpu_energy_total_j = NAN;
     summarize_counters(omni_session_series(s, "counters"), o);
+    o->est_memory_bytes = named_delta(omni_session_series(s, "counters"), "llc_misses") *
+                          llc_line_bytes(s);
     summarize_energy(omni_session_series(s, "energy"), o);
     return 0;
 }

@@ -270,3 +270,39 @@ def test_bench_measures_the_machine():
 def test_bench_only_with_hw():
     r = run([OMNI, "--bench"])
     assert r.returncode == 2 and b"--bench goes with --hw" in r.stderr
+
+
+# ---------------------------------------------------------------- PAPI through a stand-in
+
+@pytest.fixture(scope="module")
+def fake_papi(tmp_path_factory):
+    d = tmp_path_factory.mktemp("papi")
+    r = subprocess.run(["cc", "-shared", "-fPIC", "-o", str(d / "libpapi.so.7.0"),
+                        os.path.join(FAKES, "fake_papi.c")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return str(d)
+
+
+def test_counters_timeline_ipc_and_bandwidth(fake_papi, tmp_path):
+    env = clean_env(LD_LIBRARY_PATH=fake_papi)
+    assert hw_json(env)["counters"] == {
+        "available": True, "source": "papi",
+        "events": ["instructions", "cycles", "l1_data_misses", "llc_misses",
+                   "branch_mispredictions", "fp_operations"]}
+    s = tmp_path / "c.omni"
+    r = run([OMNI, "--quiet", "--interval", "50", "--out", str(s), "-c",
+             "import time; time.sleep(0.5)"], env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    rep = report_json(str(s))
+    c = rep["counters"]
+    rows = rep["timeline"]["series"]["counters"]["rows"]
+    reads = len(rows) - 1  # totals are differences from the first reading
+    assert reads >= 5
+    assert c["events"]["cycles"] == 1000 * reads and c["events"]["instructions"] == 2000 * reads
+    assert c["ipc"] == 2.0
+    line = max(c["line_bytes"] for c in rep["hardware"]["cpu"]["caches"])
+    assert c["estimated_memory_bytes"] == 10 * reads * line
+    span = (rows[-1][0] - rows[0][0]) / 1e9
+    assert c["estimated_memory_bandwidth_gbps"] == pytest.approx(
+        10 * reads * line / rep["timeline"]["span_s"] / 1e9)
+    assert span > 0.3
