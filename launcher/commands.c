@@ -44,7 +44,9 @@ static int want_color(FILE *f) {
 int omni_cmd_report(const omni_options_t *o) {
     omni_session_t s;
     char err[512];
-    if (omni_session_load(o->session, &s, err, sizeof err) < 0) {
+    int rc_load = o->process ? omni_session_load_process(o->session, o->process, &s, err, sizeof err)
+                             : omni_session_load_tree(o->session, &s, err, sizeof err);
+    if (rc_load < 0) {
         fprintf(stderr, "omnipython: %s: %s\n", o->session, err);
         return OMNI_EXIT_BADFILE;
     }

@@ -4,6 +4,8 @@
 
 #include "launcher/embed.h"
 
+#include "runtime/lineage.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,19 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     omni_run_config_t rc = {
         .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv,
         .interval_ms = o->interval_ms, .grams_co2_per_kwh = o->grams_co2_per_kwh};
+    /* A child of a profiled process is profiled as its parent is, unless its
+     * own command line (or OMNIPYTHON_OPTIONS) says otherwise. */
+    omni_lineage_t parent;
+    if (omni_lineage_read(&parent) == 0) {
+        if (!(o->given & OMNI_GIVEN_MODE))
+            rc.mode = (omni_mode_t)parent.mode;
+        if (!(o->given & OMNI_GIVEN_INTERVAL))
+            rc.interval_ms = parent.interval_ms;
+        if (!(o->given & OMNI_GIVEN_QUIET))
+            rc.quiet = parent.quiet;
+        if (!(o->given & OMNI_GIVEN_CARBON))
+            rc.grams_co2_per_kwh = parent.grams_co2_per_kwh;
+    }
     omni_runtime_prepare(&rc);
 
     PyConfig config;
@@ -71,16 +86,18 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         st = PyConfig_Read(&config);
     if (!PyStatus_Exception(st))
         st = set_home(&config);
-    if (!PyStatus_Exception(st))
+    char target[1024];
+    if (!PyStatus_Exception(st)) {
+        describe_target(&config, target, sizeof target);
+        omni_runtime_open_session(target); /* a failure is a warning: the target runs */
         st = Py_InitializeFromConfig(&config);
+    }
     if (PyStatus_Exception(st)) {
         PyConfig_Clear(&config);
         free(args);
         return status_exit(st);
     }
 
-    char target[1024];
-    describe_target(&config, target, sizeof target);
     int sys_argc = (int)config.argv.length;
     char **sys_argv = calloc((size_t)sys_argc + 1, sizeof(char *));
     for (int i = 0; sys_argv && i < sys_argc; i++)

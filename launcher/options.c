@@ -61,6 +61,7 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
         } else if ((r = take_value("--mode", args, n, &i, &v)) != 0) {
             if (r < 0)
                 goto missing;
+            o->given |= OMNI_GIVEN_MODE;
             if (parse_mode(v, &o->mode) < 0) {
                 snprintf(o->err, sizeof o->err,
                          "--mode must be off, minimal, default or full, not '%s'", v);
@@ -91,6 +92,7 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 return -1;
             }
             o->interval_ms = (int)ms;
+            o->given |= OMNI_GIVEN_INTERVAL;
         } else if ((r = take_value("--carbon-intensity", args, n, &i, &v)) != 0) {
             char *end;
             double g = r > 0 ? strtod(v, &end) : 0;
@@ -102,12 +104,24 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 return -1;
             }
             o->grams_co2_per_kwh = g;
+            o->given |= OMNI_GIVEN_CARBON;
+        } else if ((r = take_value("--process", args, n, &i, &v)) != 0) {
+            char *end;
+            long long pid = r > 0 ? strtoll(v, &end, 10) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || pid <= 0) {
+                snprintf(o->err, sizeof o->err, "--process takes a process id, not '%s'", v);
+                return -1;
+            }
+            o->process = pid;
         } else if (strcmp(a, "--hw") == 0) {
             o->cmd = OMNI_CMD_HW;
         } else if (strcmp(a, "--bench") == 0) {
             o->bench = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
+            o->given |= OMNI_GIVEN_QUIET;
         } else if (strcmp(a, "--sessions") == 0) {
             o->cmd = OMNI_CMD_SESSIONS;
         } else if (strcmp(a, "--omni-help") == 0) {
@@ -162,6 +176,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     o->py_index = end;
     if (o->cmd == OMNI_CMD_RUN && end < argc && strcmp(argv[end], "--help") == 0)
         o->cmd = OMNI_CMD_HELP;
+    if (o->process && o->cmd != OMNI_CMD_REPORT) {
+        snprintf(o->err, sizeof o->err, "--process goes with --report");
+        return -1;
+    }
     if (o->bench && o->cmd != OMNI_CMD_HW) {
         snprintf(o->err, sizeof o->err, "--bench goes with --hw");
         return -1;
@@ -200,6 +218,8 @@ void omni_options_usage(void *fp) {
             "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
             "  --report FILE   print the report of a session\n"
             "  --format FMT    report format: text (default) or json\n"
+            "  --process PID   with --report: that process of the tree alone (the report\n"
+            "                  joins the sessions of the processes the run started)\n"
             "  --sessions      list the sessions under ./.omni/\n"
             "  --hw            print the machine's capabilities; --bench also measures\n"
             "                  its memory bandwidth and floating-point rates\n"

@@ -18,6 +18,13 @@ typedef enum omni_cmd {
 #define OMNI_EXIT_BADFILE 3   /* a session file that is missing, unreadable or not a session */
 #define OMNI_EXIT_OUTPUT 4    /* the report could not be written */
 
+/* Options given explicitly (on the command line or in OMNIPYTHON_OPTIONS):
+ * a child of a profiled process takes the others from its parent. */
+#define OMNI_GIVEN_MODE 1u
+#define OMNI_GIVEN_INTERVAL 2u
+#define OMNI_GIVEN_QUIET 4u
+#define OMNI_GIVEN_CARBON 8u
+
 typedef struct omni_options {
     omni_cmd_t cmd;
     const char *out;        /* --out FILE (the session for a run, the report for --report) */
@@ -27,6 +34,8 @@ typedef struct omni_options {
     int interval_ms;        /* --interval MS: the monitor's interval; -1 = the mode's */
     double grams_co2_per_kwh; /* --carbon-intensity G; 0 = the default */
     int bench;              /* --bench (with --hw) */
+    long long process;      /* --process PID (with --report): one process of the tree */
+    unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
     const char *session;    /* --report SESSION */
     const char *format;     /* --format text|json (NULL = text) */
     int py_index;           /* argv[py_index..] are Python's arguments */

@@ -96,16 +96,31 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
     omni_json_end_object(j);
 }
 
-static void write_processes(omni_json_t *j, const omni_session_t *s, const char *path) {
+static void write_processes(omni_json_t *j, const omni_session_t *s) {
     omni_json_key(j, "processes");
     omni_json_begin_array(j);
-    omni_json_begin_object(j);
-    kv_int(j, "pid", s->pid);
-    kv_int(j, "ppid", s->ppid);
-    str_list(j, "argv", s->argv, s->argc);
-    kv_str(j, "session", path);
-    exit_and_wall(j, s);
-    omni_json_end_object(j);
+    for (size_t i = 0; i < s->n_processes; i++) {
+        const omni_sprocess_t *p = &s->processes[i];
+        omni_json_begin_object(j);
+        kv_int(j, "pid", p->pid);
+        kv_int(j, "ppid", p->ppid);
+        str_list(j, "argv", p->argv, p->argc);
+        kv_str(j, "session", p->session);
+        kv_str(j, "session_id", p->session_id);
+        kv_str(j, "parent_session_id", p->parent_session_id);
+        kv_str(j, "started_by", p->started_by);
+        omni_json_key(j, "exit_status");
+        if (p->has_footer)
+            omni_json_int(j, p->exit_status);
+        else
+            omni_json_null(j);
+        omni_json_key(j, "wall_s");
+        if (p->has_footer)
+            omni_json_num(j, p->wall_s);
+        else
+            omni_json_null(j);
+        omni_json_end_object(j);
+    }
     omni_json_end_array(j);
 }
 
@@ -164,6 +179,7 @@ static void write_threads(omni_json_t *j, const omni_session_t *s) {
         for (size_t k = 0; k < t->n_funcs; k++)
             calls += t->funcs[k].calls;
         omni_json_begin_object(j);
+        kv_int(j, "pid", t->pid);
         kv_uint(j, "id", t->id);
         kv_int(j, "native_id", t->native_id);
         kv_str(j, "name", t->name);
@@ -374,7 +390,7 @@ int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f)
     kv_str(&j, "schema", "omnipython-report");
     kv_int(&j, "schema_version", OMNI_REPORT_SCHEMA_VERSION);
     write_run(&j, s, session_path);
-    write_processes(&j, s, session_path);
+    write_processes(&j, s);
     write_functions(&j, s, &p);
     omni_json_key(&j, "lines");
     omni_json_begin_array(&j);

@@ -134,6 +134,26 @@ static void print_edges(const out_t *o, const omni_profile_t *p, uint32_t code, 
     free(pick);
 }
 
+static void print_processes(const out_t *o) {
+    const omni_session_t *s = o->s;
+    if (s->n_processes < 2)
+        return;
+    fprintf(o->f, "\n%sProcesses%s  %s(the profile above adds them up; --process PID shows one)%s\n",
+            bold(o), reset(o), dim(o), reset(o));
+    for (size_t i = 0; i < s->n_processes; i++) {
+        const omni_sprocess_t *p = &s->processes[i];
+        fprintf(o->f, "  pid %-8lld ppid %-8lld %-8s ", (long long)p->pid, (long long)p->ppid,
+                p->started_by ? p->started_by : "?");
+        if (p->has_footer)
+            fprintf(o->f, "exit %-4lld %8.3f s  ", (long long)p->exit_status, p->wall_s);
+        else
+            fprintf(o->f, "%-20s", "(no footer)");
+        for (size_t k = 0; k < p->argc && k < 6; k++)
+            fprintf(o->f, "%s%s", k ? " " : "", p->argv[k] ? p->argv[k] : "");
+        fputc('\n', o->f);
+    }
+}
+
 static void print_threads(const out_t *o) {
     if (o->s->n_threads < 2)
         return;
@@ -146,9 +166,9 @@ static void print_threads(const out_t *o) {
             excl += t->funcs[k].exclusive_s;
             calls += t->funcs[k].calls;
         }
-        fprintf(o->f, "  %-20s tid %-8lld cpu %8.3f s  python %8.3f s  %12llu calls\n",
-                t->name ? t->name : "(unnamed)", (long long)t->native_id, t->cpu_s, excl,
-                (unsigned long long)calls);
+        fprintf(o->f, "  %-20s pid %-8lld tid %-8lld cpu %8.3f s  python %8.3f s  %12llu calls\n",
+                t->name ? t->name : "(unnamed)", (long long)t->pid, (long long)t->native_id,
+                t->cpu_s, excl, (unsigned long long)calls);
     }
 }
 
@@ -265,6 +285,7 @@ int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f,
         print_edges(&o, &p, p.funcs[0].code, 1);
         print_edges(&o, &p, p.funcs[0].code, 0);
     }
+    print_processes(&o);
     print_threads(&o);
     print_resources(&o);
     omni_profile_free(&p);

@@ -421,3 +421,31 @@ void omni_callprof_after_fork_child(void) {
     if (tls_thread)
         tls_thread->next = NULL;
 }
+
+/* Zeroes the counters but keeps what describes the stack (levels, the
+ * active calls): they are the calls the child returns through. */
+static void reset_counts(omni_counts_t *c) {
+    uint32_t level = c->level;
+    memset(c, 0, sizeof *c);
+    c->level = level;
+}
+
+void omni_callprof_reset_counts(uint64_t now) {
+    omni_cthread_t *t = tls_thread;
+    if (!t)
+        return;
+    for (uint32_t i = 0; i < t->fn_cap; i++) {
+        reset_counts(&t->fn[i].c);
+        t->fn[i].max_level = t->fn[i].c.level;
+    }
+    for (uint32_t i = 0; i < t->edge_count; i++)
+        reset_counts(&t->edges[i].c);
+    /* The active calls began now, as far as this process is concerned. */
+    for (uint32_t i = 0; i < t->depth; i++) {
+        t->stack[i].t0 = now;
+        t->stack[i].sub = 0;
+    }
+    t->max_depth = t->depth;
+    t->cpu_ns = 0;
+    t->cpu_known = 0;
+}

@@ -75,6 +75,11 @@ typedef struct omni_cthread {
  * extra slot is left (the hook is then not installed). */
 int omni_callprof_start(int timed);
 
+/* In a forked child that starts a session of its own: zeroes the counters
+ * of the one thread there (the parent's calls are the parent's), keeping the
+ * calls that are active; they count from now (ticks). */
+void omni_callprof_reset_counts(uint64_t now);
+
 /* Stops counting; the hook stays installed but passes frames straight through.
  * Idempotent. */
 void omni_callprof_stop(void);

@@ -9,6 +9,7 @@
 
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
+#include "runtime/lineage.h"
 #include "runtime/monitor.h"
 
 #include "hw/cpu.h"
@@ -44,8 +45,12 @@ static struct {
     pid_t pid;                 /* the process that owns the session */
     int started;               /* omni_runtime_start ran */
     int finished;              /* omni_runtime_finish ran (set atomically) */
+    int open_tried;            /* omni_runtime_open_session ran */
+    int created;               /* the session file was made (omni_runtime_open_session) */
     int have_session;          /* the header was written to path */
     char path[4096];
+    omni_lineage_t parent;     /* the session this one belongs under */
+    int has_parent;
     uint64_t start_mono_ns;
     uint64_t main_ident;       /* pthread_self() of the main thread */
     omni_header_t header;
@@ -106,6 +111,12 @@ void _exit(int status) {
 /* Signals whose default action ends the process. Installed only where the
  * disposition is still the default once Python has set up its own, so the
  * target sees SIG_DFL through the signal module and can replace ours. */
+/* The fatal signals another process sends (not those a fault raises). */
+static const int async_fatal[] = {SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU,
+                                  SIGVTALRM};
+
+static void finish_locked(int exit_status, omni_exit_how_t how, int signum);
+
 static const int fatal_signals[] = {SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
                                     SIGSEGV, SIGBUS,  SIGFPE,  SIGILL,  SIGABRT, SIGXCPU,
                                     SIGVTALRM, SIGSYS, SIGTRAP};
@@ -179,11 +190,36 @@ static void target_stem(const char *target, char *out, size_t cap) {
         snprintf(out, cap, "run");
 }
 
-/* Opens the session file: --out, or a new name under ./.omni/. */
+/* Creates a file that does not exist yet at base (+ "-N" before ".omni"
+ * when it does). Returns 0 or -errno. */
+static int create_new(const char *base) {
+    size_t n = strlen(base);
+    int ext = n > 5 && strcmp(base + n - 5, ".omni") == 0;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (attempt)
+            snprintf(rt.path, sizeof rt.path, "%.*s-%d%s", (int)(ext ? n - 5 : n), base, attempt,
+                     ext ? ".omni" : "");
+        else
+            snprintf(rt.path, sizeof rt.path, "%s", base);
+        int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_NEW);
+        if (rc != -EEXIST)
+            return rc;
+    }
+    return -EEXIST;
+}
+
+/* Opens the session file: --out; beside the parent's session for a child
+ * of a profiled process; else a new name under ./.omni/. */
 static int open_session(const char *target) {
     if (rt.cfg.out_path) {
         snprintf(rt.path, sizeof rt.path, "%s", rt.cfg.out_path);
         return omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_TRUNCATE);
+    }
+    char base[4096];
+    if (rt.has_parent) {
+        if (omni_lineage_child_path(rt.parent.session_path, (long)rt.pid, base, sizeof base) < 0)
+            return -ENAMETOOLONG;
+        return create_new(base);
     }
     if (mkdir(".omni", 0755) != 0 && errno != EEXIST)
         return -errno;
@@ -193,29 +229,69 @@ static int open_session(const char *target) {
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        if (attempt)
-            snprintf(rt.path, sizeof rt.path, ".omni/%s-%s-%d-%d.omni", stem, stamp, (int)rt.pid,
-                     attempt);
-        else
-            snprintf(rt.path, sizeof rt.path, ".omni/%s-%s-%d.omni", stem, stamp, (int)rt.pid);
-        int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_NEW);
-        if (rc != -EEXIST)
-            return rc;
-    }
-    return -EEXIST;
+    snprintf(base, sizeof base, ".omni/%s-%s-%d.omni", stem, stamp, (int)rt.pid);
+    return create_new(base);
 }
 
-static void fill_header(const char *target, int sys_argc, char **sys_argv) {
-    omni_header_t *h = &rt.header;
+static void new_session_id(char id[33]) {
     unsigned char rnd[16];
     if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
-        uint64_t x = omni_clock_unix_ns() ^ ((uint64_t)rt.pid << 32);
+        uint64_t x = omni_clock_unix_ns() ^ ((uint64_t)getpid() << 32);
         for (int i = 0; i < 16; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
             rnd[i] = (unsigned char)(x >> 56);
     }
     for (int i = 0; i < 16; i++)
-        snprintf(h->session_id + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* This session, as the parent of the processes it starts. */
+static void export_lineage(void) {
+    omni_lineage_t me = {.pid = (long)rt.pid,
+                         .mode = (int)rt.cfg.mode,
+                         .interval_ms = rt.cfg.interval_ms,
+                         .quiet = rt.cfg.quiet,
+                         .grams_co2_per_kwh = rt.cfg.grams_co2_per_kwh};
+    memcpy(me.session_id, rt.header.session_id, 33);
+    if (rt.path[0] == '/') {
+        snprintf(me.session_path, sizeof me.session_path, "%s", rt.path);
+    } else {
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd) ||
+            snprintf(me.session_path, sizeof me.session_path, "%s/%s", cwd, rt.path) >=
+                (int)sizeof me.session_path)
+            return;
+    }
+    omni_lineage_export(&me);
+}
+
+int omni_runtime_open_session(const char *target) {
+    if (rt.cfg.mode == OMNI_MODE_OFF || rt.created)
+        return 0;
+    if (rt.open_tried)
+        return -EEXIST; /* it failed once, and said so */
+    rt.open_tried = 1;
+    rt.has_parent = omni_lineage_read(&rt.parent) == 0 && rt.parent.pid != (long)rt.pid;
+    new_session_id(rt.header.session_id);
+    int rc = open_session(target);
+    if (rc == 0)
+        rc = omni_writer_close(&rt.writer);
+    if (rc < 0) {
+        omni_runtime_warn("cannot write the session %s: %s; the program runs without one",
+                          rt.path[0] ? rt.path : "under ./.omni", strerror(-rc));
+        return rc;
+    }
+    rt.created = 1;
+    export_lineage();
+    return 0;
+}
+
+static void fill_header(const char *target, int sys_argc, char **sys_argv) {
+    omni_header_t *h = &rt.header;
+    h->started_by = rt.has_parent ? "parent" : "command";
+    if (rt.has_parent) {
+        memcpy(h->parent_session_id, rt.parent.session_id, 33);
+        h->parent_pid = rt.parent.pid;
+    }
     h->pid = rt.pid;
     h->ppid = getppid();
     h->start_unix_ns = omni_clock_unix_ns() - (omni_clock_mono_ns() - rt.start_mono_ns);
@@ -264,6 +340,92 @@ static void after_fork_child(void) {
     omni_monitor_after_fork_child();
 }
 
+/* ---------------------------------------------------------------- forked children */
+
+static void start_monitor(void);
+
+/* A forked child (os.fork, multiprocessing's fork start method) becomes a
+ * session of its own, under its parent's: called through
+ * os.register_at_fork(after_in_child=...), with the GIL held, after CPython
+ * has made the child whole again. The parent's counts stay the parent's. */
+static void begin_forked_child(void) {
+    if (!rt.have_session || rt.finished)
+        return;
+    omni_lineage_t *p = &rt.parent;
+    memset(p, 0, sizeof *p);
+    memcpy(p->session_id, rt.header.session_id, 33);
+    p->pid = (long)rt.pid;
+    snprintf(p->session_path, sizeof p->session_path, "%s", rt.path);
+    rt.has_parent = 1;
+    rt.pid = getpid();
+    rt.have_session = rt.created = 0;
+    rt.n_warnings = 0;
+    rt.start_mono_ns = omni_clock_mono_ns();
+    rt.main_ident = (uint64_t)pthread_self();
+    rt.cfg.out_path = NULL; /* the child's name derives from the parent's session */
+    new_session_id(rt.header.session_id);
+    char base[4096];
+    int rc = omni_lineage_child_path(p->session_path, (long)rt.pid, base, sizeof base) < 0
+                 ? -ENAMETOOLONG
+                 : create_new(base);
+    if (rc == 0)
+        rc = omni_writer_close(&rt.writer);
+    if (rc < 0)
+        return; /* the child runs without a session, as an unprofiled fork would */
+    rt.created = 1;
+    omni_header_t *h = &rt.header;
+    h->started_by = "fork";
+    memcpy(h->parent_session_id, p->session_id, 33);
+    h->parent_pid = p->pid;
+    h->pid = rt.pid;
+    h->ppid = getppid();
+    h->start_unix_ns = omni_clock_unix_ns();
+    rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_APPEND);
+    if (rc == 0) {
+        omni_session_write_header(&rt.writer, h);
+        rc = omni_writer_close(&rt.writer);
+    }
+    if (rc < 0) {
+        unlink(rt.path);
+        return;
+    }
+    rt.have_session = 1;
+    omni_callprof_reset_counts(omni_clock_ticks());
+    export_lineage();
+    start_monitor();
+}
+
+static PyObject *on_fork_child_py(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    begin_forked_child();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef fork_child_def = {"_omnipython_after_fork_in_child", on_fork_child_py,
+                                     METH_NOARGS, NULL};
+
+/* posix.register_at_fork (os.register_at_fork) is the one place where a
+ * forked Python child runs code after CPython has reinitialised itself. */
+static int watch_forks(void) {
+    PyObject *posix = PyImport_ImportModule("posix");
+    PyObject *reg = posix ? PyObject_GetAttrString(posix, "register_at_fork") : NULL;
+    PyObject *fn = reg ? PyCFunction_New(&fork_child_def, NULL) : NULL;
+    PyObject *args = fn ? PyTuple_New(0) : NULL;
+    PyObject *kw = args ? Py_BuildValue("{s:O}", "after_in_child", fn) : NULL;
+    PyObject *r = kw ? PyObject_Call(reg, args, kw) : NULL;
+    int rc = r ? 0 : -1;
+    if (!r)
+        PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    Py_XDECREF(fn);
+    Py_XDECREF(reg);
+    Py_XDECREF(posix);
+    return rc;
+}
+
 static void start_monitor(void) {
     int ms = rt.cfg.interval_ms < 0 ? mode_interval_ms[rt.cfg.mode] : rt.cfg.interval_ms;
     if (ms <= 0)
@@ -286,18 +448,19 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         return;
     rt.started = 1;
     rt.main_ident = (uint64_t)pthread_self();
+    if (!rt.created && omni_runtime_open_session(target) < 0)
+        return;
     fill_header(target, sys_argc, sys_argv);
-    int rc = open_session(target);
+    int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_APPEND);
     if (rc == 0) {
         omni_session_write_header(&rt.writer, &rt.header);
         /* The header reaches the disk now: a run killed with SIGKILL leaves it. */
         rc = omni_writer_close(&rt.writer);
-        if (rc < 0)
-            unlink(rt.path);
     }
     if (rc < 0) {
+        unlink(rt.path);
         omni_runtime_warn("cannot write the session %s: %s; the program runs without one",
-                          rt.path[0] ? rt.path : "under ./.omni", strerror(-rc));
+                          rt.path, strerror(-rc));
         return;
     }
     rt.have_session = 1;
@@ -311,6 +474,8 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     if (Py_AtExit(on_py_finalized) != 0)
         omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");
     pthread_atfork(NULL, NULL, after_fork_child);
+    if (watch_forks() < 0)
+        omni_runtime_warn("cannot watch for os.fork: forked children will have no sessions");
     install_signal_handlers();
     start_monitor();
 }
@@ -332,10 +497,35 @@ static uint64_t tv_ns(struct timeval tv) {
 void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
     /* A forked (or vforked) child shares our memory image but not our
      * session: leave every flag as it is. */
-    if (!rt.started || getpid() != rt.pid)
+    if (getpid() != rt.pid)
         return;
+    if (!rt.started) {
+        /* The interpreter did not start (a bad Python option): no empty session. */
+        if (rt.created && !__atomic_exchange_n(&rt.finished, 1, __ATOMIC_SEQ_CST))
+            unlink(rt.path);
+        return;
+    }
     if (__atomic_exchange_n(&rt.finished, 1, __ATOMIC_SEQ_CST))
         return;
+    /* A second signal while the session is written (a pool's terminate()
+     * sends SIGTERM, a worker may be in _exit already) would kill the
+     * process half-way: hold the asynchronous ones until the end. */
+    sigset_t hold, old;
+    sigemptyset(&hold);
+    for (size_t i = 0; i < sizeof async_fatal / sizeof async_fatal[0]; i++)
+        sigaddset(&hold, async_fatal[i]);
+    pthread_sigmask(SIG_BLOCK, &hold, &old);
+    finish_locked(exit_status, how, signum);
+    /* The process ends with its exit status on the exit paths: what was
+     * held stays held (as if it had come a moment later). os.exec keeps
+     * the mask, an uncaught KeyboardInterrupt re-raises SIGINT, and a fatal
+     * signal re-raises itself: those give the mask back. */
+    if (how == OMNI_EXIT_EXEC || how == OMNI_EXIT_KEYBOARD_INTERRUPT || how == OMNI_EXIT_SIGNAL)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The end of the session, with the asynchronous fatal signals held. */
+static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     omni_callprof_stop();
     uint64_t now = omni_clock_ticks();
     uint64_t end_mono = omni_clock_mono_ns();

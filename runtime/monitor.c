@@ -129,6 +129,7 @@ static struct {
     int probe_done;             /* atomic: the prober has filled facts and counters */
     int prober_alive;           /* atomic: the prober thread is running */
     int probed;                 /* the monitor has taken the probes' results in */
+    int facts_valid;            /* facts hold the machine (a forked child keeps its parent's) */
     omni_counters_t counters;
     omni_sys_sample_t sys[2];   /* the last two system readings */
     int sys_cur;
@@ -430,7 +431,14 @@ static int init_system_tables(void) {
 static void *prober_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-probe");
-    omni_hw_facts_probe(&mon.facts);
+    if (mon.facts_valid) {
+        /* A forked child: the machine is its parent's, but the GPU library
+         * and the counters must be opened again for this process. */
+        omni_gpu_open(&mon.facts.gpu);
+    } else {
+        omni_hw_facts_probe(&mon.facts);
+        mon.facts_valid = 1;
+    }
     omni_counters_open(&mon.counters, mon.cfg.main_tid);
     __atomic_store_n(&mon.probe_done, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_RELEASE);
@@ -583,10 +591,22 @@ void omni_monitor_stop(void) {
 }
 
 void omni_monitor_after_fork_child(void) {
-    /* The thread is not in the child; its loop's descriptors are shared with
-     * the parent's and must not be touched. The tables stay allocated. */
+    /* The threads are not in the child. Its copies of the loop's
+     * descriptors are closed (the parent's stay open: closing a copy never
+     * wakes or stops the parent's loop), and nothing of the parent's loop is
+     * used again: a new monitor makes a new one. The prober may have been
+     * cut short in the parent's middle: the facts count only if it was done. */
+    int was_running = mon.running;
     mon.running = 0;
     if (mon.fd >= 0)
         close(mon.fd);
     mon.fd = -1;
+    for (int i = 1; was_running && i < mon.n_skip; i++)
+        close(mon.skip_fds[i]);
+    mon.n_skip = 0;
+    mon.facts_valid = __atomic_load_n(&mon.probe_done, __ATOMIC_ACQUIRE);
+    /* The parent's counters and GPU handles are the parent's. */
+    memset(&mon.counters, 0, sizeof mon.counters);
+    mon.prober_alive = 0;
+    free_tables();
 }

@@ -27,6 +27,13 @@ typedef struct omni_run_config {
  * The config is copied. Returns 0. */
 int omni_runtime_prepare(const omni_run_config_t *cfg);
 
+/* Before Py_Initialize, once the target is known: creates the session file
+ * (beside the parent's session when a profiled process started this one)
+ * and sets OMNIPYTHON_PARENT for the processes the target will start, while
+ * the interpreter has not yet read the environment. Returns 0 or -errno (a
+ * warning is printed; the target runs without a session). */
+int omni_runtime_open_session(const char *target);
+
 /* After Py_Initialize, with the GIL held, before the target runs: opens the
  * session and writes its header, installs the hooks. target describes what
  * runs ("script.py", "-m mod", "-c", "-"); sys_argv is the target's argv in

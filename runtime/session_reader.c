@@ -119,6 +119,9 @@ static int read_header(const msgpack_object *r, omni_session_t *s, char *err, si
     s->python_version = obj_strdup(omni_mp_get(r, "python_version"));
     s->omni_version = obj_strdup(omni_mp_get(r, "omni_version"));
     s->mode = obj_strdup(omni_mp_get(r, "mode"));
+    s->parent_session_id = obj_strdup(omni_mp_get(r, "parent_session_id"));
+    s->started_by = obj_strdup(omni_mp_get(r, "started_by"));
+    obj_i64(omni_mp_get(r, "parent_pid"), &s->parent_pid);
     const msgpack_object *m = omni_mp_get(r, "machine");
     s->hostname = obj_strdup(omni_mp_get(m, "hostname"));
     s->arch = obj_strdup(omni_mp_get(m, "arch"));
@@ -177,6 +180,7 @@ static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, si
     s->threads = ts;
     omni_sthread_t *t = &ts[s->n_threads++];
     memset(t, 0, sizeof *t);
+    t->pid = s->pid;
     obj_u64(omni_mp_get(r, "id"), &t->id);
     obj_i64(omni_mp_get(r, "native_id"), &t->native_id);
     t->name = obj_strdup(omni_mp_get(r, "name"));
@@ -578,6 +582,29 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
     return rc;
 }
 
+/* processes[0]: the session's own process. Returns 0 or -1 (out of memory). */
+static int add_own_process(omni_session_t *s, const char *path) {
+    s->processes = calloc(1, sizeof *s->processes);
+    if (!s->processes)
+        return -1;
+    omni_sprocess_t *p = &s->processes[0];
+    s->n_processes = 1;
+    p->pid = s->pid;
+    p->ppid = s->ppid;
+    p->parent_pid = s->parent_pid;
+    p->session = strdup(path);
+    p->session_id = s->session_id ? strdup(s->session_id) : NULL;
+    p->parent_session_id = s->parent_session_id ? strdup(s->parent_session_id) : NULL;
+    p->started_by = s->started_by ? strdup(s->started_by) : NULL;
+    p->argv = calloc(s->argc + 1, sizeof *p->argv);
+    for (size_t i = 0; p->argv && i < s->argc; i++)
+        p->argv[p->argc++] = s->argv[i] ? strdup(s->argv[i]) : NULL;
+    p->has_footer = s->has_footer;
+    p->exit_status = s->exit_status;
+    p->wall_s = s->wall_s;
+    return p->session ? 0 : -1;
+}
+
 int omni_session_load(const char *path, omni_session_t *s, char *err, size_t cap) {
     memset(s, 0, sizeof *s);
     FILE *f = fopen(path, "rb");
@@ -613,6 +640,11 @@ int omni_session_load(const char *path, omni_session_t *s, char *err, size_t cap
     }
     int rc = omni_session_parse(buf, len, s, err, cap);
     free(buf);
+    if (rc == 0 && add_own_process(s, path) < 0) {
+        omni_session_free(s);
+        snprintf(err, cap, "out of memory reading %s", path);
+        return -1;
+    }
     return rc;
 }
 
@@ -627,7 +659,8 @@ void omni_session_free(omni_session_t *s) {
     free_strv(s->sys_argv, s->sys_argc);
     free_strv(s->warnings, s->n_warnings);
     char **strs[] = {&s->session_id, &s->target, &s->cwd, &s->executable, &s->python_version,
-                     &s->omni_version, &s->mode, &s->hostname, &s->arch, &s->cpu_model, &s->os,
+                     &s->omni_version, &s->mode, &s->parent_session_id, &s->started_by,
+                     &s->hostname, &s->arch, &s->cpu_model, &s->os,
                      &s->kernel, &s->exit_how, &s->clock};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
@@ -653,5 +686,14 @@ void omni_session_free(omni_session_t *s) {
         free(t->v);
     }
     free(s->series);
+    for (size_t i = 0; i < s->n_processes; i++) {
+        omni_sprocess_t *p = &s->processes[i];
+        free(p->session);
+        free(p->session_id);
+        free(p->parent_session_id);
+        free(p->started_by);
+        free_strv(p->argv, p->argc);
+    }
+    free(s->processes);
     memset(s, 0, sizeof *s);
 }

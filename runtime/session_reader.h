@@ -28,6 +28,7 @@ typedef struct omni_sedge {
 } omni_sedge_t;
 
 typedef struct omni_sthread {
+    int64_t pid;         /* the process it ran in (joined reports hold several) */
     uint64_t id;
     int64_t native_id;
     char *name;          /* NULL when unknown */
@@ -49,6 +50,19 @@ typedef struct omni_series {
     size_t n_rows, cap_rows;
 } omni_series_t;
 
+/* One process of the report: the session's own, then its children's when
+ * the sessions are joined (omni_session_load_tree). Strings owned. */
+typedef struct omni_sprocess {
+    int64_t pid, ppid, parent_pid;
+    char *session;          /* its session file */
+    char *session_id, *parent_session_id, *started_by;
+    char **argv;
+    size_t argc;
+    int has_footer;
+    int64_t exit_status;
+    double wall_s;
+} omni_sprocess_t;
+
 typedef struct omni_session {
     /* header */
     uint64_t version;
@@ -60,6 +74,9 @@ typedef struct omni_session {
     char **sys_argv;
     size_t sys_argc;
     char *target, *cwd, *executable, *python_version, *omni_version, *mode;
+    char *parent_session_id;   /* NULL for a session no profiled process started */
+    char *started_by;          /* command, parent, fork */
+    int64_t parent_pid;
     char *hostname, *arch, *cpu_model, *os, *kernel;
     uint64_t logical_cpus, memory_total_bytes;
     /* profile */
@@ -83,6 +100,9 @@ typedef struct omni_session {
     size_t machine_len, monitor_len;
     omni_series_t *series;
     size_t n_series;
+    /* the processes joined in this model: [0] is this session's own */
+    omni_sprocess_t *processes;
+    size_t n_processes;
     /* what the reader noticed */
     int truncated;           /* the file ends inside a record */
     size_t unknown_records;  /* records of kinds this version does not know (skipped) */
@@ -98,6 +118,20 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
 int omni_session_load(const char *path, omni_session_t *s, char *err, size_t errcap);
 
 void omni_session_free(omni_session_t *s);
+
+/* Loads the session at path and joins to it the sessions of the processes
+ * it started (children and their children: the sessions in the same folder
+ * whose parent_session_id leads to it). Functions of all processes become
+ * one profile (code objects matched by file, name and line); threads keep
+ * their process's pid; processes lists each. The same contract as
+ * omni_session_load; a child's session that cannot be read is left out
+ * with a warning in s->warnings. */
+int omni_session_load_tree(const char *path, omni_session_t *s, char *err, size_t errcap);
+
+/* The session of the process pid in the tree of path, alone (no join).
+ * Returns 0, or -1 with err set (no such process). */
+int omni_session_load_process(const char *path, int64_t pid, omni_session_t *s, char *err,
+                              size_t errcap);
 
 /* The timeline table called name, or NULL. */
 const omni_series_t *omni_session_series(const omni_session_t *s, const char *name);

@@ -142,7 +142,7 @@ static void pack_table_head(msgpack_packer *pk, const char *key, const char *con
 
 void omni_session_write_header(omni_writer_t *w, const omni_header_t *h) {
     msgpack_packer *pk = &w->pk;
-    msgpack_pack_map(pk, 16);
+    msgpack_pack_map(pk, 19);
     omni_pack_kv_str(pk, "kind", "header");
     omni_pack_kv_str(pk, "format", OMNI_SESSION_FORMAT);
     omni_pack_kv_u64(pk, "version", OMNI_SESSION_VERSION);
@@ -160,6 +160,17 @@ void omni_session_write_header(omni_writer_t *w, const omni_header_t *h) {
     omni_pack_kv_str(pk, "python_version", h->python_version);
     omni_pack_kv_str(pk, "omni_version", OMNI_VERSION);
     omni_pack_kv_str(pk, "mode", h->mode);
+    omni_pack_kv_str(pk, "started_by", h->started_by ? h->started_by : "command");
+    omni_pack_str(pk, "parent_session_id");
+    if (h->parent_session_id[0])
+        omni_pack_str(pk, h->parent_session_id);
+    else
+        msgpack_pack_nil(pk);
+    omni_pack_str(pk, "parent_pid");
+    if (h->parent_pid)
+        msgpack_pack_int64(pk, h->parent_pid);
+    else
+        msgpack_pack_nil(pk);
     omni_pack_str(pk, "machine");
     const omni_hw_summary_t *m = &h->machine;
     msgpack_pack_map(pk, 7);

@@ -57,6 +57,9 @@ typedef struct omni_header {
     const char *python_version;
     const char *mode;
     omni_hw_summary_t machine;
+    const char *started_by;   /* "command", "parent" (a profiled process ran it) or "fork" */
+    char parent_session_id[33]; /* "" when there is no parent session */
+    int64_t parent_pid;       /* 0 when there is none */
 } omni_header_t;
 
 /* How the process ended. */

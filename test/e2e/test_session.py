@@ -176,10 +176,14 @@ def test_children_do_not_overwrite_the_parents_env_out(tmp_path):
     recs = read_records(tmp_path / "parent.omni")
     assert [x["kind"] for x in recs].count("header") == 1
     assert recs[0]["sys_argv"][0] == "-c" and recs[0]["pid"] != 0 and recs[-1]["kind"] == "footer"
-    children = os.listdir(tmp_path / ".omni")
-    assert len(children) == 2
+    # The children's sessions are beside the parent's, under derived names.
+    children = sorted(p for p in os.listdir(tmp_path) if p.startswith("parent-"))
+    assert len(children) == 2 and not (tmp_path / ".omni").exists()
     for c in children:
-        assert read_records(tmp_path / ".omni" / c)[0]["ppid"] == recs[0]["pid"]
+        head = read_records(tmp_path / c)[0]
+        assert head["ppid"] == recs[0]["pid"] and c == f"parent-{head['pid']}.omni"
+        assert head["parent_session_id"] == recs[0]["session_id"]
+        assert head["started_by"] == "parent"
 
 
 @pytest.mark.parametrize("args", [["--bogus", "x.py"], ["--mode", "turbo", "x.py"], ["--out"],

@@ -1,0 +1,253 @@
+/* session_tree.c - joins the sessions of a process tree: the processes a
+ * profiled run started write sessions of their own beside its session,
+ * each naming its parent's session id. */
+#include "runtime/session_reader.h"
+
+#include "runtime/mp_get.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER_PEEK 65536   /* a header record is far smaller */
+#define MAX_TREE 4096       /* sessions joined at most */
+
+/* The session id and parent session id in the header of the file at path
+ * (reading only its start). Returns 0 or -1. */
+static int peek_ids(const char *path, char id[33], char parent[33]) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static char buf[HEADER_PEEK];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int rc = -1;
+    if (msgpack_unpack_next(&u, buf, n, &off) == MSGPACK_UNPACK_SUCCESS &&
+        omni_mp_is_str(omni_mp_get(&u.data, "kind"), "header")) {
+        omni_mp_str(omni_mp_get(&u.data, "session_id"), id, 33);
+        omni_mp_str(omni_mp_get(&u.data, "parent_session_id"), parent, 33);
+        rc = id[0] ? 0 : -1;
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+typedef struct node {
+    char path[4096];
+    char id[33], parent[33];
+    int in_tree;
+} node_t;
+
+/* The folder of path ("." when it has none). */
+static void dir_of(const char *path, char *out, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, cap, ".");
+    else if (slash == path)
+        snprintf(out, cap, "/");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+/* The sessions in path's folder that descend from path's session, in the
+ * order they are found, path itself first. Returns how many (at least 1),
+ * or -1. *nodes is the caller's to free. */
+static int find_tree(const char *path, node_t **nodes) {
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    node_t *v = calloc(MAX_TREE, sizeof *v);
+    if (!v)
+        return -1;
+    int n = 0;
+    snprintf(v[0].path, sizeof v[0].path, "%s", path);
+    if (peek_ids(path, v[0].id, v[0].parent) < 0) {
+        *nodes = v;
+        return 1;
+    }
+    v[0].in_tree = 1;
+    n = 1;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    while (d && (e = readdir(d)) && n < MAX_TREE) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".omni") != 0 || strcmp(e->d_name, base) == 0)
+            continue;
+        node_t *c = &v[n];
+        if (snprintf(c->path, sizeof c->path, "%.3800s/%.255s", dir, e->d_name) >=
+            (int)sizeof c->path)
+            continue;
+        if (peek_ids(c->path, c->id, c->parent) == 0 && c->parent[0])
+            n++;
+    }
+    if (d)
+        closedir(d);
+    /* Take in every session whose parent is in the tree, until none is left. */
+    for (int grew = 1; grew;) {
+        grew = 0;
+        for (int i = 1; i < n; i++) {
+            if (v[i].in_tree)
+                continue;
+            for (int k = 0; k < n; k++)
+                if (v[k].in_tree && strcmp(v[i].parent, v[k].id) == 0) {
+                    v[i].in_tree = grew = 1;
+                    break;
+                }
+        }
+    }
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (v[i].in_tree)
+            v[m++] = v[i];
+    *nodes = v;
+    return m;
+}
+
+/* ---------------------------------------------------------------- joining */
+
+static int same_code(const omni_scode_t *a, const omni_scode_t *b) {
+    return a->line == b->line && strcmp(a->file, b->file) == 0 && strcmp(a->name, b->name) == 0;
+}
+
+static uint64_t code_hash(const omni_scode_t *c) {
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)c->line;
+    for (const char *p = c->file; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (const char *p = c->name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* An open-addressing index of codes: slot = code id + 1, 0 = empty. */
+typedef struct code_index {
+    uint32_t *slots;
+    size_t mask;
+} code_index_t;
+
+static void index_add(code_index_t *x, const omni_scode_t *codes, uint32_t id) {
+    size_t j = code_hash(&codes[id]) & x->mask;
+    while (x->slots[j])
+        j = (j + 1) & x->mask;
+    x->slots[j] = id + 1;
+}
+
+/* The id of a code equal to c in codes, or -1. */
+static int64_t index_find(const code_index_t *x, const omni_scode_t *codes,
+                          const omni_scode_t *c) {
+    for (size_t j = code_hash(c) & x->mask; x->slots[j]; j = (j + 1) & x->mask)
+        if (same_code(&codes[x->slots[j] - 1], c))
+            return x->slots[j] - 1;
+    return -1;
+}
+
+/* Moves src's codes, threads and process into dst; src is emptied (the
+ * caller frees it). Code ids of src are renumbered into dst's. Returns 0 or
+ * -1 (out of memory: dst stays whole, without src). */
+static int join(omni_session_t *dst, omni_session_t *src) {
+    uint32_t *map = malloc((src->n_codes + 1) * sizeof *map);
+    omni_scode_t *codes = realloc(dst->codes, (dst->n_codes + src->n_codes + 1) * sizeof *codes);
+    if (codes)
+        dst->codes = codes;
+    omni_sthread_t *threads = realloc(dst->threads, (dst->n_threads + src->n_threads + 1) *
+                                                        sizeof *threads);
+    if (threads)
+        dst->threads = threads;
+    omni_sprocess_t *procs = realloc(dst->processes, (dst->n_processes + src->n_processes) *
+                                                         sizeof *procs);
+    if (procs)
+        dst->processes = procs;
+    code_index_t x = {NULL, 0};
+    size_t cap = 64;
+    while (cap < 2 * (dst->n_codes + src->n_codes))
+        cap *= 2;
+    x.slots = map ? calloc(cap, sizeof *x.slots) : NULL;
+    x.mask = cap - 1;
+    if (!map || !codes || !threads || !procs || !x.slots) {
+        free(map);
+        free(x.slots);
+        return -1;
+    }
+    for (uint32_t i = 0; i < dst->n_codes; i++)
+        index_add(&x, dst->codes, i);
+    for (size_t i = 0; i < src->n_codes; i++) {
+        int64_t k = index_find(&x, dst->codes, &src->codes[i]);
+        if (k < 0) {
+            k = (int64_t)dst->n_codes++;
+            dst->codes[k] = src->codes[i];
+            src->codes[i].file = src->codes[i].name = NULL;
+            index_add(&x, dst->codes, (uint32_t)k);
+        }
+        map[i] = (uint32_t)k;
+    }
+    free(x.slots);
+    for (size_t t = 0; t < src->n_threads; t++) {
+        omni_sthread_t *th = &src->threads[t];
+        for (size_t i = 0; i < th->n_funcs; i++)
+            th->funcs[i].code = map[th->funcs[i].code];
+        for (size_t i = 0; i < th->n_edges; i++) {
+            th->edges[i].caller = map[th->edges[i].caller];
+            th->edges[i].callee = map[th->edges[i].callee];
+        }
+        dst->threads[dst->n_threads++] = *th;
+    }
+    src->n_threads = 0;
+    for (size_t i = 0; i < src->n_processes; i++)
+        dst->processes[dst->n_processes++] = src->processes[i];
+    src->n_processes = 0;
+    free(map);
+    return 0;
+}
+
+static void warn(omni_session_t *s, const char *fmt, const char *a, const char *b) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    char **w = realloc(s->warnings, (s->n_warnings + 1) * sizeof *w);
+    if (!w)
+        return;
+    s->warnings = w;
+    w[s->n_warnings] = strdup(msg);
+    if (w[s->n_warnings])
+        s->n_warnings++;
+}
+
+int omni_session_load_tree(const char *path, omni_session_t *s, char *err, size_t cap) {
+    if (omni_session_load(path, s, err, cap) < 0)
+        return -1;
+    node_t *nodes = NULL;
+    int n = find_tree(path, &nodes);
+    for (int i = 1; i < n; i++) {
+        omni_session_t c;
+        char cerr[512];
+        if (omni_session_load(nodes[i].path, &c, cerr, sizeof cerr) < 0) {
+            warn(s, "a child's session was left out: %s: %s", nodes[i].path, cerr);
+            continue;
+        }
+        if (join(s, &c) < 0)
+            warn(s, "a child's session was left out: %s: %s", nodes[i].path, "out of memory");
+        omni_session_free(&c);
+    }
+    free(nodes);
+    return 0;
+}
+
+int omni_session_load_process(const char *path, int64_t pid, omni_session_t *s, char *err,
+                              size_t cap) {
+    node_t *nodes = NULL;
+    int n = find_tree(path, &nodes);
+    for (int i = 0; i < n; i++) {
+        if (omni_session_load(nodes[i].path, s, err, cap) < 0)
+            continue;
+        if (s->pid == pid) {
+            free(nodes);
+            return 0;
+        }
+        omni_session_free(s);
+    }
+    free(nodes);
+    snprintf(err, cap, "no process %lld in the tree of %s", (long long)pid, path);
+    return -1;
+}
