@@ -86,6 +86,29 @@ typedef struct omni_timeline_summary {
  * there was one). */
 int omni_timeline_summarize(const omni_session_t *s, omni_timeline_summary_t *out);
 
+/* ---------------------------------------------------------------- audited events */
+
+/* Events of one kind added up over processes: strings borrowed from the
+ * session. */
+typedef struct omni_etotal_ev {
+    const char *what, *detail;
+    int64_t code;            /* the target's function, -1 when none */
+    uint64_t count;
+    double seconds;
+} omni_etotal_ev_t;
+
+typedef struct omni_events {
+    omni_etotal_ev_t *rows;  /* largest time first, then largest count */
+    size_t n;
+} omni_events_t;
+
+/* The rows of event ("open", "socket", "process", "import"). Returns 0 or -1. */
+int omni_events_build(const omni_session_t *s, const char *event, omni_events_t *out);
+void omni_events_free(omni_events_t *e);
+/* An open the interpreter made (importlib reading a module, the script
+ * read before it runs): not the program's I/O. */
+int omni_events_is_interpreter(const omni_etotal_ev_t *r);
+
 /* The machine's facts (a session's machine record, or --hw's) as text; bench
  * may be NULL. Returns 0 or -1 on a write error. */
 int omni_hw_text(const msgpack_object *facts, const msgpack_object *bench, FILE *f);

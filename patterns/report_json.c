@@ -193,6 +193,130 @@ static void write_threads(omni_json_t *j, const omni_session_t *s) {
     omni_json_end_array(j);
 }
 
+/* ---------------------------------------------------------------- audited events */
+
+static void function_or_null(omni_json_t *j, const omni_session_t *s, int64_t code) {
+    omni_json_key(j, "function");
+    if (code < 0) {
+        omni_json_null(j);
+        return;
+    }
+    omni_json_begin_object(j);
+    code_fields(j, s, (uint32_t)code);
+    omni_json_end_object(j);
+}
+
+static void write_io(omni_json_t *j, const omni_session_t *s) {
+    if (!s->has_events) {
+        unavailable(j, "io", "the session has no events record (no audit hook, or an older "
+                             "session)");
+        return;
+    }
+    omni_events_t opens, socks;
+    if (omni_events_build(s, "open", &opens) < 0)
+        return;
+    if (omni_events_build(s, "socket", &socks) < 0) {
+        omni_events_free(&opens);
+        return;
+    }
+    omni_json_key(j, "io");
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
+    uint64_t interp_files = 0, interp_opens = 0;
+    omni_json_key(j, "opened");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < opens.n; i++) {
+        const omni_etotal_ev_t *r = &opens.rows[i];
+        if (omni_events_is_interpreter(r)) {
+            interp_files++, interp_opens += r->count;
+            continue;
+        }
+        omni_json_begin_object(j);
+        kv_str(j, "path", r->what);
+        kv_str(j, "mode", r->detail);
+        kv_uint(j, "count", r->count);
+        function_or_null(j, s, r->code);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_key(j, "interpreter_reads");
+    omni_json_begin_object(j);
+    kv_uint(j, "files", interp_files);
+    kv_uint(j, "opens", interp_opens);
+    omni_json_end_object(j);
+    omni_json_key(j, "sockets");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < socks.n; i++) {
+        const omni_etotal_ev_t *r = &socks.rows[i];
+        omni_json_begin_object(j);
+        kv_str(j, "address", r->what);
+        kv_str(j, "how", r->detail);
+        kv_uint(j, "count", r->count);
+        function_or_null(j, s, r->code);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    kv_uint(j, "events_dropped", s->events_dropped);
+    unavailable(j, "bytes", "byte accounting is not in this version");
+    omni_json_end_object(j);
+    omni_events_free(&opens);
+    omni_events_free(&socks);
+}
+
+static void write_imports(omni_json_t *j, const omni_session_t *s) {
+    omni_events_t im;
+    if (!s->has_events || omni_events_build(s, "import", &im) < 0) {
+        unavailable(j, "imports", "the session has no events record");
+        return;
+    }
+    double total = 0;
+    for (size_t i = 0; i < im.n; i++)
+        if (strcmp(im.rows[i].detail, "outermost") == 0)
+            total += im.rows[i].seconds;
+    omni_json_key(j, "imports");
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
+    kv_num(j, "total_s", total);
+    kv_num(j, "share_of_wall", s->has_footer && s->wall_s > 0 ? total / s->wall_s : NAN);
+    omni_json_key(j, "modules");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < im.n; i++) {
+        const omni_etotal_ev_t *r = &im.rows[i];
+        omni_json_begin_object(j);
+        kv_str(j, "module", r->what);
+        kv_num(j, "seconds", r->seconds);
+        omni_json_key(j, "outermost");
+        omni_json_bool(j, strcmp(r->detail, "outermost") == 0);
+        kv_uint(j, "count", r->count);
+        function_or_null(j, s, r->code);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_end_object(j);
+    omni_events_free(&im);
+}
+
+static void write_subprocesses(omni_json_t *j, const omni_session_t *s) {
+    omni_events_t pr;
+    omni_json_key(j, "subprocesses");
+    omni_json_begin_array(j);
+    if (s->has_events && omni_events_build(s, "process", &pr) == 0) {
+        for (size_t i = 0; i < pr.n; i++) {
+            const omni_etotal_ev_t *r = &pr.rows[i];
+            omni_json_begin_object(j);
+            kv_str(j, "event", r->detail);
+            kv_str(j, "program", r->what);
+            kv_uint(j, "count", r->count);
+            function_or_null(j, s, r->code);
+            omni_json_end_object(j);
+        }
+        omni_events_free(&pr);
+    }
+    omni_json_end_array(j);
+}
+
 /* ---------------------------------------------------------------- the monitor */
 
 static void kv_num_or_null(omni_json_t *j, const char *k, double v) {
@@ -398,7 +522,9 @@ int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f)
     write_threads(&j, s);
     const char *later = "not collected by this version of omnipython";
     unavailable(&j, "memory", later);
-    unavailable(&j, "io", later);
+    write_io(&j, s);
+    write_imports(&j, s);
+    write_subprocesses(&j, s);
     omni_timeline_summary_t tl;
     omni_timeline_summarize(s, &tl);
     write_gpu(&j, &tl);

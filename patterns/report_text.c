@@ -172,6 +172,76 @@ static void print_threads(const out_t *o) {
     }
 }
 
+#define EVENT_N 8
+
+static void print_function_or_none(const out_t *o, int64_t code) {
+    if (code < 0)
+        fprintf(o->f, "%s(no Python caller)%s\n", dim(o), reset(o));
+    else
+        print_function(o, (uint32_t)code);
+}
+
+/* Files opened, sockets, processes started and the slowest imports. */
+static void print_events(const out_t *o) {
+    const omni_session_t *s = o->s;
+    if (!s->has_events)
+        return;
+    omni_events_t ev;
+    FILE *f = o->f;
+    if (omni_events_build(s, "open", &ev) == 0) {
+        size_t shown = 0;
+        for (size_t i = 0; i < ev.n; i++) {
+            const omni_etotal_ev_t *r = &ev.rows[i];
+            if (omni_events_is_interpreter(r))
+                continue;
+            if (!shown++)
+                fprintf(f, "\n%sFiles opened%s  %s(most often first; %s)%s\n", bold(o), reset(o),
+                        dim(o), "the interpreter's reads of modules and of the script are left out", reset(o));
+            if (shown <= EVENT_N) {
+                fprintf(f, "  %8llu x %-4s %s  ", (unsigned long long)r->count, r->detail, r->what);
+                print_function_or_none(o, r->code);
+            }
+        }
+        if (shown > EVENT_N)
+            fprintf(f, "  %s... %zu more%s\n", dim(o), shown - EVENT_N, reset(o));
+        omni_events_free(&ev);
+    }
+    static const char *const kinds[] = {"socket", "process"};
+    static const char *const titles[] = {"Sockets", "Processes started"};
+    for (int k = 0; k < 2; k++) {
+        if (omni_events_build(s, kinds[k], &ev) < 0)
+            continue;
+        if (ev.n)
+            fprintf(f, "\n%s%s%s\n", bold(o), titles[k], reset(o));
+        for (size_t i = 0; i < ev.n && i < EVENT_N; i++) {
+            const omni_etotal_ev_t *r = &ev.rows[i];
+            fprintf(f, "  %8llu x %-16s %s  ", (unsigned long long)r->count, r->detail,
+                    r->what[0] ? r->what : "-");
+            print_function_or_none(o, r->code);
+        }
+        omni_events_free(&ev);
+    }
+    if (omni_events_build(s, "import", &ev) == 0) {
+        double total = 0;
+        for (size_t i = 0; i < ev.n; i++)
+            if (strcmp(ev.rows[i].detail, "outermost") == 0)
+                total += ev.rows[i].seconds;
+        if (ev.n) {
+            fprintf(f, "\n%sImports%s  %s(%zu modules, %.3f s", bold(o), reset(o), dim(o), ev.n,
+                    total);
+            if (s->has_footer && s->wall_s > 0)
+                fprintf(f, " = %.0f%% of the run", 100 * total / s->wall_s);
+            fprintf(f, "; each with the imports inside it)%s\n", reset(o));
+        }
+        for (size_t i = 0; i < ev.n && i < EVENT_N; i++) {
+            const omni_etotal_ev_t *r = &ev.rows[i];
+            fprintf(f, "  %9.4f s  %-32s ", r->seconds, r->what);
+            print_function_or_none(o, r->code);
+        }
+        omni_events_free(&ev);
+    }
+}
+
 /* A value that may be missing (NaN): "?" then. */
 static void print_bytes_or_q(FILE *f, double b) {
     if (isnan(b) || b < 0)
@@ -287,6 +357,7 @@ int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f,
     }
     print_processes(&o);
     print_threads(&o);
+    print_events(&o);
     print_resources(&o);
     omni_profile_free(&p);
     return ferror(f) ? -1 : 0;

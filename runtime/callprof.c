@@ -37,6 +37,8 @@ static struct {
 } cp;
 
 static __thread omni_cthread_t *tls_thread;
+static __thread void (*tls_watch_fn)(void *);
+static __thread void *tls_watch_arg;
 
 /* ---------------------------------------------------------------- code registry */
 
@@ -124,6 +126,7 @@ static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
     thread_name_from_frame(t, f);
     t->ident = (uint64_t)pthread_self();
     t->native_id = (long)syscall(SYS_gettid);
+    t->watch_depth = UINT32_MAX;
     pthread_attr_t attr;
     void *addr;
     size_t size;
@@ -286,6 +289,10 @@ static inline void leave(omni_cthread_t *t, uint64_t now) {
     counts_close(&t->fn[c->code].c, tt, it);
     if (c->edge != OMNI_CODE_NONE)
         counts_close(&t->edges[c->edge].c, tt, it);
+    if (__builtin_expect(t->depth == t->watch_depth, 0)) {
+        t->watch_depth = UINT32_MAX;
+        tls_watch_fn(tls_watch_arg);
+    }
     if (!t->depth) {
         /* The thread's outermost frame returned (a thread ends, a callback
          * from C returns): a good moment to read its CPU clock, rarely. */
@@ -448,4 +455,35 @@ void omni_callprof_reset_counts(uint64_t now) {
     t->max_depth = t->depth;
     t->cpu_ns = 0;
     t->cpu_known = 0;
+}
+
+uint32_t omni_callprof_current(uint32_t *depth) {
+    omni_cthread_t *t = tls_thread;
+    if (depth)
+        *depth = t ? t->depth : 0;
+    return t && t->depth ? t->stack[t->depth - 1].code : OMNI_CODE_NONE;
+}
+
+int omni_callprof_watch(uint32_t depth, void (*fn)(void *arg), void *arg) {
+    omni_cthread_t *t = tls_thread;
+    if (!t || !cp.active)
+        return -1;
+    tls_watch_fn = fn;
+    tls_watch_arg = arg;
+    t->watch_depth = depth;
+    return 0;
+}
+
+uint32_t omni_callprof_caller_outside(const char *lib) {
+    omni_cthread_t *t = tls_thread;
+    if (!t || !t->depth)
+        return OMNI_CODE_NONE;
+    size_t n = strlen(lib);
+    for (uint32_t i = t->depth; i-- > 0;) {
+        const char *file = cp.codes[t->stack[i].code].file;
+        if (strncmp(file, "<frozen ", 8) == 0 || (n && strncmp(file, lib, n) == 0))
+            continue;
+        return t->stack[i].code;
+    }
+    return t->stack[t->depth - 1].code;
 }

@@ -61,6 +61,7 @@ typedef struct omni_cthread {
     uint32_t edge_cap, edge_count;
     omni_ctx_t *stack;          /* the shadow stack of active calls */
     uint32_t depth, stack_cap, max_depth;
+    uint32_t watch_depth;       /* call watch_fn when depth comes back to this (UINT32_MAX: none) */
     uint64_t cpu_ns;            /* thread CPU time when its outermost frame last returned */
     int cpu_known;              /* cpu_ns has been read at least once */
     /* C stack management: see stackswitch.h. */
@@ -74,6 +75,23 @@ typedef struct omni_cthread {
  * the clock: the cheapest exact call profile. Returns 0, or -1 when no code
  * extra slot is left (the hook is then not installed). */
 int omni_callprof_start(int timed);
+
+/* The code id of the function running on this thread (the top of its
+ * shadow stack), OMNI_CODE_NONE when none; and the stack's depth. */
+uint32_t omni_callprof_current(uint32_t *depth);
+
+/* The innermost function on this thread's stack whose file is neither under
+ * the directory lib (the standard library, "" for none) nor frozen
+ * ("<frozen ...>"): the target's code that caused what the standard
+ * library does. Falls back to the innermost function; OMNI_CODE_NONE when
+ * the stack is empty. */
+uint32_t omni_callprof_caller_outside(const char *lib);
+
+/* Calls fn(arg) on this thread when its shadow stack next comes back down to
+ * depth (a call made from the current frame has returned). One watch per
+ * thread: a new one replaces the old. fn runs inside the frame hook: it may
+ * not call Python. Returns 0, or -1 when the thread has no shadow stack. */
+int omni_callprof_watch(uint32_t depth, void (*fn)(void *arg), void *arg);
 
 /* In a forked child that starts a session of its own: zeroes the counters
  * of the one thread there (the parent's calls are the parent's), keeping the

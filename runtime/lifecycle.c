@@ -7,6 +7,7 @@
 
 #include "runtime/runtime.h"
 
+#include "runtime/audit.h"
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
 #include "runtime/lineage.h"
@@ -328,8 +329,8 @@ static void on_py_finalized(void) {
  * the run is not recorded). Audit hooks run for every audited event: compare
  * the name and return. */
 static int on_audit(const char *event, PyObject *args, void *data) {
-    (void)args;
     (void)data;
+    omni_audit_event(event, args);
     if (event[0] == 'o' && strcmp(event, "os.exec") == 0)
         omni_runtime_finish(0, OMNI_EXIT_EXEC, 0);
     return 0;
@@ -391,6 +392,7 @@ static void begin_forked_child(void) {
     }
     rt.have_session = 1;
     omni_callprof_reset_counts(omni_clock_ticks());
+    omni_audit_reset();
     export_lineage();
     start_monitor();
 }
@@ -469,7 +471,10 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         omni_runtime_warn("the call profiler could not start: no code extra slot is left");
     if (PySys_AddAuditHook(on_audit, NULL) != 0) {
         PyErr_Clear();
-        omni_runtime_warn("cannot watch for os.exec: a session ended by exec will have no footer");
+        omni_runtime_warn("cannot add an audit hook: no files, sockets, processes or imports "
+                          "recorded, and a session ended by exec will have no footer");
+    } else {
+        omni_audit_start();
     }
     if (Py_AtExit(on_py_finalized) != 0)
         omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");
@@ -553,6 +558,7 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_APPEND);
     if (rc == 0) {
         omni_session_write_profile(&rt.writer, f.ns_per_tick, rt.main_ident);
+        omni_audit_write(&rt.writer, f.ns_per_tick);
         f.n_warnings = rt.n_warnings;
         f.warnings = rt.warning_ptrs;
         omni_session_write_footer(&rt.writer, &f);

@@ -419,8 +419,52 @@ const msgpack_object *omni_session_record(const char *raw, size_t len, msgpack_u
     return &u->data;
 }
 
+static int read_events(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    static const char *const want[] = {"event", "what", "detail", "code", "count", "ns"};
+    int pos[6];
+    const msgpack_object *rows = table_rows(omni_mp_get(r, "rows"), want, 6, pos);
+    if (!rows || s->has_events) {
+        snprintf(err, cap, "malformed events record");
+        return -1;
+    }
+    s->has_events = 1;
+    obj_u64(omni_mp_get(r, "dropped"), &s->events_dropped);
+    s->events = calloc(rows->via.array.size + 1, sizeof *s->events);
+    if (!s->events) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_sevent_t *e = &s->events[s->n_events];
+        uint64_t ns = 0;
+        e->code = -1;
+        if (cell(row, pos[3])->type != MSGPACK_OBJECT_NIL &&
+            (obj_i64(cell(row, pos[3]), &e->code) < 0 || e->code < 0)) {
+            snprintf(err, cap, "malformed event row %u", i);
+            return -1;
+        }
+        e->event = obj_strdup(cell(row, pos[0]));
+        e->what = obj_strdup(cell(row, pos[1]));
+        e->detail = obj_strdup(cell(row, pos[2]));
+        obj_u64(cell(row, pos[4]), &e->count);
+        obj_u64(cell(row, pos[5]), &ns);
+        e->seconds = (double)ns / 1e9;
+        e->pid = s->pid;
+        s->n_events++;
+        if (!e->event || !e->what || !e->detail) {
+            snprintf(err, cap, "malformed event row %u", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Every code id a table refers to must exist. */
 static int check_refs(const omni_session_t *s, char *err, size_t cap) {
+    for (size_t i = 0; i < s->n_events; i++)
+        if (s->events[i].code >= (int64_t)s->n_codes)
+            goto bad;
     for (size_t t = 0; t < s->n_threads; t++) {
         const omni_sthread_t *th = &s->threads[t];
         for (size_t i = 0; i < th->n_funcs; i++)
@@ -558,6 +602,8 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
             rc = read_thread(r, s, err, cap);
         else if (omni_mp_is_str(kind, "footer"))
             rc = read_footer(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "events"))
+            rc = read_events(r, s, err, cap);
         else if (omni_mp_is_str(kind, "timeline"))
             rc = read_timeline(r, s, err, cap);
         else if (omni_mp_is_str(kind, "machine"))
@@ -686,6 +732,12 @@ void omni_session_free(omni_session_t *s) {
         free(t->v);
     }
     free(s->series);
+    for (size_t i = 0; i < s->n_events; i++) {
+        free(s->events[i].event);
+        free(s->events[i].what);
+        free(s->events[i].detail);
+    }
+    free(s->events);
     for (size_t i = 0; i < s->n_processes; i++) {
         omni_sprocess_t *p = &s->processes[i];
         free(p->session);

@@ -50,6 +50,17 @@ typedef struct omni_series {
     size_t n_rows, cap_rows;
 } omni_series_t;
 
+/* An audited event's row: what happened how often, and where. */
+typedef struct omni_sevent {
+    char *event;            /* open, socket, process, import */
+    char *what;             /* the path, address, program or module */
+    char *detail;           /* open's mode, socket's connect/bind/sendto, the process event */
+    int64_t code;           /* the target's function that caused it, -1 when none */
+    uint64_t count;
+    double seconds;         /* imports: time in the import (inclusive) */
+    int64_t pid;            /* the process it happened in */
+} omni_sevent_t;
+
 /* One process of the report: the session's own, then its children's when
  * the sessions are joined (omni_session_load_tree). Strings owned. */
 typedef struct omni_sprocess {
@@ -100,6 +111,11 @@ typedef struct omni_session {
     size_t machine_len, monitor_len;
     omni_series_t *series;
     size_t n_series;
+    /* audited events */
+    omni_sevent_t *events;
+    size_t n_events;
+    uint64_t events_dropped;
+    int has_events;
     /* the processes joined in this model: [0] is this session's own */
     omni_sprocess_t *processes;
     size_t n_processes;

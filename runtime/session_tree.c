@@ -160,13 +160,17 @@ static int join(omni_session_t *dst, omni_session_t *src) {
                                                          sizeof *procs);
     if (procs)
         dst->processes = procs;
+    omni_sevent_t *events = realloc(dst->events, (dst->n_events + src->n_events + 1) *
+                                                     sizeof *events);
+    if (events)
+        dst->events = events;
     code_index_t x = {NULL, 0};
     size_t cap = 64;
     while (cap < 2 * (dst->n_codes + src->n_codes))
         cap *= 2;
     x.slots = map ? calloc(cap, sizeof *x.slots) : NULL;
     x.mask = cap - 1;
-    if (!map || !codes || !threads || !procs || !x.slots) {
+    if (!map || !codes || !threads || !procs || !events || !x.slots) {
         free(map);
         free(x.slots);
         return -1;
@@ -195,6 +199,15 @@ static int join(omni_session_t *dst, omni_session_t *src) {
         dst->threads[dst->n_threads++] = *th;
     }
     src->n_threads = 0;
+    for (size_t i = 0; i < src->n_events; i++) {
+        omni_sevent_t *e = &src->events[i];
+        if (e->code >= 0)
+            e->code = map[e->code];
+        dst->events[dst->n_events++] = *e;
+    }
+    src->n_events = 0;
+    dst->has_events |= src->has_events;
+    dst->events_dropped += src->events_dropped;
     for (size_t i = 0; i < src->n_processes; i++)
         dst->processes[dst->n_processes++] = src->processes[i];
     src->n_processes = 0;
