@@ -206,10 +206,141 @@ static void function_or_null(omni_json_t *j, const omni_session_t *s, int64_t co
     omni_json_end_object(j);
 }
 
+/* The interpreter's own transfers: importlib's frames reading modules. */
+static int is_interpreter(const omni_session_t *s, int64_t code) {
+    return code >= 0 && strncmp(s->codes[code].file, "<frozen ", 8) == 0;
+}
+
+typedef struct io_sum {
+    uint64_t rb, wb, rops, wops;
+} io_sum_t;
+
+static void sum_fields(omni_json_t *j, const io_sum_t *t) {
+    kv_uint(j, "read_bytes", t->rb);
+    kv_uint(j, "write_bytes", t->wb);
+    kv_uint(j, "read_ops", t->rops);
+    kv_uint(j, "write_ops", t->wops);
+}
+
+/* {"2^k": ops} for the sizes of one direction (bucket b holds [2^(b-1), 2^b)). */
+static void sizes(omni_json_t *j, const char *key, const uint64_t *h) {
+    omni_json_key(j, key);
+    omni_json_begin_object(j);
+    for (int b = 0; b < 48; b++) {
+        if (!h[b])
+            continue;
+        char k[32];
+        if (b == 0)
+            snprintf(k, sizeof k, "0");
+        else
+            snprintf(k, sizeof k, "%llu", 1ull << (b - 1));
+        kv_uint(j, k, h[b]);
+    }
+    omni_json_end_object(j);
+}
+
+static int by_io_bytes(const void *x, const void *y) {
+    const omni_siofn_t *a = *(omni_siofn_t *const *)x, *b = *(omni_siofn_t *const *)y;
+    uint64_t ta = a->read_bytes + a->write_bytes, tb = b->read_bytes + b->write_bytes;
+    return ta < tb ? 1 : ta > tb ? -1 : 0;
+}
+
+/* file, socket (tcp, udp, unix and others), pipe, tty, other: the target's
+ * bytes (the interpreter's module reads taken out), the sizes of the
+ * operations, and the functions that made them. */
+static void write_io_bytes(omni_json_t *j, const omni_session_t *s) {
+    if (!s->has_io) {
+        unavailable(j, "kinds", "the session has no io record");
+        return;
+    }
+    io_sum_t kinds[OMNI_IO_KINDS] = {{0}}, interp = {0};
+    for (size_t k = 0; k < s->n_io_kinds; k++) {
+        const omni_siokind_t *t = &s->io_kinds[k];
+        kinds[k] = (io_sum_t){t->read_bytes, t->write_bytes, t->read_ops, t->write_ops};
+    }
+    for (size_t i = 0; i < s->n_io_fns; i++) {
+        const omni_siofn_t *f = &s->io_fns[i];
+        if (!is_interpreter(s, f->code))
+            continue;
+        io_sum_t *k = &kinds[f->kind];
+        k->rb -= f->read_bytes, k->wb -= f->write_bytes;
+        k->rops -= f->read_ops, k->wops -= f->write_ops;
+        interp.rb += f->read_bytes, interp.wb += f->write_bytes;
+        interp.rops += f->read_ops, interp.wops += f->write_ops;
+    }
+    static const char *const groups[] = {"file", "socket", "pipe", "tty", "other"};
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        io_sum_t sum = {0};
+        uint64_t h[2][48] = {{0}};
+        for (size_t k = 0; k < s->n_io_kinds; k++) {
+            const char *n = s->io_kinds[k].name;
+            int in = g == 1 ? strcmp(n, "tcp") == 0 || strcmp(n, "udp") == 0 ||
+                                  strcmp(n, "unix") == 0 || strcmp(n, "socket") == 0
+                            : strcmp(n, groups[g]) == 0;
+            if (!in)
+                continue;
+            sum.rb += kinds[k].rb, sum.wb += kinds[k].wb;
+            sum.rops += kinds[k].rops, sum.wops += kinds[k].wops;
+            for (int d = 0; d < 2; d++)
+                for (int b = 0; b < 48; b++)
+                    h[d][b] += s->io_kinds[k].sizes[d][b];
+        }
+        omni_json_key(j, groups[g]);
+        omni_json_begin_object(j);
+        sum_fields(j, &sum);
+        sizes(j, "read_sizes", h[0]);
+        sizes(j, "write_sizes", h[1]);
+        if (g == 1) /* the socket families apart */
+            for (size_t k = 0; k < s->n_io_kinds; k++) {
+                const char *n = s->io_kinds[k].name;
+                if (strcmp(n, "tcp") && strcmp(n, "udp") && strcmp(n, "unix") && strcmp(n, "socket"))
+                    continue;
+                omni_json_key(j, n);
+                omni_json_begin_object(j);
+                sum_fields(j, &kinds[k]);
+                omni_json_end_object(j);
+            }
+        omni_json_end_object(j);
+    }
+    omni_json_key(j, "interpreter");
+    omni_json_begin_object(j);
+    sum_fields(j, &interp);
+    omni_json_end_object(j);
+    const omni_siofn_t **v = malloc((s->n_io_fns + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; v && i < s->n_io_fns; i++)
+        if (!is_interpreter(s, s->io_fns[i].code))
+            v[n++] = &s->io_fns[i];
+    if (v)
+        qsort(v, n, sizeof *v, by_io_bytes);
+    omni_json_key(j, "by_function");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < n; i++) {
+        const omni_siofn_t *f = v[i];
+        omni_json_begin_object(j);
+        if (f->code >= 0) {
+            code_fields(j, s, (uint32_t)f->code);
+        } else {
+            kv_str(j, "file", NULL);
+            kv_str(j, "name", NULL);
+            kv_str(j, "line", NULL);
+        }
+        kv_str(j, "kind", s->io_kinds[f->kind].name);
+        kv_int(j, "pid", f->pid);
+        kv_uint(j, "read_bytes", f->read_bytes);
+        kv_uint(j, "write_bytes", f->write_bytes);
+        kv_uint(j, "read_ops", f->read_ops);
+        kv_uint(j, "write_ops", f->write_ops);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    free(v);
+}
+
 static void write_io(omni_json_t *j, const omni_session_t *s) {
-    if (!s->has_events) {
-        unavailable(j, "io", "the session has no events record (no audit hook, or an older "
-                             "session)");
+    if (!s->has_events && !s->has_io) {
+        unavailable(j, "io", "the session has no events or io record (an older session, or "
+                             "one cut short)");
         return;
     }
     omni_events_t opens, socks;
@@ -258,7 +389,7 @@ static void write_io(omni_json_t *j, const omni_session_t *s) {
     }
     omni_json_end_array(j);
     kv_uint(j, "events_dropped", s->events_dropped);
-    unavailable(j, "bytes", "byte accounting is not in this version");
+    write_io_bytes(j, s);
     omni_json_end_object(j);
     omni_events_free(&opens);
     omni_events_free(&socks);

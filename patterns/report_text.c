@@ -181,6 +181,46 @@ static void print_function_or_none(const out_t *o, int64_t code) {
         print_function(o, (uint32_t)code);
 }
 
+/* Bytes by descriptor kind and the functions that moved the most. */
+static void print_io_bytes(const out_t *o) {
+    const omni_session_t *s = o->s;
+    FILE *f = o->f;
+    if (!s->has_io || !s->n_io_kinds)
+        return;
+    fprintf(f, "\n%sI/O%s  %s(bytes through read/write/send/recv and their relatives; the "
+               "interpreter's module reads included)%s\n",
+            bold(o), reset(o), dim(o), reset(o));
+    for (size_t k = 0; k < s->n_io_kinds; k++) {
+        const omni_siokind_t *t = &s->io_kinds[k];
+        fprintf(f, "  %-6s read ", t->name);
+        print_bytes(f, t->read_bytes);
+        fprintf(f, " in %llu ops, wrote ", (unsigned long long)t->read_ops);
+        print_bytes(f, t->write_bytes);
+        fprintf(f, " in %llu ops\n", (unsigned long long)t->write_ops);
+    }
+    const omni_siofn_t *top[EVENT_N] = {0};
+    for (size_t i = 0; i < s->n_io_fns; i++) {
+        const omni_siofn_t *x = &s->io_fns[i];
+        if (x->code >= 0 && strncmp(s->codes[x->code].file, "<frozen ", 8) == 0)
+            continue;
+        uint64_t w = x->read_bytes + x->write_bytes;
+        for (int k = 0; k < EVENT_N; k++)
+            if (!top[k] || w > top[k]->read_bytes + top[k]->write_bytes) {
+                memmove(&top[k + 1], &top[k], (EVENT_N - 1 - (size_t)k) * sizeof top[0]);
+                top[k] = x;
+                break;
+            }
+    }
+    for (int k = 0; k < EVENT_N && top[k]; k++) {
+        fprintf(f, "  %-6s ", s->io_kinds[top[k]->kind].name);
+        print_bytes(f, top[k]->read_bytes);
+        fprintf(f, " read, ");
+        print_bytes(f, top[k]->write_bytes);
+        fprintf(f, " written  ");
+        print_function_or_none(o, top[k]->code);
+    }
+}
+
 /* Files opened, sockets, processes started and the slowest imports. */
 static void print_events(const out_t *o) {
     const omni_session_t *s = o->s;
@@ -357,6 +397,7 @@ int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f,
     }
     print_processes(&o);
     print_threads(&o);
+    print_io_bytes(&o);
     print_events(&o);
     print_resources(&o);
     omni_profile_free(&p);

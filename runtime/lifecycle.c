@@ -9,6 +9,7 @@
 
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
+#include "runtime/iocount.h"
 #include "runtime/clock.h"
 #include "runtime/lineage.h"
 #include "runtime/monitor.h"
@@ -393,6 +394,7 @@ static void begin_forked_child(void) {
     rt.have_session = 1;
     omni_callprof_reset_counts(omni_clock_ticks());
     omni_audit_reset();
+    omni_iocount_reset();
     export_lineage();
     start_monitor();
 }
@@ -483,6 +485,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         omni_runtime_warn("cannot watch for os.fork: forked children will have no sessions");
     install_signal_handlers();
     start_monitor();
+    omni_iocount_start();
 }
 
 /* ---------------------------------------------------------------- finish */
@@ -531,6 +534,7 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
 
 /* The end of the session, with the asynchronous fatal signals held. */
 static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
+    omni_iocount_stop(); /* before the session's own writes */
     omni_callprof_stop();
     uint64_t now = omni_clock_ticks();
     uint64_t end_mono = omni_clock_mono_ns();
@@ -559,6 +563,7 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     if (rc == 0) {
         omni_session_write_profile(&rt.writer, f.ns_per_tick, rt.main_ident);
         omni_audit_write(&rt.writer, f.ns_per_tick);
+        omni_iocount_write(&rt.writer);
         f.n_warnings = rt.n_warnings;
         f.warnings = rt.warning_ptrs;
         omni_session_write_footer(&rt.writer, &f);

@@ -7,6 +7,7 @@
 #include "hw/facts.h"
 #include "hw/procstat.h"
 #include "runtime/clock.h"
+#include "runtime/iocount.h"
 #include "runtime/session_writer.h"
 
 #include <errno.h>
@@ -431,6 +432,7 @@ static int init_system_tables(void) {
 static void *prober_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-probe");
+    omni_iocount_ignore_thread();
     if (mon.facts_valid) {
         /* A forked child: the machine is its parent's, but the GPU library
          * and the counters must be opened again for this process. */
@@ -471,6 +473,7 @@ static void start_prober(void) {
 static void *monitor_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-monitor");
+    omni_iocount_ignore_thread();
     uint64_t ms = mon.cfg.interval_ns / 1000000;
     uv_timer_start(&mon.timer, on_tick, ms, ms);
     start_prober(); /* inherits this thread's mask: every signal blocked */

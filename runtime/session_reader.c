@@ -460,10 +460,97 @@ static int read_events(const msgpack_object *r, omni_session_t *s, char *err, si
     return 0;
 }
 
+int omni_session_io_kind(omni_session_t *s, const char *name) {
+    for (size_t i = 0; i < s->n_io_kinds; i++)
+        if (strcmp(s->io_kinds[i].name, name) == 0)
+            return (int)i;
+    if (s->n_io_kinds == OMNI_IO_KINDS)
+        return -1;
+    omni_siokind_t *k = &s->io_kinds[s->n_io_kinds];
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    return (int)s->n_io_kinds++;
+}
+
+static int io_kind_of(omni_session_t *s, const msgpack_object *o) {
+    char name[16];
+    if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size >= sizeof name)
+        return -1;
+    memcpy(name, o->via.str.ptr, o->via.str.size);
+    name[o->via.str.size] = 0;
+    return omni_session_io_kind(s, name);
+}
+
+static int read_io(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    static const char *const twant[] = {"kind", "read_bytes", "write_bytes", "read_ops",
+                                        "write_ops"};
+    static const char *const hwant[] = {"kind", "op", "size_log2", "count"};
+    static const char *const fwant[] = {"code", "kind", "read_bytes", "write_bytes", "read_ops",
+                                        "write_ops"};
+    int pos[6];
+    const msgpack_object *rows;
+    if (s->has_io)
+        goto bad;
+    s->has_io = 1;
+    if (!(rows = table_rows(omni_mp_get(r, "totals"), twant, 5, pos)))
+        goto bad;
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        int k = io_kind_of(s, cell(row, pos[0]));
+        omni_siokind_t *t = k >= 0 ? &s->io_kinds[k] : NULL;
+        if (!t || obj_u64(cell(row, pos[1]), &t->read_bytes) < 0 ||
+            obj_u64(cell(row, pos[2]), &t->write_bytes) < 0 ||
+            obj_u64(cell(row, pos[3]), &t->read_ops) < 0 ||
+            obj_u64(cell(row, pos[4]), &t->write_ops) < 0)
+            goto bad;
+    }
+    if (!(rows = table_rows(omni_mp_get(r, "sizes"), hwant, 4, pos)))
+        goto bad;
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        int k = io_kind_of(s, cell(row, pos[0]));
+        uint64_t b, n;
+        int dir = omni_mp_is_str(cell(row, pos[1]), "write");
+        if (k < 0 || obj_u64(cell(row, pos[2]), &b) < 0 || b >= 48 ||
+            obj_u64(cell(row, pos[3]), &n) < 0)
+            goto bad;
+        s->io_kinds[k].sizes[dir][b] += n;
+    }
+    if (!(rows = table_rows(omni_mp_get(r, "functions"), fwant, 6, pos)))
+        goto bad;
+    s->io_fns = calloc(rows->via.array.size + 1, sizeof *s->io_fns);
+    if (!s->io_fns) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_siofn_t *f = &s->io_fns[s->n_io_fns];
+        f->code = -1;
+        f->pid = s->pid;
+        if ((cell(row, pos[0])->type != MSGPACK_OBJECT_NIL &&
+             (obj_i64(cell(row, pos[0]), &f->code) < 0 || f->code < 0)) ||
+            (f->kind = io_kind_of(s, cell(row, pos[1]))) < 0 ||
+            obj_u64(cell(row, pos[2]), &f->read_bytes) < 0 ||
+            obj_u64(cell(row, pos[3]), &f->write_bytes) < 0 ||
+            obj_u64(cell(row, pos[4]), &f->read_ops) < 0 ||
+            obj_u64(cell(row, pos[5]), &f->write_ops) < 0)
+            goto bad;
+        s->n_io_fns++;
+    }
+    return 0;
+bad:
+    snprintf(err, cap, "malformed io record");
+    return -1;
+}
+
 /* Every code id a table refers to must exist. */
 static int check_refs(const omni_session_t *s, char *err, size_t cap) {
     for (size_t i = 0; i < s->n_events; i++)
         if (s->events[i].code >= (int64_t)s->n_codes)
+            goto bad;
+    for (size_t i = 0; i < s->n_io_fns; i++)
+        if (s->io_fns[i].code >= (int64_t)s->n_codes)
             goto bad;
     for (size_t t = 0; t < s->n_threads; t++) {
         const omni_sthread_t *th = &s->threads[t];
@@ -602,6 +689,8 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
             rc = read_thread(r, s, err, cap);
         else if (omni_mp_is_str(kind, "footer"))
             rc = read_footer(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "io"))
+            rc = read_io(r, s, err, cap);
         else if (omni_mp_is_str(kind, "events"))
             rc = read_events(r, s, err, cap);
         else if (omni_mp_is_str(kind, "timeline"))
@@ -738,6 +827,7 @@ void omni_session_free(omni_session_t *s) {
         free(s->events[i].detail);
     }
     free(s->events);
+    free(s->io_fns);
     for (size_t i = 0; i < s->n_processes; i++) {
         omni_sprocess_t *p = &s->processes[i];
         free(p->session);

@@ -61,6 +61,22 @@ typedef struct omni_sevent {
     int64_t pid;            /* the process it happened in */
 } omni_sevent_t;
 
+/* Bytes moved through descriptors, by kind (file, pipe, tcp, udp, unix,
+ * socket, tty, other). */
+#define OMNI_IO_KINDS 9
+typedef struct omni_siokind {
+    char name[16];
+    uint64_t read_bytes, write_bytes, read_ops, write_ops;
+    uint64_t sizes[2][48];   /* [read, write][log2 bucket]: ops by size */
+} omni_siokind_t;
+
+typedef struct omni_siofn {
+    int64_t code;            /* -1: no Python caller */
+    int kind;                /* index into io_kinds */
+    uint64_t read_bytes, write_bytes, read_ops, write_ops;
+    int64_t pid;
+} omni_siofn_t;
+
 /* One process of the report: the session's own, then its children's when
  * the sessions are joined (omni_session_load_tree). Strings owned. */
 typedef struct omni_sprocess {
@@ -116,6 +132,12 @@ typedef struct omni_session {
     size_t n_events;
     uint64_t events_dropped;
     int has_events;
+    /* byte accounting */
+    int has_io;
+    omni_siokind_t io_kinds[OMNI_IO_KINDS];
+    size_t n_io_kinds;
+    omni_siofn_t *io_fns;
+    size_t n_io_fns;
     /* the processes joined in this model: [0] is this session's own */
     omni_sprocess_t *processes;
     size_t n_processes;
@@ -148,6 +170,9 @@ int omni_session_load_tree(const char *path, omni_session_t *s, char *err, size_
  * Returns 0, or -1 with err set (no such process). */
 int omni_session_load_process(const char *path, int64_t pid, omni_session_t *s, char *err,
                               size_t errcap);
+
+/* The index of the io kind called name, added when new; -1 when full. */
+int omni_session_io_kind(omni_session_t *s, const char *name);
 
 /* The timeline table called name, or NULL. */
 const omni_series_t *omni_session_series(const omni_session_t *s, const char *name);

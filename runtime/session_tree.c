@@ -164,13 +164,17 @@ static int join(omni_session_t *dst, omni_session_t *src) {
                                                      sizeof *events);
     if (events)
         dst->events = events;
+    omni_siofn_t *iofns = realloc(dst->io_fns, (dst->n_io_fns + src->n_io_fns + 1) *
+                                                   sizeof *iofns);
+    if (iofns)
+        dst->io_fns = iofns;
     code_index_t x = {NULL, 0};
     size_t cap = 64;
     while (cap < 2 * (dst->n_codes + src->n_codes))
         cap *= 2;
     x.slots = map ? calloc(cap, sizeof *x.slots) : NULL;
     x.mask = cap - 1;
-    if (!map || !codes || !threads || !procs || !events || !x.slots) {
+    if (!map || !codes || !threads || !procs || !events || !iofns || !x.slots) {
         free(map);
         free(x.slots);
         return -1;
@@ -207,6 +211,30 @@ static int join(omni_session_t *dst, omni_session_t *src) {
     }
     src->n_events = 0;
     dst->has_events |= src->has_events;
+    /* I/O: kinds by name, functions by the new ids. */
+    int kmap[OMNI_IO_KINDS];
+    for (size_t k = 0; k < src->n_io_kinds; k++) {
+        const omni_siokind_t *a = &src->io_kinds[k];
+        int d = kmap[k] = omni_session_io_kind(dst, a->name);
+        if (d < 0)
+            continue;
+        omni_siokind_t *b = &dst->io_kinds[d];
+        b->read_bytes += a->read_bytes, b->write_bytes += a->write_bytes;
+        b->read_ops += a->read_ops, b->write_ops += a->write_ops;
+        for (int dir = 0; dir < 2; dir++)
+            for (int i = 0; i < 48; i++)
+                b->sizes[dir][i] += a->sizes[dir][i];
+    }
+    for (size_t i = 0; i < src->n_io_fns; i++) {
+        omni_siofn_t f = src->io_fns[i];
+        if (kmap[f.kind] < 0)
+            continue;
+        f.kind = kmap[f.kind];
+        if (f.code >= 0)
+            f.code = map[f.code];
+        dst->io_fns[dst->n_io_fns++] = f;
+    }
+    dst->has_io |= src->has_io;
     dst->events_dropped += src->events_dropped;
     for (size_t i = 0; i < src->n_processes; i++)
         dst->processes[dst->n_processes++] = src->processes[i];

@@ -1,0 +1,23 @@
+/* iocount.h - exact byte accounting at the system-call boundary: the
+ * executable defines read, write, send, recv and their relatives (exported,
+ * so libpython, linked in, and extension modules, loaded, call them first),
+ * counts bytes and operations by descriptor kind, by size and by the Python
+ * function that made the call, and calls libc's. */
+#ifndef OMNI_IOCOUNT_H
+#define OMNI_IOCOUNT_H
+
+#include "runtime/session_writer.h"
+
+/* Starts counting (before the target runs). */
+void omni_iocount_start(void);
+/* Stops counting; idempotent. */
+void omni_iocount_stop(void);
+/* omnipython's own threads (the monitor, the prober) call this once: their
+ * I/O is not the target's. The end of the run marks its thread too. */
+void omni_iocount_ignore_thread(void);
+/* Writes the "io" record (no allocation: callable from a signal handler). */
+void omni_iocount_write(omni_writer_t *w);
+/* In a forked child that starts its own session: zero the counts. */
+void omni_iocount_reset(void);
+
+#endif
