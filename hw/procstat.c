@@ -18,8 +18,9 @@ static uint64_t tv_ns(struct timeval tv) {
 }
 
 /* Walks /proc/self/fd with getdents64 (no allocation) and calls fn for each
- * descriptor but the directory's own. Returns 0 or -1. */
-static int each_fd(void (*fn)(int fd, void *ctx), void *ctx) {
+ * descriptor (but the directory's own when it is in the same table).
+ * Returns 0 or -1. */
+static int each_fd(void (*fn)(int fd, void *ctx), void *ctx, int own_table) {
     int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return -1;
@@ -34,7 +35,7 @@ static int each_fd(void (*fn)(int fd, void *ctx), void *ctx) {
             if (d->d_name[0] < '0' || d->d_name[0] > '9')
                 continue;
             int fd = atoi(d->d_name);
-            if (fd != dfd)
+            if (fd != dfd || own_table)
                 fn(fd, ctx);
         }
     }
@@ -56,9 +57,9 @@ static void count_one(int fd, void *ctx) {
     c->n++;
 }
 
-static uint64_t count_fds(const int *skip, int n_skip) {
+static uint64_t count_fds(const int *skip, int n_skip, int own_table) {
     fd_count_t c = {skip, n_skip, 0};
-    each_fd(count_one, &c);
+    each_fd(count_one, &c, own_table);
     return c.n;
 }
 
@@ -75,10 +76,10 @@ static void list_one(int fd, void *ctx) {
 
 int omni_fd_list(int *fds, int cap) {
     fd_list_t l = {fds, cap, 0};
-    return each_fd(list_one, &l) < 0 ? -1 : l.n;
+    return each_fd(list_one, &l, 0) < 0 ? -1 : l.n;
 }
 
-int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip) {
+int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip, int own_table) {
     memset(s, 0, sizeof *s);
     int rc = 0;
     struct rusage ru;
@@ -111,7 +112,7 @@ int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip) {
     } else {
         rc = -1;
     }
-    s->fds = count_fds(skip_fds, n_skip);
+    s->fds = count_fds(skip_fds, n_skip, own_table);
     return rc;
 }
 

@@ -51,7 +51,8 @@ WORKLOADS = [
      {"off": 1.10, "minimal": 1.5, "default": 1.5, "cprofile": None}),
     ("methods", [os.path.join(HERE, "methods.py")],
      {"off": 1.10, "minimal": 1.5, "default": 1.5, "cprofile": None}),
-    ("iowork", [os.path.join(HERE, "iowork.py")], {"off": 1.10, "default": 1.05}),
+    ("iowork", [os.path.join(HERE, "iowork.py")],
+     {"off": 1.10, "default": 1.05, "default-nomon": None}),
     ("stdlibmix", [os.path.join(HERE, "stdlibmix.py")],
      {"off": 1.10, "default": 1.2, "default-nomon": None, "cprofile": None}),
 ]
