@@ -63,7 +63,8 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         out = NULL;
     omni_run_config_t rc = {
         .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv,
-        .interval_ms = o->interval_ms, .grams_co2_per_kwh = o->grams_co2_per_kwh};
+        .interval_ms = o->interval_ms, .grams_co2_per_kwh = o->grams_co2_per_kwh,
+        .sample_hz = o->sample_hz};
     /* A child of a profiled process is profiled as its parent is, unless its
      * own command line (or OMNIPYTHON_OPTIONS) says otherwise. */
     omni_lineage_t parent;

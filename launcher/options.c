@@ -93,6 +93,18 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
             }
             o->interval_ms = (int)ms;
             o->given |= OMNI_GIVEN_INTERVAL;
+        } else if ((r = take_value("--sample-rate", args, n, &i, &v)) != 0) {
+            char *end;
+            long hz = r > 0 ? strtol(v, &end, 10) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || hz < 0 || hz > 1000) {
+                snprintf(o->err, sizeof o->err,
+                         "--sample-rate takes samples a second from 0 (none) to 1000, not '%s'", v);
+                return -1;
+            }
+            o->sample_hz = (int)hz;
+            o->given |= OMNI_GIVEN_SAMPLE;
         } else if ((r = take_value("--carbon-intensity", args, n, &i, &v)) != 0) {
             char *end;
             double g = r > 0 ? strtod(v, &end) : 0;
@@ -154,6 +166,7 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     memset(o, 0, sizeof *o);
     o->mode = OMNI_MODE_DEFAULT;
     o->interval_ms = -1;
+    o->sample_hz = -1;
     if (env && *env) {
         int n;
         if (split_env(o, env, &n) < 0) {
@@ -216,6 +229,9 @@ void omni_options_usage(void *fp) {
             "  --interval MS   the monitor's sampling interval (default: 1000 in minimal,\n"
             "                  100 in default, 20 in full); 0 runs no monitor thread\n"
             "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
+            "  --sample-rate HZ  stack samples a second (100 minimal, 200 default, 1000\n"
+            "                  full; at most 1000); 0 takes none. Sampling runs on the\n"
+            "                  monitor thread: --interval 0 turns it off too\n"
             "  --report FILE   print the report of a session\n"
             "  --format FMT    report format: text (default) or json\n"
             "  --process PID   with --report: that process of the tree alone (the report\n"

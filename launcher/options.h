@@ -24,6 +24,7 @@ typedef enum omni_cmd {
 #define OMNI_GIVEN_INTERVAL 2u
 #define OMNI_GIVEN_QUIET 4u
 #define OMNI_GIVEN_CARBON 8u
+#define OMNI_GIVEN_SAMPLE 16u
 
 typedef struct omni_options {
     omni_cmd_t cmd;
@@ -34,6 +35,7 @@ typedef struct omni_options {
     int interval_ms;        /* --interval MS: the monitor's interval; -1 = the mode's */
     double grams_co2_per_kwh; /* --carbon-intensity G; 0 = the default */
     int bench;              /* --bench (with --hw) */
+    int sample_hz;          /* --sample-rate HZ; -1 = the mode's */
     long long process;      /* --process PID (with --report): one process of the tree */
     unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
     const char *session;    /* --report SESSION */

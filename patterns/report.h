@@ -86,6 +86,25 @@ typedef struct omni_timeline_summary {
  * there was one). */
 int omni_timeline_summarize(const omni_session_t *s, omni_timeline_summary_t *out);
 
+/* ---------------------------------------------------------------- stack samples */
+
+typedef struct omni_line_total {
+    int64_t code, line;
+    uint64_t samples, cpu;   /* samples with this line innermost; of them on a CPU */
+} omni_line_total_t;
+
+typedef struct omni_sample_totals {
+    uint64_t total, cpu;     /* samples, and those taken while the thread was on a CPU */
+    uint64_t *fn_samples;    /* by code id: samples with the function anywhere on the stack */
+    uint64_t *fn_self;       /* by code id: samples with the function innermost */
+    omni_line_total_t *lines; /* most samples first */
+    size_t n_lines;
+} omni_sample_totals_t;
+
+/* Adds the samples up. Returns 0 or -1 (memory). */
+int omni_samples_build(const omni_session_t *s, omni_sample_totals_t *out);
+void omni_samples_free(omni_sample_totals_t *t);
+
 /* ---------------------------------------------------------------- audited events */
 
 /* Events of one kind added up over processes: strings borrowed from the

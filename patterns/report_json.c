@@ -130,7 +130,8 @@ static void code_fields(omni_json_t *j, const omni_session_t *s, uint32_t code) 
     kv_int(j, "line", s->codes[code].line);
 }
 
-static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_profile_t *p) {
+static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_profile_t *p,
+                            const omni_sample_totals_t *st) {
     omni_json_key(j, "functions");
     omni_json_begin_array(j);
     for (size_t i = 0; i < p->n_funcs; i++) {
@@ -143,7 +144,15 @@ static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_
         kv_num(j, "exclusive_s", f->exclusive_s);
         kv_uint(j, "max_recursion", f->max_recursion);
         omni_json_key(j, "samples");
-        omni_json_null(j); /* no stack sampler in this version */
+        if (s->has_samples)
+            omni_json_uint(j, st->fn_samples[f->code]);
+        else
+            omni_json_null(j);
+        omni_json_key(j, "self_samples");
+        if (s->has_samples)
+            omni_json_uint(j, st->fn_self[f->code]);
+        else
+            omni_json_null(j);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -186,8 +195,14 @@ static void write_threads(omni_json_t *j, const omni_session_t *s) {
         kv_num(j, "cpu_s", t->cpu_s);
         kv_uint(j, "calls", calls);
         kv_uint(j, "max_depth", t->max_depth);
-        omni_json_key(j, "samples");
-        omni_json_null(j);
+        if (s->has_samples) {
+            kv_uint(j, "samples", t->samples);
+            kv_uint(j, "cpu_samples", t->cpu_samples);
+            kv_uint(j, "gil_samples", t->gil_samples);
+        } else {
+            omni_json_key(j, "samples");
+            omni_json_null(j);
+        }
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -635,6 +650,43 @@ static void write_hardware(omni_json_t *j, const omni_session_t *s) {
     omni_json_end_object(j);
 }
 
+static void write_lines(omni_json_t *j, const omni_session_t *s, const omni_sample_totals_t *st) {
+    omni_json_key(j, "lines");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < st->n_lines; i++) {
+        const omni_line_total_t *l = &st->lines[i];
+        omni_json_begin_object(j);
+        kv_str(j, "file", s->codes[l->code].file);
+        kv_int(j, "line", l->line);
+        kv_str(j, "function", s->codes[l->code].name);
+        kv_int(j, "function_line", s->codes[l->code].line);
+        kv_uint(j, "samples", l->samples);
+        kv_uint(j, "cpu_samples", l->cpu);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+}
+
+static void write_sampling(omni_json_t *j, const omni_session_t *s,
+                           const omni_sample_totals_t *st) {
+    if (!s->has_samples) {
+        unavailable(j, "sampling", "no stack samples (--sample-rate 0, --interval 0, or an "
+                                   "older session)");
+        return;
+    }
+    omni_json_key(j, "sampling");
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
+    kv_num(j, "interval_s", s->sample_interval_s);
+    kv_uint(j, "taken", s->samples_taken);
+    kv_uint(j, "stack_samples", st->total);
+    kv_uint(j, "cpu_samples", st->cpu);
+    kv_uint(j, "errors", s->sample_errors);
+    kv_uint(j, "dropped", s->samples_dropped);
+    omni_json_end_object(j);
+}
+
 int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f) {
     omni_profile_t p;
     if (omni_profile_build(s, &p) < 0)
@@ -646,11 +698,15 @@ int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f)
     kv_int(&j, "schema_version", OMNI_REPORT_SCHEMA_VERSION);
     write_run(&j, s, session_path);
     write_processes(&j, s);
-    write_functions(&j, s, &p);
-    omni_json_key(&j, "lines");
-    omni_json_begin_array(&j);
-    omni_json_end_array(&j);
+    omni_sample_totals_t st;
+    if (omni_samples_build(s, &st) < 0) {
+        omni_profile_free(&p);
+        return -1;
+    }
+    write_functions(&j, s, &p, &st);
+    write_lines(&j, s, &st);
     write_threads(&j, s);
+    write_sampling(&j, s, &st);
     const char *later = "not collected by this version of omnipython";
     unavailable(&j, "memory", later);
     write_io(&j, s);
@@ -668,6 +724,7 @@ int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f)
     omni_json_end_array(&j);
     omni_json_end_object(&j);
     fputc('\n', f);
+    omni_samples_free(&st);
     omni_profile_free(&p);
     return ferror(f) ? -1 : 0;
 }

@@ -34,7 +34,75 @@ static struct {
     omni_code_info_t *codes;    /* by id */
     uint32_t n_codes, codes_cap;
     omni_cthread_t *threads;    /* every thread that ran Python code */
+    struct code_index *by_addr; /* code object address -> id, for the sampler */
 } cp;
+
+/* The sampler finds ids by the code object's address without the GIL: an
+ * open-addressing table whose entries are written before they are
+ * published, replaced (never freed: the sampler may still read the old one)
+ * when it fills. */
+typedef struct code_slot {
+    const void *code;
+    uint32_t id;
+} code_slot_t;
+typedef struct code_index {
+    uint32_t mask, used;
+    code_slot_t slots[];
+} code_index_t;
+
+static inline uint32_t addr_hash(const void *p) {
+    return (uint32_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 32);
+}
+
+static void index_put(code_index_t *x, const void *code, uint32_t id) {
+    for (uint32_t j = addr_hash(code) & x->mask;; j = (j + 1) & x->mask) {
+        code_slot_t *s = &x->slots[j];
+        const void *c = __atomic_load_n(&s->code, __ATOMIC_ACQUIRE);
+        if (c == code) { /* a new code object where an old one was */
+            __atomic_store_n(&s->id, id, __ATOMIC_RELEASE);
+            return;
+        }
+        if (!c) {
+            __atomic_store_n(&s->id, id, __ATOMIC_RELAXED);
+            __atomic_store_n(&s->code, code, __ATOMIC_RELEASE);
+            x->used++;
+            return;
+        }
+    }
+}
+
+/* Adds code -> id; with the GIL. Returns 0 or -1 (memory). */
+static int index_add(const void *code, uint32_t id) {
+    code_index_t *x = cp.by_addr;
+    if (!x || (x->used + 1) * 2 > x->mask + 1) {
+        uint32_t cap = x ? (x->mask + 1) * 2 : 4096;
+        code_index_t *n = calloc(1, sizeof *n + cap * sizeof n->slots[0]);
+        if (!n)
+            return -1;
+        n->mask = cap - 1;
+        for (uint32_t j = 0; x && j <= x->mask; j++)
+            if (x->slots[j].code)
+                index_put(n, x->slots[j].code, x->slots[j].id);
+        __atomic_store_n(&cp.by_addr, n, __ATOMIC_RELEASE);
+        x = n;
+    }
+    index_put(x, code, id);
+    return 0;
+}
+
+uint32_t omni_callprof_code_lookup(const void *code) {
+    code_index_t *x = __atomic_load_n(&cp.by_addr, __ATOMIC_ACQUIRE);
+    if (!x || !code)
+        return OMNI_CODE_NONE;
+    for (uint32_t j = addr_hash(code) & x->mask, n = 0; n <= x->mask; j = (j + 1) & x->mask, n++) {
+        const void *c = __atomic_load_n(&x->slots[j].code, __ATOMIC_ACQUIRE);
+        if (!c)
+            break;
+        if (c == code)
+            return __atomic_load_n(&x->slots[j].id, __ATOMIC_ACQUIRE);
+    }
+    return OMNI_CODE_NONE;
+}
 
 static __thread omni_cthread_t *tls_thread;
 static __thread void (*tls_watch_fn)(void *);
@@ -84,6 +152,18 @@ static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     info->file = utf8_copy(co->co_filename);
     info->name = utf8_copy(co->co_qualname);
     info->line = co->co_firstlineno;
+    info->linetable = NULL;
+    info->linetable_len = 0;
+    if (PyBytes_Check(co->co_linetable)) {
+        Py_ssize_t n = PyBytes_GET_SIZE(co->co_linetable);
+        char *lt = malloc(n ? (size_t)n : 1);
+        if (lt) {
+            memcpy(lt, PyBytes_AS_STRING(co->co_linetable), (size_t)n);
+            info->linetable = lt;
+            info->linetable_len = (uint32_t)n;
+        }
+    }
+    index_add(co, id); /* without it, only the sampler loses this code's samples */
     omni_pyframe_keep_getitem_visible(f);
     PyErr_Restore(et, ev, tb);
     return cp.n_codes++;
@@ -486,4 +566,13 @@ uint32_t omni_callprof_caller_outside(const char *lib) {
         return t->stack[i].code;
     }
     return t->stack[t->depth - 1].code;
+}
+
+int omni_callprof_code_line(uint32_t id, int offset) {
+    if (id >= cp.n_codes)
+        return 0;
+    const omni_code_info_t *c = &cp.codes[id];
+    if (!c->linetable)
+        return c->line;
+    return omni_pyframe_line(c->linetable, c->linetable_len, c->line, offset);
 }

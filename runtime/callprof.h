@@ -15,6 +15,8 @@ typedef struct omni_code_info {
     const char *file;  /* co_filename */
     const char *name;  /* co_qualname */
     int line;          /* co_firstlineno */
+    const char *linetable;  /* a copy of co_linetable: lines of offsets without the code object */
+    uint32_t linetable_len;
 } omni_code_info_t;
 
 /* The counters kept per code object and per caller -> callee pair, per
@@ -75,6 +77,15 @@ typedef struct omni_cthread {
  * the clock: the cheapest exact call profile. Returns 0, or -1 when no code
  * extra slot is left (the hook is then not installed). */
 int omni_callprof_start(int timed);
+
+/* The id of the code object at address code, or OMNI_CODE_NONE when no code
+ * object there has run. Safe on any thread without the GIL (the sampler):
+ * the index is only ever replaced, never freed while the process lives. */
+uint32_t omni_callprof_code_lookup(const void *code);
+
+/* The source line of instruction offset (in code units) of code id, from
+ * the copied line table; co_firstlineno when it cannot tell. */
+int omni_callprof_code_line(uint32_t id, int offset);
 
 /* The code id of the function running on this thread (the top of its
  * shadow stack), OMNI_CODE_NONE when none; and the stack's depth. */

@@ -13,6 +13,7 @@
 #include "runtime/clock.h"
 #include "runtime/lineage.h"
 #include "runtime/monitor.h"
+#include "runtime/sampler.h"
 
 #include "hw/cpu.h"
 
@@ -33,8 +34,10 @@
 
 #define MAX_WARNINGS 32
 
-/* The monitor's interval per mode (ms): minimal, default, full. */
+/* The monitor's interval per mode (ms), and the stack sampler's rate (Hz):
+ * off, minimal, default, full. */
 static const int mode_interval_ms[] = {0, 1000, 100, 20};
+static const int mode_sample_hz[] = {0, 100, 200, 1000};
 /* Grams of CO2 per kWh when the user gives none: the world average of
  * electricity generation (IEA, about 475 g/kWh). */
 #define DEFAULT_GRAMS_CO2_PER_KWH 475.0
@@ -395,6 +398,7 @@ static void begin_forked_child(void) {
     omni_callprof_reset_counts(omni_clock_ticks());
     omni_audit_reset();
     omni_iocount_reset();
+    omni_sampler_reset();
     export_lineage();
     start_monitor();
 }
@@ -442,6 +446,8 @@ static void start_monitor(void) {
         .grams_co2_per_kwh = rt.cfg.grams_co2_per_kwh > 0 ? rt.cfg.grams_co2_per_kwh
                                                           : DEFAULT_GRAMS_CO2_PER_KWH,
     };
+    int hz = rt.cfg.sample_hz < 0 ? mode_sample_hz[rt.cfg.mode] : rt.cfg.sample_hz;
+    mc.sample_interval_ns = hz > 0 ? 1000000000u / (uint64_t)hz : 0;
     int rc = omni_monitor_start(&mc);
     if (rc < 0)
         omni_runtime_warn("the monitor thread could not start (%s): no timeline", strerror(-rc));
@@ -563,6 +569,7 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     if (rc == 0) {
         omni_session_write_profile(&rt.writer, f.ns_per_tick, rt.main_ident);
         omni_audit_write(&rt.writer, f.ns_per_tick);
+        omni_sampler_write(&rt.writer);
         omni_iocount_write(&rt.writer);
         f.n_warnings = rt.n_warnings;
         f.warnings = rt.warning_ptrs;

@@ -8,6 +8,7 @@
 #include "hw/procstat.h"
 #include "runtime/clock.h"
 #include "runtime/iocount.h"
+#include "runtime/sampler.h"
 #include "runtime/session_writer.h"
 
 #include <errno.h>
@@ -120,6 +121,7 @@ static struct {
     uv_loop_t loop;
     uv_timer_t timer;
     uv_timer_t probe_timer;     /* starts the prober a moment after the target */
+    uv_timer_t sample_timer;    /* the stack sampler's */
     uv_async_t wake;            /* omni_monitor_stop's request */
     int stop;                   /* atomic: write nothing more */
     int in_write;               /* atomic: a record is being written */
@@ -307,7 +309,13 @@ static void on_wake(uv_async_t *a) {
     flush_timeline();
     uv_close((uv_handle_t *)&mon.timer, on_close);
     uv_close((uv_handle_t *)&mon.probe_timer, on_close);
+    uv_close((uv_handle_t *)&mon.sample_timer, on_close);
     uv_close((uv_handle_t *)&mon.wake, on_close);
+}
+
+static void on_sample(uv_timer_t *t) {
+    (void)t;
+    omni_sampler_take(now_ns());
 }
 
 /* ---------------------------------------------------------------- records at the start */
@@ -504,6 +512,11 @@ static void *monitor_main(void *arg) {
     uint64_t ms = mon.cfg.interval_ns / 1000000;
     uv_timer_start(&mon.timer, on_tick, ms, ms);
     uv_timer_start(&mon.probe_timer, on_probe_timer, PROBE_DELAY_MS, 0);
+    if (mon.cfg.sample_interval_ns) {
+        uint64_t sms = mon.cfg.sample_interval_ns / 1000000;
+        omni_sampler_init(sms * 1000000);
+        uv_timer_start(&mon.sample_timer, on_sample, sms, sms);
+    }
     uv_run(&mon.loop, UV_RUN_DEFAULT);
     if (mon.probed) {
         omni_counters_close(&mon.counters);
@@ -524,6 +537,8 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     mon.cfg = *cfg;
     if (mon.cfg.interval_ns < 1000000)
         mon.cfg.interval_ns = 1000000;
+    if (mon.cfg.sample_interval_ns && mon.cfg.sample_interval_ns < 1000000)
+        mon.cfg.sample_interval_ns = 1000000; /* libuv's timers count milliseconds */
     snprintf(mon.path, sizeof mon.path, "%s", cfg->session_path);
     mon.cfg.session_path = mon.path;
     mon.stop = mon.in_write = mon.done = 0;
@@ -545,6 +560,7 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
         goto fail_loop;
     if ((rc = uv_timer_init(&mon.loop, &mon.probe_timer)) < 0)
         goto fail_timer;
+    uv_timer_init(&mon.loop, &mon.sample_timer); /* cannot fail once the loop is made */
     if ((rc = uv_async_init(&mon.loop, &mon.wake, on_wake)) < 0)
         goto fail_probe_timer;
     mon.n_skip = 0;
@@ -575,6 +591,7 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
 fail_async:
     uv_close((uv_handle_t *)&mon.wake, NULL);
 fail_probe_timer:
+    uv_close((uv_handle_t *)&mon.sample_timer, NULL);
     uv_close((uv_handle_t *)&mon.probe_timer, NULL);
 fail_timer:
     uv_close((uv_handle_t *)&mon.timer, NULL);

@@ -13,6 +13,7 @@ typedef struct omni_monitor_config {
     uint64_t start_mono_ns;     /* the run's start: timeline times count from it */
     pid_t main_tid;             /* whose counters to read (threads it starts inherit them) */
     double grams_co2_per_kwh;   /* for the carbon estimate */
+    uint64_t sample_interval_ns; /* the stack sampler's interval (at least 1 ms); 0: no sampling */
 } omni_monitor_config_t;
 
 /* Starts the thread (all signals blocked in it). Returns 0 or -errno; on

@@ -9,7 +9,10 @@
 #define Py_BUILD_CORE 1
 #endif
 #include <Python.h>
+#include <internal/pycore_code.h>
 #include <internal/pycore_frame.h>
+#include <internal/pycore_interp.h>
+#include <internal/pycore_runtime.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
 #error "omnipython's runtime knows the frame layout of CPython 3.11 and 3.12 only"
@@ -95,5 +98,68 @@ static inline int omni_py_unhandled_keyboard_interrupt(void) {
     return _Py_UnhandledKeyboardInterrupt;
 }
 #endif
+
+/* The line of instruction offset (code units) from a copy of co_linetable,
+ * through CPython's own decoder of its location table. */
+static inline int omni_pyframe_line(const char *linetable, Py_ssize_t len, int firstlineno,
+                                    int offset) {
+    PyCodeAddressRange r;
+    _PyLineTable_InitAddressRange(linetable, len, firstlineno, &r);
+    int addr = offset * (int)sizeof(_Py_CODEUNIT);
+    int line = firstlineno;
+    while (_PyLineTable_NextAddressRange(&r)) {
+        if (r.ar_start <= addr && addr < r.ar_end)
+            return r.ar_line >= 0 ? r.ar_line : line;
+        if (r.ar_line >= 0)
+            line = r.ar_line;
+        if (r.ar_start > addr)
+            break;
+    }
+    return line;
+}
+
+/* ---------------------------------------------------------------- for the stack sampler
+ * The sampler reads these structures from another thread, without the GIL,
+ * by copying them with a fault-safe read: it never dereferences what it
+ * reads. These say where things are. */
+
+typedef PyThreadState omni_pytstate_t;
+typedef _PyCFrame omni_pycframe_t;
+
+/* Where the main interpreter's list of thread states starts. */
+static inline PyThreadState *const *omni_py_threads_head(void) {
+    return (PyThreadState *const *)&PyInterpreterState_Main()->threads.head;
+}
+
+/* The thread state that holds the GIL, or NULL (read atomically). */
+static inline const void *omni_py_gil_holder(void) {
+#if PY_VERSION_HEX >= 0x030C0000
+    struct _gil_runtime_state *g = PyInterpreterState_Main()->ceval.gil;
+#else
+    struct _gil_runtime_state *g = &_PyRuntime.ceval.gil;
+#endif
+    if (!g || !__atomic_load_n(&g->locked._value, __ATOMIC_RELAXED))
+        return NULL;
+    return (const void *)__atomic_load_n(&g->last_holder._value, __ATOMIC_RELAXED);
+}
+
+/* The top frame of a copied thread state's current C frame (3.11, 3.12). */
+static inline omni_pyframe_t *omni_py_cframe_top(const omni_pycframe_t *cf) {
+    return cf->current_frame;
+}
+
+/* The instruction offset (code units) a copied frame is at, from its code
+ * object's address (not read: only its address is used). */
+static inline int omni_pyframe_offset(const omni_pyframe_t *f) {
+    const _Py_CODEUNIT *first = (const _Py_CODEUNIT *)((const char *)f->f_code +
+                                                       offsetof(PyCodeObject, co_code_adaptive));
+    ptrdiff_t off = f->prev_instr - first;
+    return off < 0 ? 0 : off > (1 << 24) ? 0 : (int)off;
+}
+
+/* Frames that are the interpreter's own (3.12's C-stack entry frames). */
+static inline int omni_pyframe_copy_is_shim(const omni_pyframe_t *f) {
+    return omni_pyframe_is_shim((omni_pyframe_t *)f);
+}
 
 #endif

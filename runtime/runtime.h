@@ -19,6 +19,7 @@ typedef struct omni_run_config {
     int quiet;              /* omnipython prints nothing of its own */
     int interval_ms;        /* the monitor's sampling interval; 0 = no monitor, -1 = the mode's */
     double grams_co2_per_kwh; /* carbon intensity of the electricity; 0 = the default */
+    int sample_hz;          /* stack samples a second; 0 = none, -1 = the mode's */
     int argc;               /* omnipython's whole command line (borrowed) */
     char **argv;
 } omni_run_config_t;

@@ -544,6 +544,82 @@ bad:
     return -1;
 }
 
+static int read_samples(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    static const char *const nwant[] = {"id", "parent", "code", "line"};
+    static const char *const swant[] = {"thread", "node", "samples", "cpu", "gil"};
+    static const char *const twant[] = {"native_id", "samples", "cpu", "gil"};
+    int pos[5];
+    const msgpack_object *rows;
+    uint64_t ns = 0;
+    if (s->has_samples)
+        goto bad;
+    s->has_samples = 1;
+    obj_u64(omni_mp_get(r, "interval_ns"), &ns);
+    s->sample_interval_s = (double)ns / 1e9;
+    obj_u64(omni_mp_get(r, "taken"), &s->samples_taken);
+    obj_u64(omni_mp_get(r, "errors"), &s->sample_errors);
+    obj_u64(omni_mp_get(r, "dropped"), &s->samples_dropped);
+    if (!(rows = table_rows(omni_mp_get(r, "nodes"), nwant, 4, pos)))
+        goto bad;
+    s->snodes = calloc(rows->via.array.size + 1, sizeof *s->snodes);
+    if (!s->snodes)
+        goto oom;
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_snode_t *n = &s->snodes[i];
+        uint64_t id;
+        n->parent = n->code = -1;
+        if (obj_u64(cell(row, pos[0]), &id) < 0 || id != i)
+            goto bad;
+        if (cell(row, pos[1])->type != MSGPACK_OBJECT_NIL &&
+            (obj_i64(cell(row, pos[1]), &n->parent) < 0 || n->parent < 0 || n->parent >= i))
+            goto bad; /* a caller is always made before its callees */
+        if (cell(row, pos[2])->type != MSGPACK_OBJECT_NIL &&
+            (obj_i64(cell(row, pos[2]), &n->code) < 0 || n->code < 0))
+            goto bad;
+        obj_i64(cell(row, pos[3]), &n->line);
+        s->n_snodes++;
+    }
+    if (!(rows = table_rows(omni_mp_get(r, "stacks"), swant, 5, pos)))
+        goto bad;
+    s->sstacks = calloc(rows->via.array.size + 1, sizeof *s->sstacks);
+    if (!s->sstacks)
+        goto oom;
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_sstack_t *x = &s->sstacks[i];
+        uint64_t node;
+        x->pid = s->pid;
+        if (obj_i64(cell(row, pos[0]), &x->native_id) < 0 ||
+            obj_u64(cell(row, pos[1]), &node) < 0 || node >= s->n_snodes ||
+            obj_u64(cell(row, pos[2]), &x->samples) < 0 || obj_u64(cell(row, pos[3]), &x->cpu) < 0 ||
+            obj_u64(cell(row, pos[4]), &x->gil) < 0)
+            goto bad;
+        x->node = (uint32_t)node;
+        s->n_sstacks++;
+    }
+    if ((rows = table_rows(omni_mp_get(r, "threads"), twant, 4, pos)))
+        for (uint32_t i = 0; i < rows->via.array.size; i++) {
+            const msgpack_object *row = &rows->via.array.ptr[i];
+            int64_t nid;
+            if (obj_i64(cell(row, pos[0]), &nid) < 0)
+                continue;
+            for (size_t t = 0; t < s->n_threads; t++)
+                if (s->threads[t].native_id == nid) {
+                    obj_u64(cell(row, pos[1]), &s->threads[t].samples);
+                    obj_u64(cell(row, pos[2]), &s->threads[t].cpu_samples);
+                    obj_u64(cell(row, pos[3]), &s->threads[t].gil_samples);
+                }
+        }
+    return 0;
+oom:
+    snprintf(err, cap, "out of memory");
+    return -1;
+bad:
+    snprintf(err, cap, "malformed samples record");
+    return -1;
+}
+
 /* Every code id a table refers to must exist. */
 static int check_refs(const omni_session_t *s, char *err, size_t cap) {
     for (size_t i = 0; i < s->n_events; i++)
@@ -551,6 +627,9 @@ static int check_refs(const omni_session_t *s, char *err, size_t cap) {
             goto bad;
     for (size_t i = 0; i < s->n_io_fns; i++)
         if (s->io_fns[i].code >= (int64_t)s->n_codes)
+            goto bad;
+    for (size_t i = 0; i < s->n_snodes; i++)
+        if (s->snodes[i].code >= (int64_t)s->n_codes)
             goto bad;
     for (size_t t = 0; t < s->n_threads; t++) {
         const omni_sthread_t *th = &s->threads[t];
@@ -689,6 +768,8 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
             rc = read_thread(r, s, err, cap);
         else if (omni_mp_is_str(kind, "footer"))
             rc = read_footer(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "samples"))
+            rc = read_samples(r, s, err, cap);
         else if (omni_mp_is_str(kind, "io"))
             rc = read_io(r, s, err, cap);
         else if (omni_mp_is_str(kind, "events"))
@@ -828,6 +909,8 @@ void omni_session_free(omni_session_t *s) {
     }
     free(s->events);
     free(s->io_fns);
+    free(s->snodes);
+    free(s->sstacks);
     for (size_t i = 0; i < s->n_processes; i++) {
         omni_sprocess_t *p = &s->processes[i];
         free(p->session);

@@ -34,6 +34,7 @@ typedef struct omni_sthread {
     char *name;          /* NULL when unknown */
     double cpu_s;
     uint64_t max_depth;
+    uint64_t samples, cpu_samples, gil_samples;  /* from the sampler */
     omni_sfunc_t *funcs;
     size_t n_funcs;
     omni_sedge_t *edges;
@@ -76,6 +77,21 @@ typedef struct omni_siofn {
     uint64_t read_bytes, write_bytes, read_ops, write_ops;
     int64_t pid;
 } omni_siofn_t;
+
+/* The stack sampler's tree: a node is a frame under its caller. */
+typedef struct omni_snode {
+    int64_t parent;          /* -1 for an outermost frame */
+    int64_t code;            /* -1 when the code object was not known */
+    int64_t line;
+} omni_snode_t;
+
+/* Samples whose innermost frame was node, on one thread. */
+typedef struct omni_sstack {
+    int64_t native_id;       /* the thread */
+    int64_t pid;
+    uint32_t node;
+    uint64_t samples, cpu, gil;
+} omni_sstack_t;
 
 /* One process of the report: the session's own, then its children's when
  * the sessions are joined (omni_session_load_tree). Strings owned. */
@@ -138,6 +154,14 @@ typedef struct omni_session {
     size_t n_io_kinds;
     omni_siofn_t *io_fns;
     size_t n_io_fns;
+    /* stack samples */
+    int has_samples;
+    double sample_interval_s;
+    uint64_t samples_taken, sample_errors, samples_dropped;
+    omni_snode_t *snodes;
+    size_t n_snodes;
+    omni_sstack_t *sstacks;
+    size_t n_sstacks;
     /* the processes joined in this model: [0] is this session's own */
     omni_sprocess_t *processes;
     size_t n_processes;

@@ -168,13 +168,22 @@ static int join(omni_session_t *dst, omni_session_t *src) {
                                                    sizeof *iofns);
     if (iofns)
         dst->io_fns = iofns;
+    omni_snode_t *snodes = realloc(dst->snodes, (dst->n_snodes + src->n_snodes + 1) *
+                                                    sizeof *snodes);
+    if (snodes)
+        dst->snodes = snodes;
+    omni_sstack_t *sstacks = realloc(dst->sstacks, (dst->n_sstacks + src->n_sstacks + 1) *
+                                                       sizeof *sstacks);
+    if (sstacks)
+        dst->sstacks = sstacks;
     code_index_t x = {NULL, 0};
     size_t cap = 64;
     while (cap < 2 * (dst->n_codes + src->n_codes))
         cap *= 2;
     x.slots = map ? calloc(cap, sizeof *x.slots) : NULL;
     x.mask = cap - 1;
-    if (!map || !codes || !threads || !procs || !events || !iofns || !x.slots) {
+    if (!map || !codes || !threads || !procs || !events || !iofns || !snodes || !sstacks ||
+        !x.slots) {
         free(map);
         free(x.slots);
         return -1;
@@ -235,6 +244,25 @@ static int join(omni_session_t *dst, omni_session_t *src) {
         dst->io_fns[dst->n_io_fns++] = f;
     }
     dst->has_io |= src->has_io;
+    /* Samples: the child's tree after the parent's, its ids moved along. */
+    size_t base = dst->n_snodes;
+    for (size_t i = 0; i < src->n_snodes; i++) {
+        omni_snode_t n = src->snodes[i];
+        if (n.parent >= 0)
+            n.parent += (int64_t)base;
+        if (n.code >= 0)
+            n.code = map[n.code];
+        dst->snodes[dst->n_snodes++] = n;
+    }
+    for (size_t i = 0; i < src->n_sstacks; i++) {
+        omni_sstack_t x = src->sstacks[i];
+        x.node += (uint32_t)base;
+        dst->sstacks[dst->n_sstacks++] = x;
+    }
+    dst->has_samples |= src->has_samples;
+    dst->samples_taken += src->samples_taken;
+    dst->sample_errors += src->sample_errors;
+    dst->samples_dropped += src->samples_dropped;
     dst->events_dropped += src->events_dropped;
     for (size_t i = 0; i < src->n_processes; i++)
         dst->processes[dst->n_processes++] = src->processes[i];

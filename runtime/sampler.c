@@ -1,0 +1,345 @@
+/* sampler.c - the stack sampler: copies every Python thread's frames with
+ * process_vm_readv (so a frame freed under it is an error, not a fault),
+ * and counts each stack in a tree of (caller, code, instruction) nodes. */
+#define _GNU_SOURCE
+#include "runtime/pylayout.h"
+
+#include "runtime/sampler.h"
+
+#include "runtime/callprof.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 1024       /* frames kept per sample (the innermost ones) */
+#define MAX_THREADS 1024     /* thread states walked per sample */
+#define MAX_NODES (1u << 22) /* distinct (stack prefix, instruction) nodes kept */
+#define NO_NODE UINT32_MAX
+
+typedef struct node {
+    uint32_t parent;         /* NO_NODE for a root */
+    uint32_t code;           /* callprof's code id (OMNI_CODE_NONE: unknown) */
+    int32_t offset;          /* instruction offset in code units */
+} node_t;
+
+/* Samples of one thread whose innermost frame was node. */
+typedef struct leaf {
+    uint32_t thread;         /* index into threads */
+    uint32_t node;
+    uint64_t samples, cpu, gil;
+} leaf_t;
+
+typedef struct thr {
+    long native_id;
+    unsigned long ident;
+    uint64_t samples, cpu, gil;
+    uint64_t last_cpu_ns, last_wall_ns;  /* for the on-CPU test */
+} thr_t;
+
+static struct {
+    int ready;
+    int busy;                /* a sample is being added: the end does not write */
+    pid_t pid;
+    uint64_t interval_ns;
+    uint64_t taken, errors, dropped;
+    node_t *nodes;
+    uint32_t n_nodes, node_cap;
+    uint32_t *node_slots;    /* open addressing: node + 1; 2 * node_cap of them */
+    leaf_t *leaves;
+    uint32_t n_leaves, leaf_cap;
+    uint32_t *leaf_slots;
+    thr_t threads[MAX_THREADS];
+    uint32_t n_threads;
+} sm;
+
+/* ---------------------------------------------------------------- fault-safe reads */
+
+/* Copies n bytes at src (an address of this process, perhaps freed) into dst. */
+static int peek(void *dst, const void *src, size_t n) {
+    struct iovec l = {dst, n}, r = {(void *)src, n};
+    return process_vm_readv(sm.pid, &l, 1, &r, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- tables */
+
+static uint32_t mix(uint64_t a, uint64_t b) {
+    return (uint32_t)((a * 0x9E3779B97F4A7C15ull ^ b) * 0xC2B2AE3D27D4EB4Full >> 32);
+}
+
+static int grow_nodes(void) {
+    uint32_t cap = sm.node_cap ? sm.node_cap * 2 : 4096;
+    node_t *n = realloc(sm.nodes, cap * sizeof *n);
+    if (!n)
+        return -1;
+    sm.nodes = n;
+    uint32_t *slots = calloc(2 * (size_t)cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (uint32_t i = 0; i < sm.n_nodes; i++) {
+        const node_t *x = &sm.nodes[i];
+        uint32_t j = mix(((uint64_t)x->parent << 32) | x->code, (uint64_t)x->offset) & (2 * cap - 1);
+        while (slots[j])
+            j = (j + 1) & (2 * cap - 1);
+        slots[j] = i + 1;
+    }
+    free(sm.node_slots);
+    sm.node_slots = slots;
+    sm.node_cap = cap;
+    return 0;
+}
+
+static uint32_t node_for(uint32_t parent, uint32_t code, int32_t offset) {
+    if (sm.node_cap) {
+        uint32_t mask = 2 * sm.node_cap - 1;
+        for (uint32_t j = mix(((uint64_t)parent << 32) | code, (uint64_t)offset) & mask;
+             sm.node_slots[j]; j = (j + 1) & mask) {
+            const node_t *x = &sm.nodes[sm.node_slots[j] - 1];
+            if (x->parent == parent && x->code == code && x->offset == offset)
+                return sm.node_slots[j] - 1;
+        }
+    }
+    if (sm.n_nodes >= MAX_NODES || (sm.n_nodes == sm.node_cap && grow_nodes() < 0))
+        return NO_NODE;
+    uint32_t mask = 2 * sm.node_cap - 1;
+    uint32_t j = mix(((uint64_t)parent << 32) | code, (uint64_t)offset) & mask;
+    while (sm.node_slots[j])
+        j = (j + 1) & mask;
+    sm.nodes[sm.n_nodes] = (node_t){parent, code, offset};
+    sm.node_slots[j] = ++sm.n_nodes;
+    return sm.n_nodes - 1;
+}
+
+static int grow_leaves(void) {
+    uint32_t cap = sm.leaf_cap ? sm.leaf_cap * 2 : 1024;
+    leaf_t *n = realloc(sm.leaves, cap * sizeof *n);
+    if (!n)
+        return -1;
+    sm.leaves = n;
+    uint32_t *slots = calloc(2 * (size_t)cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (uint32_t i = 0; i < sm.n_leaves; i++) {
+        uint32_t j = mix(sm.leaves[i].thread, sm.leaves[i].node) & (2 * cap - 1);
+        while (slots[j])
+            j = (j + 1) & (2 * cap - 1);
+        slots[j] = i + 1;
+    }
+    free(sm.leaf_slots);
+    sm.leaf_slots = slots;
+    sm.leaf_cap = cap;
+    return 0;
+}
+
+static leaf_t *leaf_for(uint32_t thread, uint32_t node) {
+    if (sm.leaf_cap) {
+        uint32_t mask = 2 * sm.leaf_cap - 1;
+        for (uint32_t j = mix(thread, node) & mask; sm.leaf_slots[j]; j = (j + 1) & mask) {
+            leaf_t *l = &sm.leaves[sm.leaf_slots[j] - 1];
+            if (l->thread == thread && l->node == node)
+                return l;
+        }
+    }
+    if (sm.n_leaves == sm.leaf_cap && grow_leaves() < 0)
+        return NULL;
+    uint32_t mask = 2 * sm.leaf_cap - 1, j = mix(thread, node) & mask;
+    while (sm.leaf_slots[j])
+        j = (j + 1) & mask;
+    sm.leaves[sm.n_leaves] = (leaf_t){thread, node, 0, 0, 0};
+    sm.leaf_slots[j] = ++sm.n_leaves;
+    return &sm.leaves[sm.n_leaves - 1];
+}
+
+static thr_t *thread_for(long native_id, unsigned long ident, uint32_t *index) {
+    for (uint32_t i = 0; i < sm.n_threads; i++)
+        if (sm.threads[i].native_id == native_id && sm.threads[i].ident == ident)
+            return *index = i, &sm.threads[i];
+    if (sm.n_threads == MAX_THREADS)
+        return NULL;
+    thr_t *t = &sm.threads[*index = sm.n_threads++];
+    memset(t, 0, sizeof *t);
+    t->native_id = native_id;
+    t->ident = ident;
+    return t;
+}
+
+/* ---------------------------------------------------------------- sampling */
+
+static uint64_t thread_cpu_ns(long tid) {
+    /* The kernel's CPU clock of a thread by its id (the encoding of
+     * pthread_getcpuclockid, which needs a pthread_t that may be gone). */
+    clockid_t clk = (clockid_t)(((unsigned)~tid << 3) | 6);
+    struct timespec ts;
+    if (clock_gettime(clk, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One thread state at tsp: its stack into the tree. Returns the next
+ * thread state's address (NULL at the end, or when it cannot be read). */
+static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_t now) {
+    omni_pytstate_t ts;
+    if (peek(&ts, tsp, sizeof ts) < 0) {
+        sm.errors++;
+        return NULL;
+    }
+    omni_pycframe_t cf;
+    if (!ts.cframe || peek(&cf, ts.cframe, sizeof cf) < 0)
+        return ts.next;
+    static uint32_t codes[MAX_DEPTH];
+    static int32_t offsets[MAX_DEPTH];
+    int depth = 0;
+    omni_pyframe_t *fp = omni_py_cframe_top(&cf);
+    for (int guard = 0; fp && guard < 100000; guard++) {
+        omni_pyframe_t fr;
+        if (peek(&fr, fp, sizeof fr) < 0) {
+            sm.errors++;
+            break;
+        }
+        if (!omni_pyframe_copy_is_shim(&fr) && depth < MAX_DEPTH) {
+            codes[depth] = omni_callprof_code_lookup(fr.f_code);
+            offsets[depth] = omni_pyframe_offset(&fr);
+            depth++;
+        }
+        fp = fr.previous;
+    }
+    if (!depth) /* a thread outside Python (waiting in C, not started) */
+        return ts.next;
+    uint32_t ti;
+    thr_t *t = thread_for((long)ts.native_thread_id, ts.thread_id, &ti);
+    if (!t)
+        return ts.next;
+    uint32_t node = NO_NODE;
+    for (int i = depth - 1; i >= 0; i--) {
+        uint32_t n = node_for(node, codes[i], offsets[i]);
+        if (n == NO_NODE) {
+            sm.dropped++;
+            return ts.next;
+        }
+        node = n;
+    }
+    /* On a CPU: the thread's CPU clock moved at least half as much as the
+     * wall clock since its last sample. */
+    uint64_t cpu = thread_cpu_ns((long)ts.native_thread_id);
+    int on_cpu = t->last_wall_ns && now > t->last_wall_ns &&
+                 (cpu - t->last_cpu_ns) * 2 >= now - t->last_wall_ns;
+    t->last_cpu_ns = cpu;
+    t->last_wall_ns = now;
+    int holds = gil == (const void *)tsp;
+    leaf_t *l = leaf_for(ti, node);
+    if (!l) {
+        sm.dropped++;
+        return ts.next;
+    }
+    l->samples++, t->samples++;
+    l->cpu += on_cpu, t->cpu += on_cpu;
+    l->gil += holds, t->gil += holds;
+    return ts.next;
+}
+
+void omni_sampler_take(uint64_t now_ns) {
+    if (!sm.ready)
+        return;
+    __atomic_store_n(&sm.busy, 1, __ATOMIC_SEQ_CST);
+    sm.taken++;
+    const void *gil = omni_py_gil_holder();
+    PyThreadState *tsp;
+    if (peek(&tsp, omni_py_threads_head(), sizeof tsp) == 0)
+        for (int n = 0; tsp && n < MAX_THREADS; n++)
+            tsp = sample_thread(tsp, gil, now_ns);
+    __atomic_store_n(&sm.busy, 0, __ATOMIC_SEQ_CST);
+}
+
+int omni_sampler_init(uint64_t interval_ns) {
+    sm.pid = getpid();
+    sm.interval_ns = interval_ns;
+    sm.ready = 1;
+    return 0;
+}
+
+void omni_sampler_reset(void) {
+    /* The parent's samples are the parent's; the tree may stay. */
+    sm.pid = getpid();
+    sm.taken = sm.errors = sm.dropped = 0;
+    for (uint32_t i = 0; i < sm.n_leaves; i++)
+        sm.leaves[i].samples = sm.leaves[i].cpu = sm.leaves[i].gil = 0;
+    memset(sm.threads, 0, sizeof sm.threads);
+    sm.n_threads = 0;
+    sm.n_leaves = 0;
+    if (sm.leaf_slots)
+        memset(sm.leaf_slots, 0, 2 * (size_t)sm.leaf_cap * sizeof *sm.leaf_slots);
+}
+
+/* ---------------------------------------------------------------- the record */
+
+static void table_head(msgpack_packer *pk, const char *name, const char *const *cols, int n,
+                       size_t rows) {
+    omni_pack_str(pk, name);
+    msgpack_pack_map(pk, 2);
+    omni_pack_str(pk, "columns");
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++)
+        omni_pack_str(pk, cols[i]);
+    omni_pack_str(pk, "rows");
+    msgpack_pack_array(pk, rows);
+}
+
+void omni_sampler_write(omni_writer_t *w) {
+    if (!sm.ready || __atomic_load_n(&sm.busy, __ATOMIC_SEQ_CST))
+        return;
+    msgpack_packer *pk = &w->pk;
+    msgpack_pack_map(pk, 8);
+    omni_pack_kv_str(pk, "kind", "samples");
+    omni_pack_kv_u64(pk, "interval_ns", sm.interval_ns);
+    omni_pack_kv_u64(pk, "taken", sm.taken);
+    omni_pack_kv_u64(pk, "errors", sm.errors);
+    omni_pack_kv_u64(pk, "dropped", sm.dropped);
+    static const char *const ncols[] = {"id", "parent", "code", "line"};
+    table_head(pk, "nodes", ncols, 4, sm.n_nodes);
+    for (uint32_t i = 0; i < sm.n_nodes; i++) {
+        const node_t *x = &sm.nodes[i];
+        msgpack_pack_array(pk, 4);
+        msgpack_pack_uint32(pk, i);
+        if (x->parent == NO_NODE)
+            msgpack_pack_nil(pk);
+        else
+            msgpack_pack_uint32(pk, x->parent);
+        if (x->code == OMNI_CODE_NONE) {
+            msgpack_pack_nil(pk);
+            msgpack_pack_int(pk, 0);
+        } else {
+            msgpack_pack_uint32(pk, x->code);
+            msgpack_pack_int(pk, omni_callprof_code_line(x->code, x->offset));
+        }
+    }
+    static const char *const lcols[] = {"thread", "node", "samples", "cpu", "gil"};
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < sm.n_leaves; i++)
+        n += sm.leaves[i].samples != 0;
+    table_head(pk, "stacks", lcols, 5, n);
+    for (uint32_t i = 0; i < sm.n_leaves; i++) {
+        const leaf_t *l = &sm.leaves[i];
+        if (!l->samples)
+            continue;
+        msgpack_pack_array(pk, 5);
+        msgpack_pack_int64(pk, sm.threads[l->thread].native_id);
+        msgpack_pack_uint32(pk, l->node);
+        msgpack_pack_uint64(pk, l->samples);
+        msgpack_pack_uint64(pk, l->cpu);
+        msgpack_pack_uint64(pk, l->gil);
+    }
+    static const char *const tcols[] = {"native_id", "id", "samples", "cpu", "gil"};
+    table_head(pk, "threads", tcols, 5, sm.n_threads);
+    for (uint32_t i = 0; i < sm.n_threads; i++) {
+        const thr_t *t = &sm.threads[i];
+        msgpack_pack_array(pk, 5);
+        msgpack_pack_int64(pk, t->native_id);
+        msgpack_pack_uint64(pk, t->ident);
+        msgpack_pack_uint64(pk, t->samples);
+        msgpack_pack_uint64(pk, t->cpu);
+        msgpack_pack_uint64(pk, t->gil);
+    }
+}

@@ -1,0 +1,24 @@
+/* sampler.h - samples the Python stacks of every thread from the monitor
+ * thread, without the GIL and without stopping the target: thread states
+ * and frames are copied with a fault-safe read (process_vm_readv on this
+ * very process), so a frame freed while it is read is an error counted, not
+ * a crash. Samples are aggregated into a tree of stacks, so a long run
+ * stays small. */
+#ifndef OMNI_SAMPLER_H
+#define OMNI_SAMPLER_H
+
+#include <stdint.h>
+
+#include "runtime/session_writer.h"
+
+/* Prepares the sampler (on the thread that will call omni_sampler_take).
+ * Returns 0 or -ENOMEM. */
+int omni_sampler_init(uint64_t interval_ns);
+/* Takes one sample of every Python thread. now_ns: the monitor's clock. */
+void omni_sampler_take(uint64_t now_ns);
+/* Writes the "samples" record (after the monitor stopped; no allocation). */
+void omni_sampler_write(omni_writer_t *w);
+/* In a forked child that starts its own session. */
+void omni_sampler_reset(void);
+
+#endif
