@@ -3,6 +3,7 @@
 
 #include "hw/bench.h"
 #include "hw/facts.h"
+#include "patterns/export.h"
 #include "patterns/json_out.h"
 #include "patterns/report.h"
 #include "runtime/mp_get.h"
@@ -60,6 +61,40 @@ int omni_cmd_report(const omni_options_t *o) {
                   : omni_report_text(&s, o->session, f, f == stdout && want_color(f));
     omni_session_free(&s);
     return close_output(o, f, rc);
+}
+
+/* --export FORMAT SESSION --out FILE: the joined tree (or --process PID). */
+int omni_cmd_export(const omni_options_t *o) {
+    omni_session_t s;
+    char err[512];
+    int rc_load = o->process ? omni_session_load_process(o->session, o->process, &s, err, sizeof err)
+                             : omni_session_load_tree(o->session, &s, err, sizeof err);
+    if (rc_load < 0) {
+        fprintf(stderr, "omnipython: %s: %s\n", o->session, err);
+        return OMNI_EXIT_BADFILE;
+    }
+    FILE *f = fopen(o->out, "wb");
+    if (!f) {
+        fprintf(stderr, "omnipython: cannot write %s: %s\n", o->out, strerror(errno));
+        omni_session_free(&s);
+        return OMNI_EXIT_OUTPUT;
+    }
+    err[0] = 0;
+    int rc = omni_export_find(o->export_format)(&s, f, err, sizeof err);
+    omni_session_free(&s);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -1;
+    if (rc == -2) {
+        fprintf(stderr, "omnipython: %s: cannot export %s: %s\n", o->session, o->export_format,
+                err);
+        unlink(o->out);
+        return OMNI_EXIT_BADFILE;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "omnipython: cannot write %s\n", o->out);
+        return OMNI_EXIT_OUTPUT;
+    }
+    return 0;
 }
 
 /* Probes the machine (and measures it with --bench), packs the facts as

@@ -10,6 +10,10 @@ int omni_cmd_report(const omni_options_t *o);
 /* --sessions: lists ./.omni/. Returns the exit status. */
 int omni_cmd_sessions(const omni_options_t *o);
 
+/* --export FORMAT SESSION --out FILE. Returns the exit status (3 when the
+ * session lacks what the format needs). */
+int omni_cmd_export(const omni_options_t *o);
+
 /* --hw [--bench] [--format text|json] [--out FILE]. Returns the exit status. */
 int omni_cmd_hw(const omni_options_t *o);
 

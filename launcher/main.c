@@ -18,6 +18,9 @@ int main(int argc, char **argv) {
     case OMNI_CMD_REPORT:
         status = omni_cmd_report(&o);
         break;
+    case OMNI_CMD_EXPORT:
+        status = omni_cmd_export(&o);
+        break;
     case OMNI_CMD_HW:
         status = omni_cmd_hw(&o);
         break;

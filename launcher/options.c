@@ -117,6 +117,17 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
             }
             o->grams_co2_per_kwh = g;
             o->given |= OMNI_GIVEN_CARBON;
+        } else if ((r = take_value("--export", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            if (strcmp(v, "collapsed") && strcmp(v, "speedscope") && strcmp(v, "pstats") &&
+                strcmp(v, "chrome")) {
+                snprintf(o->err, sizeof o->err,
+                         "--export takes collapsed, speedscope, pstats or chrome, not '%s'", v);
+                return -1;
+            }
+            o->cmd = OMNI_CMD_EXPORT;
+            o->export_format = v;
         } else if ((r = take_value("--process", args, n, &i, &v)) != 0) {
             char *end;
             long long pid = r > 0 ? strtoll(v, &end, 10) : 0;
@@ -189,7 +200,23 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     o->py_index = end;
     if (o->cmd == OMNI_CMD_RUN && end < argc && strcmp(argv[end], "--help") == 0)
         o->cmd = OMNI_CMD_HELP;
-    if (o->process && o->cmd != OMNI_CMD_REPORT) {
+    if (o->cmd == OMNI_CMD_EXPORT) {
+        /* --export FORMAT SESSION: the session is the one argument after. */
+        if (end >= argc) {
+            snprintf(o->err, sizeof o->err, "--export %s needs a session file", o->export_format);
+            return -1;
+        }
+        o->session = argv[end];
+        /* omnipython's options may follow it (--out FILE, --process PID). */
+        if ((end = parse_list(o, argv, end + 1, argc, 0)) < 0)
+            return -1;
+        if (!o->out) {
+            snprintf(o->err, sizeof o->err, "--export needs --out FILE");
+            return -1;
+        }
+        o->py_index = end;
+    }
+    if (o->process && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_EXPORT) {
         snprintf(o->err, sizeof o->err, "--process goes with --report");
         return -1;
     }
@@ -220,6 +247,7 @@ void omni_options_usage(void *fp) {
             "       omnipython --report SESSION [--format text|json] [--out FILE]\n"
             "       omnipython --sessions\n"
             "       omnipython --hw [--bench] [--format text|json]\n"
+            "       omnipython --export collapsed|speedscope|pstats|chrome SESSION --out FILE\n"
             "\n"
             "omnipython's options come before Python's (also from OMNIPYTHON_OPTIONS):\n"
             "  --out FILE      write the session to FILE (default: a new file under ./.omni/);\n"

@@ -10,6 +10,7 @@ typedef enum omni_cmd {
     OMNI_CMD_REPORT,    /* --report SESSION */
     OMNI_CMD_SESSIONS,  /* --sessions */
     OMNI_CMD_HW,        /* --hw [--bench] */
+    OMNI_CMD_EXPORT,    /* --export FORMAT SESSION --out FILE */
     OMNI_CMD_HELP       /* --help: ours, then Python's */
 } omni_cmd_t;
 
@@ -38,7 +39,8 @@ typedef struct omni_options {
     int sample_hz;          /* --sample-rate HZ; -1 = the mode's */
     long long process;      /* --process PID (with --report): one process of the tree */
     unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
-    const char *session;    /* --report SESSION */
+    const char *session;    /* --report SESSION, --export FORMAT SESSION */
+    const char *export_format; /* --export FORMAT */
     const char *format;     /* --format text|json (NULL = text) */
     int py_index;           /* argv[py_index..] are Python's arguments */
     char err[256];          /* the reason, when parsing fails */
