@@ -166,9 +166,14 @@ static void print_threads(const out_t *o) {
             excl += t->funcs[k].exclusive_s;
             calls += t->funcs[k].calls;
         }
-        fprintf(o->f, "  %-20s pid %-8lld tid %-8lld cpu %8.3f s  python %8.3f s  %12llu calls\n",
+        fprintf(o->f, "  %-20s pid %-8lld tid %-8lld cpu %8.3f s  python %8.3f s  %12llu calls",
                 t->name ? t->name : "(unnamed)", (long long)t->pid, (long long)t->native_id,
                 t->cpu_s, excl, (unsigned long long)calls);
+        if (t->samples)
+            fprintf(o->f, "  samples %llu: %.0f%% on a CPU, %.0f%% holding the GIL",
+                    (unsigned long long)t->samples, 100.0 * (double)t->cpu_samples / (double)t->samples,
+                    100.0 * (double)t->gil_samples / (double)t->samples);
+        fputc('\n', o->f);
     }
 }
 
@@ -179,6 +184,57 @@ static void print_function_or_none(const out_t *o, int64_t code) {
         fprintf(o->f, "%s(no Python caller)%s\n", dim(o), reset(o));
     else
         print_function(o, (uint32_t)code);
+}
+
+/* The source text of line n of file, trimmed, into buf ("" when unreadable). */
+static const char *source_line(const char *file, int64_t n, char *buf, size_t cap) {
+    buf[0] = 0;
+    FILE *f = file[0] == '<' ? NULL : fopen(file, "r");
+    if (!f)
+        return buf;
+    char line[4096];
+    for (int64_t i = 1; fgets(line, sizeof line, f); i++) {
+        if (i < n)
+            continue;
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        snprintf(buf, cap, "%.*s", (int)strcspn(p, "\r\n"), p);
+        break;
+    }
+    fclose(f);
+    return buf;
+}
+
+#define LINES_N 10
+
+/* The lines where the samples found the threads, with their source. */
+static void print_hot_lines(const out_t *o) {
+    const omni_session_t *s = o->s;
+    FILE *f = o->f;
+    if (!s->has_samples)
+        return;
+    omni_sample_totals_t st;
+    if (omni_samples_build(s, &st) < 0)
+        return;
+    fprintf(f, "\n%sHot lines%s  %s(%llu stack samples every %.0f ms, %llu on a CPU; %% of samples "
+               "with the line innermost)%s\n",
+            bold(o), reset(o), dim(o), (unsigned long long)st.total, s->sample_interval_s * 1000,
+            (unsigned long long)st.cpu, reset(o));
+    if (!st.n_lines)
+        fprintf(f, "  (no sample found Python code running)\n");
+    for (size_t i = 0; i < st.n_lines && i < LINES_N; i++) {
+        const omni_line_total_t *l = &st.lines[i];
+        const omni_scode_t *c = &s->codes[l->code];
+        char src[160];
+        fprintf(f, "  %5.1f%% %s%5.1f%% cpu%s  %s:%lld  %s%s%s\n",
+                st.total ? 100.0 * (double)l->samples / (double)st.total : 0, dim(o),
+                st.total ? 100.0 * (double)l->cpu / (double)st.total : 0, reset(o),
+                short_file(s, c->file), (long long)l->line, bold(o),
+                source_line(c->file, l->line, src, sizeof src), reset(o));
+        fprintf(f, "          %sin %s%s\n", dim(o), c->name, reset(o));
+    }
+    omni_samples_free(&st);
 }
 
 /* Bytes by descriptor kind and the functions that moved the most. */
@@ -395,6 +451,7 @@ int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f,
         print_edges(&o, &p, p.funcs[0].code, 1);
         print_edges(&o, &p, p.funcs[0].code, 0);
     }
+    print_hot_lines(&o);
     print_processes(&o);
     print_threads(&o);
     print_io_bytes(&o);
