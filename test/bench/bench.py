@@ -14,6 +14,9 @@ at most 1.5x with exact call profiling; the stdlib mix at most 1.2x; start-up
 I/O accounting (issue 6) adds at most 5% on the I/O workload (the default
 mode counts every read and write).
 
+Stack sampling at 1 kHz (issue 5) costs at most 5%: "default-1khz" over
+"default-nosample", both measured in the same run.
+
 The monitor thread (issue 3) at its default interval adds at most 2% wall on
 CPU-bound programs: "default-nomon" is --mode default --interval 0, and the
 "monitor" line is default over default-nomon, both measured in the same run.
@@ -33,12 +36,20 @@ PYTHON = "/usr/bin/python3.11"
 MONITOR_TARGET = 1.02
 
 
+# A mode label's suffix adds options: no monitor at all, no stack sampling,
+# or sampling at 1 kHz.
+SUFFIXES = {"-nomon": ["--interval", "0"], "-nosample": ["--sample-rate", "0"],
+            "-1khz": ["--sample-rate", "1000"]}
+SAMPLER_TARGET = 1.05
+
+
 def omni_argv(omni, mode, out):
-    """omnipython's command line for a mode label ("default-nomon": no monitor)."""
-    opts = ["--mode", mode]
-    if mode.endswith("-nomon"):
-        opts = ["--mode", mode[:-len("-nomon")], "--interval", "0"]
-    return [omni, "--quiet"] + opts + ["--out", out]
+    """omnipython's command line for a mode label such as "default-nomon"."""
+    opts = []
+    for suffix, extra in SUFFIXES.items():
+        if mode.endswith(suffix):
+            mode, opts = mode[:-len(suffix)], extra
+    return [omni, "--quiet", "--mode", mode] + opts + ["--out", out]
 
 
 WORKLOADS = [
@@ -48,13 +59,15 @@ WORKLOADS = [
     ("loops", [os.path.join(HERE, "loops.py")],
      {"off": 1.10, "default": 1.2, "default-nomon": None}),
     ("callheavy", [os.path.join(HERE, "callheavy.py")],
-     {"off": 1.10, "minimal": 1.5, "default": 1.5, "cprofile": None}),
+     {"off": 1.10, "minimal": 1.5, "default": 1.5, "cprofile": None,
+      "default-nosample": None, "default-1khz": None}),
     ("methods", [os.path.join(HERE, "methods.py")],
      {"off": 1.10, "minimal": 1.5, "default": 1.5, "cprofile": None}),
     ("iowork", [os.path.join(HERE, "iowork.py")],
      {"off": 1.10, "default": 1.05, "default-nomon": None}),
     ("stdlibmix", [os.path.join(HERE, "stdlibmix.py")],
-     {"off": 1.10, "default": 1.2, "default-nomon": None, "cprofile": None}),
+     {"off": 1.10, "default": 1.2, "default-nomon": None, "cprofile": None,
+      "default-nosample": None, "default-1khz": None}),
 ]
 
 
@@ -101,6 +114,16 @@ def main():
                 shown = "-" if target is None else f"{target:.2f}"
                 print(f"{name:<11} {m:<13} {base:10.4f} {med:10.4f} {ratio:7.3f} {shown:>7}"
                       f"{'' if ok else '  over target'}")
+            if "default-1khz" in modes:
+                without = statistics.median(times["default-nosample"])
+                ratio = statistics.median(times["default-1khz"]) / without
+                ok = ratio <= SAMPLER_TARGET
+                if not ok:
+                    failed.append(f"{name}/sampler")
+                print(f"{name:<11} {'sampler':<13} {without:10.4f} "
+                      f"{statistics.median(times['default-1khz']):10.4f} {ratio:7.3f} "
+                      f"{SAMPLER_TARGET:7.2f}{'' if ok else '  over target'}"
+                      "   (1 kHz over no sampling)")
             if "default-nomon" in modes:
                 without = statistics.median(times["default-nomon"])
                 ratio = statistics.median(times["default"]) / without
