@@ -18,9 +18,8 @@ static uint64_t tv_ns(struct timeval tv) {
 }
 
 /* Walks /proc/self/fd with getdents64 (no allocation) and calls fn for each
- * descriptor (but the directory's own when it is in the same table).
- * Returns 0 or -1. */
-static int each_fd(void (*fn)(int fd, void *ctx), void *ctx, int own_table) {
+ * descriptor but the directory's own. Returns 0 or -1. */
+static int each_fd(void (*fn)(int fd, void *ctx), void *ctx) {
     int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return -1;
@@ -35,7 +34,7 @@ static int each_fd(void (*fn)(int fd, void *ctx), void *ctx, int own_table) {
             if (d->d_name[0] < '0' || d->d_name[0] > '9')
                 continue;
             int fd = atoi(d->d_name);
-            if (fd != dfd || own_table)
+            if (fd != dfd)
                 fn(fd, ctx);
         }
     }
@@ -57,9 +56,9 @@ static void count_one(int fd, void *ctx) {
     c->n++;
 }
 
-static uint64_t count_fds(const int *skip, int n_skip, int own_table) {
+static uint64_t count_fds(const int *skip, int n_skip) {
     fd_count_t c = {skip, n_skip, 0};
-    each_fd(count_one, &c, own_table);
+    each_fd(count_one, &c);
     return c.n;
 }
 
@@ -76,10 +75,10 @@ static void list_one(int fd, void *ctx) {
 
 int omni_fd_list(int *fds, int cap) {
     fd_list_t l = {fds, cap, 0};
-    return each_fd(list_one, &l, 0) < 0 ? -1 : l.n;
+    return each_fd(list_one, &l) < 0 ? -1 : l.n;
 }
 
-int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip, int own_table) {
+int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip) {
     memset(s, 0, sizeof *s);
     int rc = 0;
     struct rusage ru;
@@ -112,7 +111,7 @@ int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip, int o
     } else {
         rc = -1;
     }
-    s->fds = count_fds(skip_fds, n_skip, own_table);
+    s->fds = count_fds(skip_fds, n_skip);
     return rc;
 }
 

@@ -21,11 +21,9 @@ typedef struct omni_proc_sample {
 } omni_proc_sample_t;
 
 /* Reads the process. skip_fds lists descriptors not to count (n_skip of
- * them); own_table says the calling thread has a descriptor table of its
- * own (unshare(CLONE_FILES)), so the descriptor it opens to list
- * /proc/self/fd is not in the listing. Returns 0, or -1 when /proc cannot
- * be read (the fields that could be read are filled). */
-int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip, int own_table);
+ * them). Returns 0, or -1 when /proc cannot be read (the fields that could
+ * be read are filled). */
+int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip);
 
 /* Lists this process's open descriptors (at most cap) into fds. Returns how
  * many, or -1. */

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +134,6 @@ static struct {
     int prober_alive;           /* atomic: the prober thread is running */
     int probed;                 /* the monitor has taken the probes' results in */
     int facts_valid;            /* facts hold the machine (a forked child keeps its parent's) */
-    int shared_fds;             /* unshare(CLONE_FILES) failed: the thread shares the table */
     omni_counters_t counters;
     omni_sys_sample_t sys[2];   /* the last two system readings */
     int sys_cur;
@@ -201,9 +199,7 @@ static void flush_timeline(void) {
 static void sample_process(uint64_t t, int own_threads) {
     omni_proc_sample_t p;
     omni_sys_sample_t *prev = &mon.sys[mon.sys_cur], *cur = &mon.sys[mon.sys_cur ^ 1];
-    /* The monitor thread has a table of its own (unless unshare failed);
-     * the first sample is taken on the main thread, which has the target's. */
-    omni_proc_read(&p, mon.skip_fds, mon.n_skip, own_threads > 0 && !mon.shared_fds);
+    omni_proc_read(&p, mon.skip_fds, mon.n_skip);
     omni_sys_read(cur);
     double *r = table_row(&mon.t[T_PROCESS]);
     if (!r) {
@@ -500,15 +496,6 @@ static void *monitor_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-monitor");
     omni_iocount_ignore_thread();
-    /* A descriptor table of its own. While two threads share one, the
-     * kernel takes a reference on the file at every read or write of every
-     * thread (fdget's single-threaded fast path is gone): measured, that
-     * made an I/O-heavy target 6% slower. The copy holds the same open
-     * files (the loop's, the session's); what this thread and the prober
-     * open later stays out of the target's table, and /proc/self/fd still
-     * lists the target's. */
-    if (unshare(CLONE_FILES) != 0)
-        mon.shared_fds = 1;
     uint64_t ms = mon.cfg.interval_ns / 1000000;
     uv_timer_start(&mon.timer, on_tick, ms, ms);
     uv_timer_start(&mon.probe_timer, on_probe_timer, PROBE_DELAY_MS, 0);

@@ -65,7 +65,7 @@ static void process_reading(void) {
     volatile double x = 0;
     for (int i = 0; i < 20000000; i++)
         x += i;
-    CHECK_INT(omni_proc_read(&p, NULL, 0, 0), 0);
+    CHECK_INT(omni_proc_read(&p, NULL, 0), 0);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     uint64_t user = (uint64_t)ru.ru_utime.tv_sec * 1000000000u + (uint64_t)ru.ru_utime.tv_usec * 1000u;
@@ -75,7 +75,7 @@ static void process_reading(void) {
     /* stdin, stdout, stderr at least; a skipped descriptor is not counted */
     omni_proc_sample_t q;
     int skip[] = {0};
-    omni_proc_read(&q, skip, 1, 0);
+    omni_proc_read(&q, skip, 1);
     CHECK_INT(q.fds + 1, p.fds);
     omni_sys_sample_t *s = malloc(sizeof *s);
     CHECK_INT(omni_sys_read(s), 0);
