@@ -615,6 +615,10 @@ void omni_monitor_stop(void) {
     }
     uv_async_send(&mon.wake); /* async-signal-safe */
     int done = wait_flag(&mon.done, 1);
+    /* A prober still at work would run into the process's exit (its
+     * libraries' destructors): let it finish first, as long as it takes
+     * (milliseconds; bounded like the rest). */
+    wait_flag(&mon.prober_alive, 0);
     __atomic_store_n(&mon.stop, 1, __ATOMIC_SEQ_CST);
     wait_flag(&mon.in_write, 0);
     if (done) {

@@ -151,7 +151,7 @@ def test_machine_record_and_cores(tmp_path):
 ])
 def test_monitor_ends_with_the_target(tmp_path, how, code, status):
     r, s = profile(tmp_path, code, "--interval", "50")
-    assert r.returncode == status
+    assert r.returncode == status, r.stderr.decode()
     recs = read_records(s)  # every record whole: nothing interleaved
     assert recs[-1]["kind"] == "footer" and recs[-1]["exit_status"] == status
     rows = process_rows(s)
