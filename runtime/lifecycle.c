@@ -448,6 +448,8 @@ static void start_monitor(void) {
     };
     int hz = rt.cfg.sample_hz < 0 ? mode_sample_hz[rt.cfg.mode] : rt.cfg.sample_hz;
     mc.sample_interval_ns = hz > 0 ? 1000000000u / (uint64_t)hz : 0;
+    if (hz > 0)
+        omni_sampler_prepare();
     int rc = omni_monitor_start(&mc);
     if (rc < 0)
         omni_runtime_warn("the monitor thread could not start (%s): no timeline", strerror(-rc));

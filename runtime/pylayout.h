@@ -126,18 +126,28 @@ static inline int omni_pyframe_line(const char *linetable, Py_ssize_t len, int f
 typedef PyThreadState omni_pytstate_t;
 typedef _PyCFrame omni_pycframe_t;
 
-/* Where the main interpreter's list of thread states starts. */
-static inline PyThreadState *const *omni_py_threads_head(void) {
-    return (PyThreadState *const *)&PyInterpreterState_Main()->threads.head;
+/* Where the sampler reads, found once while the interpreter runs (with
+ * the GIL): finalisation clears the runtime's pointer to the main
+ * interpreter, not the (static) interpreter itself, whose list is then
+ * empty. */
+typedef struct omni_py_where {
+    PyThreadState *const *threads_head;   /* the main interpreter's list of thread states */
+    struct _gil_runtime_state *gil;
+} omni_py_where_t;
+
+static inline void omni_py_where(omni_py_where_t *w) {
+    PyInterpreterState *interp = PyInterpreterState_Main();
+    w->threads_head = (PyThreadState *const *)&interp->threads.head;
+#if PY_VERSION_HEX >= 0x030C0000
+    w->gil = interp->ceval.gil;
+#else
+    w->gil = &_PyRuntime.ceval.gil;
+#endif
 }
 
 /* The thread state that holds the GIL, or NULL (read atomically). */
-static inline const void *omni_py_gil_holder(void) {
-#if PY_VERSION_HEX >= 0x030C0000
-    struct _gil_runtime_state *g = PyInterpreterState_Main()->ceval.gil;
-#else
-    struct _gil_runtime_state *g = &_PyRuntime.ceval.gil;
-#endif
+static inline const void *omni_py_gil_holder(const omni_py_where_t *w) {
+    struct _gil_runtime_state *g = w->gil;
     if (!g || !__atomic_load_n(&g->locked._value, __ATOMIC_RELAXED))
         return NULL;
     return (const void *)__atomic_load_n(&g->last_holder._value, __ATOMIC_RELAXED);

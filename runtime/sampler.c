@@ -42,6 +42,7 @@ typedef struct thr {
 
 static struct {
     int ready;
+    omni_py_where_t where;   /* found by omni_sampler_prepare */
     int busy;                /* a sample is being added: the end does not write */
     pid_t pid;
     uint64_t interval_ns;
@@ -245,18 +246,22 @@ void omni_sampler_take(uint64_t now_ns) {
         return;
     __atomic_store_n(&sm.busy, 1, __ATOMIC_SEQ_CST);
     sm.taken++;
-    const void *gil = omni_py_gil_holder();
+    const void *gil = omni_py_gil_holder(&sm.where);
     PyThreadState *tsp;
-    if (peek(&tsp, omni_py_threads_head(), sizeof tsp) == 0)
+    if (peek(&tsp, sm.where.threads_head, sizeof tsp) == 0)
         for (int n = 0; tsp && n < MAX_THREADS; n++)
             tsp = sample_thread(tsp, gil, now_ns);
     __atomic_store_n(&sm.busy, 0, __ATOMIC_SEQ_CST);
 }
 
+void omni_sampler_prepare(void) {
+    omni_py_where(&sm.where);
+}
+
 int omni_sampler_init(uint64_t interval_ns) {
     sm.pid = getpid();
     sm.interval_ns = interval_ns;
-    sm.ready = 1;
+    sm.ready = sm.where.threads_head != NULL;
     return 0;
 }
 

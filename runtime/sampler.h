@@ -11,6 +11,10 @@
 
 #include "runtime/session_writer.h"
 
+/* Finds where the interpreter keeps its threads: on a Python thread with
+ * the GIL, before the monitor starts. */
+void omni_sampler_prepare(void);
+
 /* Prepares the sampler (on the thread that will call omni_sampler_take).
  * Returns 0 or -ENOMEM. */
 int omni_sampler_init(uint64_t interval_ns);
