@@ -207,9 +207,12 @@ static void sample_process(uint64_t t, int own_threads) {
         return;
     }
     double threads = p.threads ? (double)p.threads - own_threads : NAN;
+    /* While the prober runs, the descriptors it opens (hwloc's /sys files,
+     * libraries) would be counted as the target's: no count then. */
+    double fds = own_threads > 1 ? NAN : (double)p.fds;
     double v[] = {t, p.cpu_user_ns, p.cpu_sys_ns, p.rss_bytes, p.peak_rss_bytes, threads,
                   p.voluntary_ctx, p.involuntary_ctx, p.minor_faults, p.major_faults,
-                  p.read_bytes, p.write_bytes, p.rchar, p.wchar, p.syscr, p.syscw, p.fds,
+                  p.read_bytes, p.write_bytes, p.rchar, p.wchar, p.syscr, p.syscw, fds,
                   cur->load1, cur->mem_available_bytes};
     memcpy(r, v, sizeof v);
     /* Per-core busy share since the previous reading. */
