@@ -9,6 +9,7 @@
 #define Py_BUILD_CORE 1
 #endif
 #include <Python.h>
+#include <internal/pycore_atomic.h>
 #include <internal/pycore_code.h>
 #include <internal/pycore_frame.h>
 #include <internal/pycore_interp.h>
@@ -148,9 +149,9 @@ static inline void omni_py_where(omni_py_where_t *w) {
 /* The thread state that holds the GIL, or NULL (read atomically). */
 static inline const void *omni_py_gil_holder(const omni_py_where_t *w) {
     struct _gil_runtime_state *g = w->gil;
-    if (!g || !__atomic_load_n(&g->locked._value, __ATOMIC_RELAXED))
+    if (!g || !_Py_atomic_load_relaxed(&g->locked))
         return NULL;
-    return (const void *)__atomic_load_n(&g->last_holder._value, __ATOMIC_RELAXED);
+    return (const void *)_Py_atomic_load_relaxed(&g->last_holder);
 }
 
 /* The top frame of a copied thread state's current C frame (3.11, 3.12). */
