@@ -488,7 +488,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     }
     if (Py_AtExit(on_py_finalized) != 0)
         omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(omni_monitor_before_fork, NULL, after_fork_child);
     if (watch_forks() < 0)
         omni_runtime_warn("cannot watch for os.fork: forked children will have no sessions");
     install_signal_handlers();

@@ -635,6 +635,15 @@ void omni_monitor_stop(void) {
     mon.fd = -1;
 }
 
+void omni_monitor_before_fork(void) {
+    /* The prober loads libraries (the dynamic loader's lock) and starts
+     * PAPI and the GPU library (their locks): a fork in the middle would
+     * leave the child with locks no thread of it will ever release, and the
+     * child's next dlopen (an import) would hang. It takes milliseconds. */
+    if (mon.running && !pthread_equal(pthread_self(), mon.thread))
+        wait_flag(&mon.prober_alive, 0);
+}
+
 void omni_monitor_after_fork_child(void) {
     /* The threads are not in the child. Its copies of the loop's
      * descriptors are closed (the parent's stay open: closing a copy never

@@ -26,6 +26,9 @@ int omni_monitor_start(const omni_monitor_config_t *cfg);
  * in any context it runs in (exit, fatal-signal handlers). */
 void omni_monitor_stop(void);
 
+/* Before fork(): waits (boundedly) until the prober holds no lock. */
+void omni_monitor_before_fork(void);
+
 /* In a forked child: the thread does not exist there; forget it. */
 void omni_monitor_after_fork_child(void);
 
