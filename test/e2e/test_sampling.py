@@ -44,8 +44,10 @@ def test_waiting_is_not_cpu(split):
     sl, main = threads["sleeper"], threads["MainThread"]
     assert sl["samples"] > 100 and sl["cpu_samples"] <= 0.05 * sl["samples"]
     assert main["cpu_samples"] >= 0.9 * main["samples"]
-    # A thread spinning in Python holds the GIL; one asleep does not.
-    assert main["gil_samples"] >= 0.9 * main["samples"] and sl["gil_samples"] == 0
+    # A thread spinning in Python holds the GIL; one asleep does not (but for
+    # the moments it starts and wakes).
+    assert main["gil_samples"] >= 0.9 * main["samples"]
+    assert sl["gil_samples"] <= 0.02 * sl["samples"]
 
 
 def test_hot_loop_line_is_the_top_line(split):
