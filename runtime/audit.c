@@ -35,7 +35,8 @@ typedef struct row {
 } row_t;
 
 static struct {
-    int on;
+    int on;                 /* recording (0 again once the end begins) */
+    int started;
     char stdlib[1024];      /* the standard library's folder, with a trailing slash */
     row_t *rows;            /* dense, n of them */
     uint32_t n, cap;
@@ -124,6 +125,8 @@ exit:
 }
 
 static void add(int kind, uint32_t code, const char *what, const char *detail, uint64_t ticks) {
+    if (!au.on)
+        return; /* the end has begun (perhaps in a signal handler: no malloc) */
     row_t *r = row_for(kind, code, what, detail);
     if (!r) {
         au.dropped++;
@@ -244,7 +247,7 @@ static void find_stdlib(void) {
 
 void omni_audit_start(void) {
     find_stdlib();
-    au.on = 1;
+    au.on = au.started = 1;
 }
 
 void omni_audit_event(const char *event, PyObject *args) {
@@ -323,6 +326,10 @@ void omni_audit_event(const char *event, PyObject *args) {
     tls_inside = 0;
 }
 
+void omni_audit_stop(void) {
+    au.on = 0;
+}
+
 void omni_audit_reset(void) {
     for (uint32_t i = 0; i < au.n; i++)
         au.rows[i].count = au.rows[i].ticks = 0;
@@ -332,7 +339,7 @@ void omni_audit_reset(void) {
 /* ---------------------------------------------------------------- the record */
 
 void omni_audit_write(omni_writer_t *w, double ns_per_tick) {
-    if (!au.on || au.busy)
+    if (!au.started || au.busy)
         return;
     msgpack_packer *pk = &w->pk;
     uint32_t n = 0;

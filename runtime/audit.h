@@ -15,6 +15,9 @@ void omni_audit_start(void);
 /* One audited event, from the runtime's audit hook (GIL held). Never raises. */
 void omni_audit_event(const char *event, PyObject *args);
 
+/* Stops recording: the end of the run has begun. */
+void omni_audit_stop(void);
+
 /* Writes the "events" record (without allocating: callable at the end from
  * a signal handler). */
 void omni_audit_write(omni_writer_t *w, double ns_per_tick);

@@ -483,9 +483,13 @@ void omni_callprof_stop(void) {
 }
 
 void omni_callprof_flush(uint64_t now) {
-    for (omni_cthread_t *t = cp.threads; t; t = t->next)
+    /* No watch fires now: this may run in a signal handler, and a watch's
+     * function belongs to whichever thread set it. */
+    for (omni_cthread_t *t = cp.threads; t; t = t->next) {
+        t->watch_depth = UINT32_MAX;
         while (t->depth)
             leave(t, now);
+    }
 }
 
 uint32_t omni_callprof_code_count(void) {

@@ -397,6 +397,7 @@ static void begin_forked_child(void) {
     rt.have_session = 1;
     omni_callprof_reset_counts(omni_clock_ticks());
     omni_audit_reset();
+    omni_audit_start();
     omni_iocount_reset();
     omni_sampler_reset();
     export_lineage();
@@ -543,6 +544,7 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
 /* The end of the session, with the asynchronous fatal signals held. */
 static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     omni_iocount_stop(); /* before the session's own writes */
+    omni_audit_stop();
     omni_callprof_stop();
     uint64_t now = omni_clock_ticks();
     uint64_t end_mono = omni_clock_mono_ns();

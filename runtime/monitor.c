@@ -617,20 +617,16 @@ void omni_monitor_stop(void) {
         return;
     }
     uv_async_send(&mon.wake); /* async-signal-safe */
-    int done = wait_flag(&mon.done, 1);
+    wait_flag(&mon.done, 1);
     /* A prober still at work would run into the process's exit (its
      * libraries' destructors): let it finish first, as long as it takes
      * (milliseconds; bounded like the rest). */
     wait_flag(&mon.prober_alive, 0);
     __atomic_store_n(&mon.stop, 1, __ATOMIC_SEQ_CST);
     wait_flag(&mon.in_write, 0);
-    if (done) {
-        pthread_join(mon.thread, NULL);
-        uv_loop_close(&mon.loop);
-        free_tables();
-    }
-    /* Otherwise the thread is stuck (a lock held by a thread that crashed):
-     * leave it and its memory; the process is ending. */
+    /* Nothing is freed or joined: this may run in a signal handler that
+     * interrupted malloc (free would wait for that very lock forever), and
+     * the process is ending. A finished thread is left to the exit. */
     close(mon.fd);
     mon.fd = -1;
 }

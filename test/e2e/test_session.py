@@ -296,3 +296,28 @@ def test_target_stdout_untouched_with_terminal_messages(tmp_path):
         out += chunk
     os.waitpid(pid, 0)
     assert b"only this" in out and b"omnipython: session" in out
+
+
+def test_sigterm_inside_malloc_ends_the_run(tmp_path):
+    """SIGTERM while the target is inside malloc: the end of the session must
+    not wait for the allocator's lock (it is held by the code the signal
+    interrupted), and the process must die of the signal, as under python3."""
+    import random
+    import signal as sg
+    src = tmp_path / "alloc.py"
+    src.write_text("import sys\nprint('go', flush=True)\n"
+                   "while True:\n    b = [bytes(5000) for _ in range(100)]\n")
+    for i in range(12):
+        s = tmp_path / f"a{i}.omni"
+        p = subprocess.Popen([OMNI, "--quiet", "--out", str(s), str(src)], stdout=subprocess.PIPE)
+        assert p.stdout.readline() == b"go\n"
+        time.sleep(random.uniform(0.05, 0.3))
+        p.send_signal(sg.SIGTERM)
+        try:
+            rc = p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            pytest.fail("the run did not end after SIGTERM: its end waited on a lock")
+        assert rc == -sg.SIGTERM
+        recs = read_records(s)
+        assert recs[-1]["kind"] == "footer" and recs[-1]["exit_status"] == -sg.SIGTERM
