@@ -93,6 +93,16 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
             }
             o->interval_ms = (int)ms;
             o->given |= OMNI_GIVEN_INTERVAL;
+        } else if ((r = take_value("--timeout", args, n, &i, &v)) != 0) {
+            char *end;
+            double t = r > 0 ? strtod(v, &end) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || !(t > 0 && t < 1e7)) {
+                snprintf(o->err, sizeof o->err, "--timeout takes seconds (> 0), not '%s'", v);
+                return -1;
+            }
+            o->timeout_s = t;
         } else if ((r = take_value("--sample-rate", args, n, &i, &v)) != 0) {
             char *end;
             long hz = r > 0 ? strtol(v, &end, 10) : 0;
@@ -257,6 +267,8 @@ void omni_options_usage(void *fp) {
             "  --interval MS   the monitor's sampling interval (default: 1000 in minimal,\n"
             "                  100 in default, 20 in full); 0 runs no monitor thread\n"
             "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
+            "  --timeout S     after S seconds: KeyboardInterrupt in the main thread, 5 s\n"
+            "                  later SIGTERM, 2 s later SIGKILL; exit status 124\n"
             "  --sample-rate HZ  stack samples a second (100 minimal, 200 default, 1000\n"
             "                  full; at most 1000); 0 takes none. Sampling runs on the\n"
             "                  monitor thread: --interval 0 turns it off too\n"
@@ -268,7 +280,8 @@ void omni_options_usage(void *fp) {
             "  --hw            print the machine's capabilities; --bench also measures\n"
             "                  its memory bandwidth and floating-point rates\n"
             "  --omni-help     print this part only\n"
-            "exit status: the target's own; for omnipython's commands 0, 2 for a bad option,\n"
+            "exit status: the target's own (124 when --timeout ended it); for omnipython's\n"
+            "commands 0, 2 for a bad option,\n"
             "3 for a missing or unreadable session, 4 when the report cannot be written.\n"
             "\n");
 }

@@ -37,6 +37,7 @@ typedef struct omni_options {
     double grams_co2_per_kwh; /* --carbon-intensity G; 0 = the default */
     int bench;              /* --bench (with --hw) */
     int sample_hz;          /* --sample-rate HZ; -1 = the mode's */
+    double timeout_s;       /* --timeout SECONDS; 0 = none */
     long long process;      /* --process PID (with --report): one process of the tree */
     unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
     const char *session;    /* --report SESSION, --export FORMAT SESSION */

@@ -83,7 +83,7 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
     kv_str(j, "omni_version", s->omni_version);
     kv_str(j, "mode", s->mode);
     omni_json_key(j, "timed_out");
-    omni_json_bool(j, 0);
+    omni_json_bool(j, s->timed_out);
     omni_json_key(j, "complete");
     omni_json_bool(j, s->has_footer && !s->truncated);
     kv_str(j, "session", path);

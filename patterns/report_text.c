@@ -53,6 +53,8 @@ static void print_run(const out_t *o) {
                 s->exit_how ? s->exit_how : "?");
         if (s->signal)
             fprintf(f, ", signal %lld", (long long)s->signal);
+        if (s->timed_out)
+            fprintf(f, ", %stimed out%s", bold(o), reset(o));
         fprintf(f, ")\n  wall %.3f s   cpu %.3f s user + %.3f s sys   peak RSS ", s->wall_s,
                 s->cpu_user_s, s->cpu_sys_s);
         print_bytes(f, s->peak_rss_bytes);

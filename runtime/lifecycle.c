@@ -49,6 +49,7 @@ static struct {
     omni_run_config_t cfg;
     pid_t pid;                 /* the process that owns the session */
     int started;               /* omni_runtime_start ran */
+    int timed_out;             /* atomic: --timeout began ending the run */
     int finished;              /* omni_runtime_finish ran (set atomically) */
     int open_tried;            /* omni_runtime_open_session ran */
     int created;               /* the session file was made (omni_runtime_open_session) */
@@ -98,6 +99,8 @@ static exit_fn_t resolve_exit(const char *name) {
 }
 
 void exit(int status) {
+    if (__atomic_load_n(&rt.timed_out, __ATOMIC_SEQ_CST))
+        status = OMNI_EXIT_TIMEOUT;
     omni_runtime_finish(status, OMNI_EXIT_EXIT, 0);
     if (!rt.real_exit)
         rt.real_exit = resolve_exit("exit");
@@ -105,6 +108,8 @@ void exit(int status) {
 }
 
 void _exit(int status) {
+    if (__atomic_load_n(&rt.timed_out, __ATOMIC_SEQ_CST))
+        status = OMNI_EXIT_TIMEOUT;
     omni_runtime_finish(status, OMNI_EXIT_UNDERSCORE_EXIT, 0);
     if (!rt.real__exit)
         rt.real__exit = resolve_exit("_exit");
@@ -129,6 +134,9 @@ static const int fatal_signals[] = {SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
 static void on_fatal_signal(int sig) {
     int saved = errno;
     omni_runtime_finish(-sig, OMNI_EXIT_SIGNAL, sig);
+    /* --timeout's SIGTERM: the run ends with timeout(1)'s status. */
+    if (sig == SIGTERM && __atomic_load_n(&rt.timed_out, __ATOMIC_SEQ_CST))
+        rt.real__exit(OMNI_EXIT_TIMEOUT);
     /* SA_RESETHAND restored the default action: deliver the signal again so
      * the process dies of it, as it would have without omnipython. */
     sigset_t set;
@@ -323,9 +331,13 @@ static void fill_header(const char *target, int sys_argc, char **sys_argv) {
 
 static void on_py_finalized(void) {
     /* Py_FinalizeEx is done. If the target died of an uncaught
-     * KeyboardInterrupt, Py_RunMain now kills the process with SIGINT. */
-    if (omni_py_unhandled_keyboard_interrupt())
+     * KeyboardInterrupt, Py_RunMain now kills the process with SIGINT;
+     * when --timeout sent it, the run ends with timeout(1)'s status. */
+    if (omni_py_unhandled_keyboard_interrupt()) {
         omni_runtime_finish(-SIGINT, OMNI_EXIT_KEYBOARD_INTERRUPT, SIGINT);
+        if (__atomic_load_n(&rt.timed_out, __ATOMIC_SEQ_CST))
+            rt.real__exit(OMNI_EXIT_TIMEOUT);
+    }
 }
 
 /* os.execv and its relatives replace the process image: nothing of ours
@@ -343,6 +355,64 @@ static int on_audit(const char *event, PyObject *args, void *data) {
 static void after_fork_child(void) {
     omni_callprof_after_fork_child();
     omni_monitor_after_fork_child();
+}
+
+/* ---------------------------------------------------------------- --timeout */
+
+/* After the deadline: a KeyboardInterrupt in the main thread (what Ctrl-C
+ * gives), then SIGTERM, then SIGKILL, each after a grace period. */
+#define TIMEOUT_GRACE_INT_S 5.0
+#define TIMEOUT_GRACE_TERM_S 2.0
+
+/* Sleeps seconds unless the run ends first. Returns 1 when the time ran out. */
+static int sleep_unless_finished(double seconds) {
+    uint64_t until = omni_clock_mono_ns() + (uint64_t)(seconds * 1e9);
+    while (omni_clock_mono_ns() < until) {
+        if (__atomic_load_n(&rt.finished, __ATOMIC_SEQ_CST))
+            return 0;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return !__atomic_load_n(&rt.finished, __ATOMIC_SEQ_CST);
+}
+
+static void *watchdog_main(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "omni-timeout");
+    omni_iocount_ignore_thread();
+    if (!sleep_unless_finished(rt.cfg.timeout_s))
+        return NULL;
+    __atomic_store_n(&rt.timed_out, 1, __ATOMIC_SEQ_CST);
+    omni_runtime_warn("timed out after %g s: KeyboardInterrupt sent to the main thread",
+                      rt.cfg.timeout_s);
+    pthread_kill((pthread_t)rt.main_ident, SIGINT);
+    if (!sleep_unless_finished(TIMEOUT_GRACE_INT_S))
+        return NULL;
+    omni_runtime_warn("still running %g s later: SIGTERM", TIMEOUT_GRACE_INT_S);
+    kill(getpid(), SIGTERM);
+    if (!sleep_unless_finished(TIMEOUT_GRACE_TERM_S))
+        return NULL;
+    /* The target ignores both: the session ends here, then the process. */
+    omni_runtime_finish(-SIGKILL, OMNI_EXIT_SIGNAL, SIGKILL);
+    kill(getpid(), SIGKILL);
+    return NULL;
+}
+
+static void start_watchdog(void) {
+    if (rt.cfg.timeout_s <= 0)
+        return;
+    pthread_t t;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&t, &attr, watchdog_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        omni_runtime_warn("--timeout cannot work: no thread (%s)", strerror(rc));
 }
 
 /* ---------------------------------------------------------------- forked children */
@@ -494,6 +564,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         omni_runtime_warn("cannot watch for os.fork: forked children will have no sessions");
     install_signal_handlers();
     start_monitor();
+    start_watchdog();
     omni_iocount_start();
 }
 
@@ -555,6 +626,9 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     omni_callprof_flush(now);
 
     omni_footer_t f = {0};
+    f.timed_out = __atomic_load_n(&rt.timed_out, __ATOMIC_SEQ_CST);
+    if (f.timed_out && exit_status != -SIGKILL)
+        exit_status = OMNI_EXIT_TIMEOUT; /* what the process will exit with */
     f.exit_status = exit_status;
     f.how = how;
     f.signal = signum;

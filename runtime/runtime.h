@@ -20,6 +20,7 @@ typedef struct omni_run_config {
     int interval_ms;        /* the monitor's sampling interval; 0 = no monitor, -1 = the mode's */
     double grams_co2_per_kwh; /* carbon intensity of the electricity; 0 = the default */
     int sample_hz;          /* stack samples a second; 0 = none, -1 = the mode's */
+    double timeout_s;       /* --timeout: end the target after this long; 0 = never */
     int argc;               /* omnipython's whole command line (borrowed) */
     char **argv;
 } omni_run_config_t;
@@ -51,6 +52,9 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum);
 /* Records a warning for the session footer (copied; at most a few dozen kept)
  * and prints it to stderr unless quiet. */
 void omni_runtime_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The exit status of a run that --timeout ended (timeout(1)'s). */
+#define OMNI_EXIT_TIMEOUT 124
 
 /* Whether this process's parent runs the same omnipython executable (a
  * child started through sys.executable). Reads /proc; not for hot paths. */

@@ -260,6 +260,8 @@ static int read_footer(const msgpack_object *r, omni_session_t *s, char *err, si
     }
     s->has_footer = 1;
     s->exit_how = obj_strdup(omni_mp_get(r, "exit_how"));
+    const msgpack_object *to = omni_mp_get(r, "timed_out");
+    s->timed_out = to && to->type == MSGPACK_OBJECT_BOOLEAN && to->via.boolean;
     obj_i64(omni_mp_get(r, "signal"), &s->signal);
     if (obj_u64(omni_mp_get(r, "wall_ns"), &ns) == 0)
         s->wall_s = (double)ns / 1e9;

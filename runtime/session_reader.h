@@ -131,6 +131,7 @@ typedef struct omni_session {
     int has_footer;
     int64_t exit_status;
     char *exit_how;
+    int timed_out;           /* --timeout ended the run */
     int64_t signal;
     double wall_s, cpu_user_s, cpu_sys_s;
     uint64_t peak_rss_bytes;

@@ -300,9 +300,14 @@ const char *omni_exit_how_name(omni_exit_how_t how) {
 
 void omni_session_write_footer(omni_writer_t *w, const omni_footer_t *f) {
     msgpack_packer *pk = &w->pk;
-    msgpack_pack_map(pk, 13);
+    msgpack_pack_map(pk, 14);
     omni_pack_kv_str(pk, "kind", "footer");
     omni_pack_kv_i64(pk, "exit_status", f->exit_status);
+    omni_pack_str(pk, "timed_out");
+    if (f->timed_out)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
     omni_pack_kv_str(pk, "exit_how", omni_exit_how_name(f->how));
     omni_pack_kv_i64(pk, "signal", f->signal);
     omni_pack_kv_u64(pk, "wall_ns", f->wall_ns);

@@ -76,6 +76,7 @@ const char *omni_exit_how_name(omni_exit_how_t how);
 
 typedef struct omni_footer {
     int exit_status;      /* as subprocess reports it: the status, or -signal */
+    int timed_out;        /* --timeout ended the run */
     omni_exit_how_t how;
     int signal;           /* the signal for OMNI_EXIT_SIGNAL / KEYBOARD_INTERRUPT, else 0 */
     uint64_t wall_ns, cpu_user_ns, cpu_sys_ns, peak_rss_bytes, end_unix_ns;
