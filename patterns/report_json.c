@@ -444,6 +444,36 @@ static void write_imports(omni_json_t *j, const omni_session_t *s) {
     omni_events_free(&im);
 }
 
+/* Profilers and tracers of the target's own (cProfile, coverage, debuggers):
+ * they keep working; omnipython's times then include their cost. */
+static void write_conflicts(omni_json_t *j, const omni_session_t *s) {
+    omni_events_t c;
+    omni_json_key(j, "conflicts");
+    omni_json_begin_array(j);
+    if (s->has_events && omni_events_build(s, "conflict", &c) == 0) {
+        for (size_t i = 0; i < c.n; i++) {
+            omni_json_begin_object(j);
+            kv_str(j, "event", c.rows[i].what);
+            kv_uint(j, "count", c.rows[i].count);
+            function_or_null(j, s, c.rows[i].code);
+            kv_str(j, "effect", "both run; omnipython's times include the other tool's cost");
+            omni_json_end_object(j);
+        }
+        omni_events_free(&c);
+    }
+    for (size_t i = 0; i < s->n_warnings; i++)
+        if (s->warnings[i] && strstr(s->warnings[i], "frame-evaluation hook replaced")) {
+            omni_json_begin_object(j);
+            kv_str(j, "event", "frame evaluation hook");
+            kv_uint(j, "count", 1);
+            omni_json_key(j, "function");
+            omni_json_null(j);
+            kv_str(j, "effect", s->warnings[i]);
+            omni_json_end_object(j);
+        }
+    omni_json_end_array(j);
+}
+
 static void write_subprocesses(omni_json_t *j, const omni_session_t *s) {
     omni_events_t pr;
     omni_json_key(j, "subprocesses");
@@ -712,6 +742,7 @@ int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f)
     write_io(&j, s);
     write_imports(&j, s);
     write_subprocesses(&j, s);
+    write_conflicts(&j, s);
     omni_timeline_summary_t tl;
     omni_timeline_summarize(s, &tl);
     write_gpu(&j, &tl);

@@ -304,9 +304,11 @@ static void print_events(const out_t *o) {
             fprintf(f, "  %s... %zu more%s\n", dim(o), shown - EVENT_N, reset(o));
         omni_events_free(&ev);
     }
-    static const char *const kinds[] = {"socket", "process"};
-    static const char *const titles[] = {"Sockets", "Processes started"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const kinds[] = {"socket", "process", "conflict"};
+    static const char *const titles[] = {"Sockets", "Processes started",
+                                         "Profilers and tracers of the program's own (both ran; "
+                                         "times include theirs)"};
+    for (int k = 0; k < 3; k++) {
         if (omni_events_build(s, kinds[k], &ev) < 0)
             continue;
         if (ev.n)

@@ -20,10 +20,11 @@ typedef enum kind {
     K_CONNECT,    /* what: address; detail: connect, bind, sendto */
     K_PROCESS,    /* what: program or command; detail: the event */
     K_IMPORT,     /* what: module; detail: outermost or nested (inside another import) */
+    K_CONFLICT,   /* what: the event (sys.setprofile, sys.settrace); another tracer in the target */
     N_KINDS
 } kind_t;
 
-static const char *const kind_names[] = {"open", "socket", "process", "import"};
+static const char *const kind_names[] = {"open", "socket", "process", "import", "conflict"};
 
 typedef struct row {
     uint8_t kind;
@@ -266,6 +267,7 @@ void omni_audit_event(const char *event, PyObject *args) {
         {"socket.bind", K_CONNECT}, {"socket.sendto", K_CONNECT}, {"subprocess.Popen", K_PROCESS},
         {"os.system", K_PROCESS},   {"os.exec", K_PROCESS},      {"os.posix_spawn", K_PROCESS},
         {"os.spawn", K_PROCESS},    {"os.fork", K_PROCESS},      {"os.forkpty", K_PROCESS},
+        {"sys.setprofile", K_CONFLICT}, {"sys.settrace", K_CONFLICT},
     };
     for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
         if (strcmp(event, watched[i].name) == 0) {
@@ -320,6 +322,11 @@ void omni_audit_event(const char *event, PyObject *args) {
         break;
     case K_IMPORT:
         import_started(arg(args, 0), code, depth);
+        break;
+    case K_CONFLICT:
+        /* A profiler or tracer of the target's own (cProfile, coverage, a
+         * debugger): both keep working; the times include its cost. */
+        add(K_CONFLICT, code, event, "", 0);
         break;
     }
     PyErr_Restore(et, ev, tb);

@@ -35,6 +35,7 @@ static struct {
     uint32_t n_codes, codes_cap;
     omni_cthread_t *threads;    /* every thread that ran Python code */
     struct code_index *by_addr; /* code object address -> id, for the sampler */
+    PyInterpreterState *interp; /* where the hook was installed */
 } cp;
 
 /* The sampler finds ids by the code object's address without the GIL: an
@@ -472,7 +473,8 @@ int omni_callprof_start(int timed) {
     cp.extra_index = _PyEval_RequestCodeExtraIndex(NULL);
     if (cp.extra_index < 0)
         return -1;
-    _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), omni_eval_frame);
+    cp.interp = PyInterpreterState_Get();
+    _PyInterpreterState_SetEvalFrameFunc(cp.interp, omni_eval_frame);
     cp.installed = 1;
     cp.active = 1;
     return 0;
@@ -579,4 +581,8 @@ int omni_callprof_code_line(uint32_t id, int offset) {
     if (!c->linetable)
         return c->line;
     return omni_pyframe_line(c->linetable, c->linetable_len, c->line, offset);
+}
+
+int omni_callprof_hook_replaced(void) {
+    return cp.installed && _PyInterpreterState_GetEvalFrameFunc(cp.interp) != omni_eval_frame;
 }

@@ -109,6 +109,10 @@ int omni_callprof_watch(uint32_t depth, void (*fn)(void *arg), void *arg);
  * calls that are active; they count from now (ticks). */
 void omni_callprof_reset_counts(uint64_t now);
 
+/* Whether something replaced the frame hook (another PEP 523 user): calls
+ * made after that were not seen. */
+int omni_callprof_hook_replaced(void);
+
 /* Stops counting; the hook stays installed but passes frames straight through.
  * Idempotent. */
 void omni_callprof_stop(void);

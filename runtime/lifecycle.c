@@ -625,6 +625,10 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     omni_monitor_stop();
     omni_callprof_flush(now);
 
+    if (omni_callprof_hook_replaced())
+        omni_runtime_warn("another frame-evaluation hook replaced omnipython's: the calls made "
+                          "after that were not counted (the session's conflicts say so)");
+
     omni_footer_t f = {0};
     f.timed_out = __atomic_load_n(&rt.timed_out, __ATOMIC_SEQ_CST);
     if (f.timed_out && exit_status != -SIGKILL)
