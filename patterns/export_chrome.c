@@ -58,6 +58,7 @@ static void process_counters(omni_json_t *j, const omni_session_t *s) {
         return;
     int t = omni_series_col(p, "t_ns"), u = omni_series_col(p, "cpu_user_ns"),
         sy = omni_series_col(p, "cpu_sys_ns"), rss = omni_series_col(p, "rss_bytes"),
+        ss = omni_series_col(p, "stack_samples"), sc = omni_series_col(p, "cpu_samples"),
         th = omni_series_col(p, "threads"), fd = omni_series_col(p, "fds"),
         rb = omni_series_col(p, "read_bytes"), wb = omni_series_col(p, "write_bytes");
     for (size_t r = 0; r < p->n_rows; r++) {
@@ -77,6 +78,11 @@ static void process_counters(omni_json_t *j, const omni_session_t *s) {
                 (omni_series_at(p, r, rb) - omni_series_at(p, r - 1, rb)) / dt * 1e9);
         counter(j, s->pid, "disk write", ts, "bytes/s",
                 (omni_series_at(p, r, wb) - omni_series_at(p, r - 1, wb)) / dt * 1e9);
+        /* Of the stack samples in the interval, the share on a CPU. */
+        double ds = omni_series_at(p, r, ss) - omni_series_at(p, r - 1, ss);
+        if (ds > 0)
+            counter(j, s->pid, "Python threads on CPU %", ts, "percent",
+                    100 * (omni_series_at(p, r, sc) - omni_series_at(p, r - 1, sc)) / ds);
     }
     const omni_series_t *g = omni_session_series(s, "gpu");
     int gt = omni_series_col(g, "t_ns"), gu = omni_series_col(g, "util_pct"),

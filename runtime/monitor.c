@@ -103,7 +103,8 @@ enum { T_PROCESS, T_CORES, T_NET, T_GPU, T_COUNTERS, T_ENERGY, N_TABLES };
 static const char *const process_cols[] = {
     "t_ns", "cpu_user_ns", "cpu_sys_ns", "rss_bytes", "peak_rss_bytes", "threads",
     "voluntary_ctx", "involuntary_ctx", "minor_faults", "major_faults", "read_bytes",
-    "write_bytes", "rchar", "wchar", "syscr", "syscw", "fds", "load1", "mem_available_bytes"};
+    "write_bytes", "rchar", "wchar", "syscr", "syscw", "fds", "load1", "mem_available_bytes",
+    "stack_samples", "cpu_samples", "gil_samples"};
 #define N_PROCESS_COLS (int)(sizeof process_cols / sizeof process_cols[0])
 
 static const char *const gpu_cols[] = {"t_ns", "device", "util_pct", "mem_util_pct",
@@ -213,7 +214,16 @@ static void sample_process(uint64_t t, int own_threads) {
     double v[] = {t, p.cpu_user_ns, p.cpu_sys_ns, p.rss_bytes, p.peak_rss_bytes, threads,
                   p.voluntary_ctx, p.involuntary_ctx, p.minor_faults, p.major_faults,
                   p.read_bytes, p.write_bytes, p.rchar, p.wchar, p.syscr, p.syscw, fds,
-                  cur->load1, cur->mem_available_bytes};
+                  cur->load1, cur->mem_available_bytes, NAN, NAN, NAN};
+    /* The sampler's totals so far (it runs on this thread): the timeline
+     * of running against waiting. */
+    if (mon.cfg.sample_interval_ns && own_threads > 0) {
+        uint64_t a, b, c;
+        omni_sampler_totals(&a, &b, &c);
+        v[N_PROCESS_COLS - 3] = (double)a;
+        v[N_PROCESS_COLS - 2] = (double)b;
+        v[N_PROCESS_COLS - 1] = (double)c;
+    }
     memcpy(r, v, sizeof v);
     /* Per-core busy share since the previous reading. */
     if ((r = table_row(&mon.t[T_CORES]))) {

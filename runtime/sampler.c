@@ -241,6 +241,15 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
     return ts.next;
 }
 
+void omni_sampler_totals(uint64_t *samples, uint64_t *cpu, uint64_t *gil) {
+    *samples = *cpu = *gil = 0;
+    for (uint32_t i = 0; i < sm.n_threads; i++) {
+        *samples += sm.threads[i].samples;
+        *cpu += sm.threads[i].cpu;
+        *gil += sm.threads[i].gil;
+    }
+}
+
 void omni_sampler_take(uint64_t now_ns) {
     if (!sm.ready)
         return;

@@ -20,6 +20,10 @@ void omni_sampler_prepare(void);
 int omni_sampler_init(uint64_t interval_ns);
 /* Takes one sample of every Python thread. now_ns: the monitor's clock. */
 void omni_sampler_take(uint64_t now_ns);
+/* Totals so far, over all threads (for the timeline: on the monitor thread,
+ * which also takes the samples). */
+void omni_sampler_totals(uint64_t *samples, uint64_t *cpu, uint64_t *gil);
+
 /* Writes the "samples" record (after the monitor stopped; no allocation). */
 void omni_sampler_write(omni_writer_t *w);
 /* In a forked child that starts its own session. */

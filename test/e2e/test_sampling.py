@@ -50,6 +50,20 @@ def test_waiting_is_not_cpu(split):
     assert sl["gil_samples"] <= 0.02 * sl["samples"]
 
 
+def test_timeline_of_samples(split):
+    from conftest import read_records
+    s, rep = split
+    rows = []
+    for rec in read_records(s):
+        if rec["kind"] == "timeline" and "process" in rec:
+            cols = rec["process"]["columns"]
+            rows += [dict(zip(cols, r)) for r in rec["process"]["rows"]]
+    counts = [r["stack_samples"] for r in rows if r["stack_samples"] is not None]
+    assert counts == sorted(counts) and len(counts) > 5
+    # The last row is taken as the run ends, after the last sample.
+    assert counts[-1] == rep["sampling"]["stack_samples"]
+
+
 def test_hot_loop_line_is_the_top_line(split):
     s, rep = split
     top = rep["lines"][0]
