@@ -19,6 +19,7 @@ static void kv_str(omni_json_t *j, const char *k, const char *v) {
     omni_json_str(j, v);
 }
 
+/* NaN (a value nobody measured) writes null. */
 static void kv_num(omni_json_t *j, const char *k, double v) {
     omni_json_key(j, k);
     omni_json_num(j, v);
@@ -40,6 +41,15 @@ static void str_list(omni_json_t *j, const char *k, char *const *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         omni_json_str(j, v[i]);
     omni_json_end_array(j);
+}
+
+/* Opens the object of a collector that has data: "k": {available: true, ...
+ * (the caller writes the rest and closes it). */
+static void available(omni_json_t *j, const char *k) {
+    omni_json_key(j, k);
+    omni_json_begin_object(j);
+    omni_json_key(j, "available");
+    omni_json_bool(j, 1);
 }
 
 /* A collector this version does not have: {available: false, reason}. */
@@ -365,10 +375,7 @@ static void write_io(omni_json_t *j, const omni_session_t *s) {
         omni_events_free(&opens);
         return;
     }
-    omni_json_key(j, "io");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    available(j, "io");
     uint64_t interp_files = 0, interp_opens = 0;
     omni_json_key(j, "opened");
     omni_json_begin_array(j);
@@ -420,10 +427,7 @@ static void write_imports(omni_json_t *j, const omni_session_t *s) {
     for (size_t i = 0; i < im.n; i++)
         if (strcmp(im.rows[i].detail, "outermost") == 0)
             total += im.rows[i].seconds;
-    omni_json_key(j, "imports");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    available(j, "imports");
     kv_num(j, "total_s", total);
     kv_num(j, "share_of_wall", s->has_footer && s->wall_s > 0 ? total / s->wall_s : NAN);
     omni_json_key(j, "modules");
@@ -495,10 +499,6 @@ static void write_subprocesses(omni_json_t *j, const omni_session_t *s) {
 
 /* ---------------------------------------------------------------- the monitor */
 
-static void kv_num_or_null(omni_json_t *j, const char *k, double v) {
-    kv_num(j, k, v); /* NaN writes null */
-}
-
 static void write_series(omni_json_t *j, const omni_series_t *t) {
     omni_json_key(j, t->name);
     omni_json_begin_object(j);
@@ -524,46 +524,43 @@ static void write_timeline(omni_json_t *j, const omni_session_t *s,
         unavailable(j, "timeline", t->reason);
         return;
     }
-    omni_json_key(j, "timeline");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    available(j, "timeline");
     kv_num(j, "interval_s", t->interval_s);
     kv_uint(j, "samples", t->samples);
     kv_num(j, "span_s", t->span_s);
     omni_json_key(j, "summary");
     omni_json_begin_object(j);
-    kv_num_or_null(j, "cpu_pct_mean", t->cpu_pct_mean);
-    kv_num_or_null(j, "cpu_pct_max", t->cpu_pct_max);
-    kv_num_or_null(j, "peak_rss_bytes", t->peak_rss_bytes);
-    kv_num_or_null(j, "final_rss_bytes", t->final_rss_bytes);
-    kv_num_or_null(j, "threads_max", t->threads_max);
-    kv_num_or_null(j, "fds_max", t->fds_max);
-    kv_num_or_null(j, "disk_read_bytes", t->read_bytes);
-    kv_num_or_null(j, "disk_write_bytes", t->write_bytes);
+    kv_num(j, "cpu_pct_mean", t->cpu_pct_mean);
+    kv_num(j, "cpu_pct_max", t->cpu_pct_max);
+    kv_num(j, "peak_rss_bytes", t->peak_rss_bytes);
+    kv_num(j, "final_rss_bytes", t->final_rss_bytes);
+    kv_num(j, "threads_max", t->threads_max);
+    kv_num(j, "fds_max", t->fds_max);
+    kv_num(j, "disk_read_bytes", t->read_bytes);
+    kv_num(j, "disk_write_bytes", t->write_bytes);
     double span = t->span_s > 0 ? t->span_s : NAN;
-    kv_num_or_null(j, "disk_read_bytes_per_s", t->read_bytes / span);
-    kv_num_or_null(j, "disk_write_bytes_per_s", t->write_bytes / span);
-    kv_num_or_null(j, "read_call_bytes", t->rchar);
-    kv_num_or_null(j, "write_call_bytes", t->wchar);
-    kv_num_or_null(j, "read_syscalls", t->syscr);
-    kv_num_or_null(j, "write_syscalls", t->syscw);
-    kv_num_or_null(j, "voluntary_ctx", t->voluntary_ctx);
-    kv_num_or_null(j, "involuntary_ctx", t->involuntary_ctx);
-    kv_num_or_null(j, "minor_faults", t->minor_faults);
-    kv_num_or_null(j, "major_faults", t->major_faults);
-    kv_num_or_null(j, "load1_max", t->load1_max);
-    kv_num_or_null(j, "mem_available_min_bytes", t->mem_available_min_bytes);
-    kv_num_or_null(j, "machine_busy_pct_mean", t->machine_busy_pct_mean);
+    kv_num(j, "disk_read_bytes_per_s", t->read_bytes / span);
+    kv_num(j, "disk_write_bytes_per_s", t->write_bytes / span);
+    kv_num(j, "read_call_bytes", t->rchar);
+    kv_num(j, "write_call_bytes", t->wchar);
+    kv_num(j, "read_syscalls", t->syscr);
+    kv_num(j, "write_syscalls", t->syscw);
+    kv_num(j, "voluntary_ctx", t->voluntary_ctx);
+    kv_num(j, "involuntary_ctx", t->involuntary_ctx);
+    kv_num(j, "minor_faults", t->minor_faults);
+    kv_num(j, "major_faults", t->major_faults);
+    kv_num(j, "load1_max", t->load1_max);
+    kv_num(j, "mem_available_min_bytes", t->mem_available_min_bytes);
+    kv_num(j, "machine_busy_pct_mean", t->machine_busy_pct_mean);
     omni_json_key(j, "net");
     omni_json_begin_object(j);
     for (int i = 0; i < t->n_ifaces; i++) {
         omni_json_key(j, t->iface[i]);
         omni_json_begin_object(j);
-        kv_num_or_null(j, "rx_bytes", t->rx_bytes[i]);
-        kv_num_or_null(j, "rx_packets", t->rx_packets[i]);
-        kv_num_or_null(j, "tx_bytes", t->tx_bytes[i]);
-        kv_num_or_null(j, "tx_packets", t->tx_packets[i]);
+        kv_num(j, "rx_bytes", t->rx_bytes[i]);
+        kv_num(j, "rx_packets", t->rx_packets[i]);
+        kv_num(j, "tx_bytes", t->tx_bytes[i]);
+        kv_num(j, "tx_packets", t->tx_packets[i]);
         omni_json_end_object(j);
     }
     omni_json_end_object(j);
@@ -581,22 +578,19 @@ static void write_gpu(omni_json_t *j, const omni_timeline_summary_t *t) {
         unavailable(j, "gpu", t->gpu_reason);
         return;
     }
-    omni_json_key(j, "gpu");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    available(j, "gpu");
     omni_json_key(j, "devices");
     omni_json_begin_array(j);
     for (int d = 0; d < t->n_gpus; d++) {
         omni_json_begin_object(j);
         kv_int(j, "index", d);
         kv_str(j, "model", t->gpu_model[d]);
-        kv_num_or_null(j, "util_mean_pct", t->gpu_util_mean[d]);
-        kv_num_or_null(j, "util_max_pct", t->gpu_util_max[d]);
-        kv_num_or_null(j, "mem_used_max_bytes", t->gpu_mem_max[d]);
-        kv_num_or_null(j, "process_mem_max_bytes", t->gpu_proc_mem_max[d]);
-        kv_num_or_null(j, "power_max_w", t->gpu_power_max_w[d]);
-        kv_num_or_null(j, "energy_j", t->gpu_energy_j[d]);
+        kv_num(j, "util_mean_pct", t->gpu_util_mean[d]);
+        kv_num(j, "util_max_pct", t->gpu_util_max[d]);
+        kv_num(j, "mem_used_max_bytes", t->gpu_mem_max[d]);
+        kv_num(j, "process_mem_max_bytes", t->gpu_proc_mem_max[d]);
+        kv_num(j, "power_max_w", t->gpu_power_max_w[d]);
+        kv_num(j, "energy_j", t->gpu_energy_j[d]);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -608,19 +602,16 @@ static void write_counters(omni_json_t *j, const omni_timeline_summary_t *t) {
         unavailable(j, "counters", t->counters_reason);
         return;
     }
-    omni_json_key(j, "counters");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    available(j, "counters");
     omni_json_key(j, "events");
     omni_json_begin_object(j);
     for (int i = 0; i < t->n_events; i++)
-        kv_num_or_null(j, t->event[i], t->event_total[i]);
+        kv_num(j, t->event[i], t->event_total[i]);
     omni_json_end_object(j);
-    kv_num_or_null(j, "ipc", t->ipc);
+    kv_num(j, "ipc", t->ipc);
     /* An estimate: every last-level miss moves one cache line from memory. */
-    kv_num_or_null(j, "estimated_memory_bytes", t->est_memory_bytes);
-    kv_num_or_null(j, "estimated_memory_bandwidth_gbps",
+    kv_num(j, "estimated_memory_bytes", t->est_memory_bytes);
+    kv_num(j, "estimated_memory_bandwidth_gbps",
                    t->span_s > 0 ? t->est_memory_bytes / t->span_s / 1e9 : NAN);
     omni_json_end_object(j);
 }
@@ -637,25 +628,19 @@ static void write_energy(omni_json_t *j, const omni_timeline_summary_t *t) {
     }
     double total = (cpu ? t->cpu_energy_j : 0) + (gpu ? t->gpu_energy_total_j : 0);
     double kwh = total / 3.6e6;
-    omni_json_key(j, "energy");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
-    kv_num_or_null(j, "cpu_j", cpu ? t->cpu_energy_j : NAN);
-    kv_num_or_null(j, "gpu_j", gpu ? t->gpu_energy_total_j : NAN);
+    available(j, "energy");
+    kv_num(j, "cpu_j", cpu ? t->cpu_energy_j : NAN);
+    kv_num(j, "gpu_j", gpu ? t->gpu_energy_total_j : NAN);
     kv_num(j, "total_j", total);
     kv_num(j, "kwh", kwh);
-    kv_num_or_null(j, "grams_co2_per_kwh", t->grams_co2_per_kwh);
-    kv_num_or_null(j, "co2_grams", kwh * t->grams_co2_per_kwh);
+    kv_num(j, "grams_co2_per_kwh", t->grams_co2_per_kwh);
+    kv_num(j, "co2_grams", kwh * t->grams_co2_per_kwh);
     kv_str(j, "scope", "RAPL counts whole sockets and NVML whole devices, not only this process");
     omni_json_end_object(j);
 }
 
 static void write_hardware(omni_json_t *j, const omni_session_t *s) {
-    omni_json_key(j, "hardware");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    available(j, "hardware");
     /* The monitor's full facts, when it wrote them: cpu, memory, gpu,
      * counters, energy, os (as --hw --format json). */
     msgpack_unpacked u;
@@ -704,10 +689,7 @@ static void write_sampling(omni_json_t *j, const omni_session_t *s,
                                    "older session)");
         return;
     }
-    omni_json_key(j, "sampling");
-    omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    available(j, "sampling");
     kv_num(j, "interval_s", s->sample_interval_s);
     kv_uint(j, "taken", s->samples_taken);
     kv_uint(j, "stack_samples", st->total);

@@ -355,15 +355,8 @@ void omni_audit_write(omni_writer_t *w, double ns_per_tick) {
     msgpack_pack_map(pk, 3);
     omni_pack_kv_str(pk, "kind", "events");
     omni_pack_kv_u64(pk, "dropped", au.dropped);
-    omni_pack_str(pk, "rows");
-    msgpack_pack_map(pk, 2);
-    omni_pack_str(pk, "columns");
     static const char *const cols[] = {"event", "what", "detail", "code", "count", "ns"};
-    msgpack_pack_array(pk, 6);
-    for (int i = 0; i < 6; i++)
-        omni_pack_str(pk, cols[i]);
-    omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, n);
+    omni_pack_table_head(pk, "rows", cols, 6, n);
     for (uint32_t i = 0; i < au.n; i++) {
         const row_t *r = &au.rows[i];
         if (!r->count)

@@ -494,18 +494,6 @@ void omni_iocount_reset(void) {
     }
 }
 
-static void pack_table_start(msgpack_packer *pk, const char *name, const char *const *cols,
-                             int ncols, size_t rows) {
-    omni_pack_str(pk, name);
-    msgpack_pack_map(pk, 2);
-    omni_pack_str(pk, "columns");
-    msgpack_pack_array(pk, (size_t)ncols);
-    for (int i = 0; i < ncols; i++)
-        omni_pack_str(pk, cols[i]);
-    omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, rows);
-}
-
 void omni_iocount_write(omni_writer_t *w) {
     tls_ignore = 1; /* the session's own bytes */
     uint64_t tot[N_KINDS][4] = {{0}};
@@ -536,7 +524,7 @@ void omni_iocount_write(omni_writer_t *w) {
     omni_pack_kv_str(pk, "kind", "io");
     static const char *const tcols[] = {"kind", "read_bytes", "write_bytes", "read_ops",
                                         "write_ops"};
-    pack_table_start(pk, "totals", tcols, 5, n_tot);
+    omni_pack_table_head(pk, "totals", tcols, 5, n_tot);
     for (int k = 1; k < N_KINDS; k++) {
         if (!(tot[k][2] + tot[k][3]))
             continue;
@@ -546,7 +534,7 @@ void omni_iocount_write(omni_writer_t *w) {
             msgpack_pack_uint64(pk, tot[k][c]);
     }
     static const char *const hcols[] = {"kind", "op", "size_log2", "count"};
-    pack_table_start(pk, "sizes", hcols, 4, n_hist);
+    omni_pack_table_head(pk, "sizes", hcols, 4, n_hist);
     for (int k = 1; k < N_KINDS; k++)
         for (int d = 0; d < 2; d++)
             for (int b = 0; b < HIST_BUCKETS; b++) {
@@ -560,7 +548,7 @@ void omni_iocount_write(omni_writer_t *w) {
             }
     static const char *const fcols[] = {"code", "kind", "read_bytes", "write_bytes", "read_ops",
                                         "write_ops"};
-    pack_table_start(pk, "functions", fcols, 6, n_fn);
+    omni_pack_table_head(pk, "functions", fcols, 6, n_fn);
     size_t written = 0;
     for (io_thread_t *t = __atomic_load_n(&io.threads, __ATOMIC_ACQUIRE); t; t = t->next) {
         io_fn_t *fn = __atomic_load_n(&t->fn, __ATOMIC_ACQUIRE);

@@ -289,18 +289,6 @@ void omni_sampler_reset(void) {
 
 /* ---------------------------------------------------------------- the record */
 
-static void table_head(msgpack_packer *pk, const char *name, const char *const *cols, int n,
-                       size_t rows) {
-    omni_pack_str(pk, name);
-    msgpack_pack_map(pk, 2);
-    omni_pack_str(pk, "columns");
-    msgpack_pack_array(pk, (size_t)n);
-    for (int i = 0; i < n; i++)
-        omni_pack_str(pk, cols[i]);
-    omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, rows);
-}
-
 void omni_sampler_write(omni_writer_t *w) {
     if (!sm.ready || __atomic_load_n(&sm.busy, __ATOMIC_SEQ_CST))
         return;
@@ -312,7 +300,7 @@ void omni_sampler_write(omni_writer_t *w) {
     omni_pack_kv_u64(pk, "errors", sm.errors);
     omni_pack_kv_u64(pk, "dropped", sm.dropped);
     static const char *const ncols[] = {"id", "parent", "code", "line"};
-    table_head(pk, "nodes", ncols, 4, sm.n_nodes);
+    omni_pack_table_head(pk, "nodes", ncols, 4, sm.n_nodes);
     for (uint32_t i = 0; i < sm.n_nodes; i++) {
         const node_t *x = &sm.nodes[i];
         msgpack_pack_array(pk, 4);
@@ -333,7 +321,7 @@ void omni_sampler_write(omni_writer_t *w) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < sm.n_leaves; i++)
         n += sm.leaves[i].samples != 0;
-    table_head(pk, "stacks", lcols, 5, n);
+    omni_pack_table_head(pk, "stacks", lcols, 5, n);
     for (uint32_t i = 0; i < sm.n_leaves; i++) {
         const leaf_t *l = &sm.leaves[i];
         if (!l->samples)
@@ -346,7 +334,7 @@ void omni_sampler_write(omni_writer_t *w) {
         msgpack_pack_uint64(pk, l->gil);
     }
     static const char *const tcols[] = {"native_id", "id", "samples", "cpu", "gil"};
-    table_head(pk, "threads", tcols, 5, sm.n_threads);
+    omni_pack_table_head(pk, "threads", tcols, 5, sm.n_threads);
     for (uint32_t i = 0; i < sm.n_threads; i++) {
         const thr_t *t = &sm.threads[i];
         msgpack_pack_array(pk, 5);

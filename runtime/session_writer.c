@@ -124,8 +124,8 @@ static void pack_str_array(msgpack_packer *pk, int n, char *const *v) {
 /* The start of a table {columns: [...], rows: [...]}: the caller packs
  * nrows rows next. key names the table inside its record, NULL when the
  * table's two keys are the record's own (the caller counted them). */
-static void pack_table_head(msgpack_packer *pk, const char *key, const char *const *cols,
-                            size_t ncols, size_t nrows) {
+void omni_pack_table_head(msgpack_packer *pk, const char *key, const char *const *cols,
+                          size_t ncols, size_t nrows) {
     if (key) {
         omni_pack_str(pk, key);
         msgpack_pack_map(pk, 2);
@@ -217,7 +217,7 @@ static void write_codes(msgpack_packer *pk) {
     uint32_t n = omni_callprof_code_count();
     msgpack_pack_map(pk, 3);
     omni_pack_kv_str(pk, "kind", "codes");
-    pack_table_head(pk, NULL, cols, 4, n);
+    omni_pack_table_head(pk, NULL, cols, 4, n);
     for (uint32_t i = 0; i < n; i++) {
         const omni_code_info_t *c = omni_callprof_code(i);
         msgpack_pack_array(pk, 4);
@@ -249,7 +249,7 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
     omni_pack_kv_u64(pk, "cpu_ns", cpu);
     omni_pack_kv_u64(pk, "max_depth", t->max_depth);
 
-    pack_table_head(pk, "functions", fcols, 6, nf);
+    omni_pack_table_head(pk, "functions", fcols, 6, nf);
     for (uint32_t i = 0; i < t->fn_cap; i++) {
         const omni_fstat_t *s = &t->fn[i];
         if (!s->c.calls)
@@ -263,7 +263,7 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
     uint32_t ne = 0;
     for (uint32_t i = 0; i < t->edge_count; i++)
         ne += t->edges[i].c.calls != 0;
-    pack_table_head(pk, "edges", ecols, 6, ne);
+    omni_pack_table_head(pk, "edges", ecols, 6, ne);
     for (uint32_t i = 0; i < t->edge_count; i++) {
         const omni_edge_t *e = &t->edges[i];
         if (!e->c.calls)

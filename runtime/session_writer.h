@@ -41,6 +41,10 @@ void omni_pack_kv_str(msgpack_packer *pk, const char *key, const char *val);
 void omni_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t val);
 void omni_pack_kv_i64(msgpack_packer *pk, const char *key, int64_t val);
 void omni_pack_kv_f64(msgpack_packer *pk, const char *key, double val);
+/* The head of a table {columns, rows}: with key, "key" and the map first;
+ * the caller then packs nrows arrays of ncols cells. */
+void omni_pack_table_head(msgpack_packer *pk, const char *key, const char *const *cols,
+                          size_t ncols, size_t nrows);
 
 /* What the header says about the run, filled in at start. */
 typedef struct omni_header {
