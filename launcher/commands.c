@@ -5,6 +5,8 @@
 #include "hw/facts.h"
 #include "patterns/export.h"
 #include "patterns/json_out.h"
+#include "patterns/kb.h"
+#include "patterns/match.h"
 #include "patterns/report.h"
 #include "runtime/mp_get.h"
 #include "runtime/sessions_list.h"
@@ -42,25 +44,103 @@ static int want_color(FILE *f) {
     return isatty(fileno(f)) && !(nc && *nc);
 }
 
+/* The knowledge base, built-in and --patterns DIR: a message and NULL when
+ * a file is invalid (nothing runs half-loaded). */
+static int load_kb(const omni_options_t *o, omni_kb_t *kb) {
+    char err[1024];
+    if (omni_kb_load(kb, o->patterns_dir, err, sizeof err) < 0) {
+        fprintf(stderr, "omnipython: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 int omni_cmd_report(const omni_options_t *o) {
+    omni_kb_t kb;
+    if (load_kb(o, &kb) < 0)
+        return OMNI_EXIT_BADFILE;
     omni_session_t s;
     char err[512];
     int rc_load = o->process ? omni_session_load_process(o->session, o->process, &s, err, sizeof err)
                              : omni_session_load_tree(o->session, &s, err, sizeof err);
     if (rc_load < 0) {
         fprintf(stderr, "omnipython: %s: %s\n", o->session, err);
+        omni_kb_free(&kb);
         return OMNI_EXIT_BADFILE;
     }
+    omni_entities_t ents;
+    omni_findings_t fs;
+    int analysed = omni_entities_build(&s, &ents) == 0;
+    if (analysed && omni_match(&kb, &ents, &fs) < 0) {
+        omni_entities_free(&ents);
+        analysed = 0;
+    }
+    if (!analysed)
+        fprintf(stderr, "omnipython: out of memory matching the patterns: no findings\n");
+    FILE *f = open_output(o);
+    int rc = -1;
+    if (f) {
+        const omni_findings_t *found = analysed ? &fs : NULL;
+        const char *fmt = o->format ? o->format : "text";
+        if (strcmp(fmt, "json") == 0)
+            rc = omni_report_json(&s, o->session, found, f);
+        else if (strcmp(fmt, "md") == 0)
+            rc = omni_report_md(&s, o->session, found, f);
+        else
+            rc = omni_report_text(&s, o->session, found, f, f == stdout && want_color(f));
+    }
+    if (analysed) {
+        omni_findings_free(&fs);
+        omni_entities_free(&ents);
+    }
+    omni_session_free(&s);
+    omni_kb_free(&kb);
+    return f ? close_output(o, f, rc) : OMNI_EXIT_OUTPUT;
+}
+
+/* --list-patterns [--patterns DIR] [--format text|json]: the knowledge base
+ * as loaded (which checks the user's files). */
+int omni_cmd_patterns(const omni_options_t *o) {
+    omni_kb_t kb;
+    if (load_kb(o, &kb) < 0)
+        return OMNI_EXIT_BADFILE;
     FILE *f = open_output(o);
     if (!f) {
-        omni_session_free(&s);
+        omni_kb_free(&kb);
         return OMNI_EXIT_OUTPUT;
     }
     int json = o->format && strcmp(o->format, "json") == 0;
-    int rc = json ? omni_report_json(&s, o->session, f)
-                  : omni_report_text(&s, o->session, f, f == stdout && want_color(f));
-    omni_session_free(&s);
-    return close_output(o, f, rc);
+    omni_json_t j;
+    if (json) {
+        omni_json_init(&j, f);
+        omni_json_begin_array(&j);
+    }
+    for (size_t i = 0; i < kb.n; i++) {
+        const omni_pattern_t *p = &kb.p[i];
+        if (!json) {
+            fprintf(f, "%-20s %-8s %s\n%20s %s\n", p->id, omni_level_name(p->level), p->cond.src,
+                    "", p->source);
+            continue;
+        }
+        omni_json_begin_object(&j);
+        omni_json_key(&j, "id");
+        omni_json_str(&j, p->id);
+        omni_json_key(&j, "level");
+        omni_json_str(&j, omni_level_name(p->level));
+        omni_json_key(&j, "condition");
+        omni_json_str(&j, p->cond.src);
+        omni_json_key(&j, "source");
+        omni_json_str(&j, p->source);
+        omni_json_key(&j, "builtin");
+        omni_json_bool(&j, p->builtin);
+        omni_json_end_object(&j);
+    }
+    if (json) {
+        omni_json_end_array(&j);
+        fputc('\n', f);
+    }
+    omni_kb_free(&kb);
+    return close_output(o, f, 0);
 }
 
 /* --export FORMAT SESSION --out FILE: the joined tree (or --process PID). */

@@ -4,8 +4,12 @@
 
 #include "launcher/options.h"
 
-/* --report SESSION [--format text|json] [--out FILE]. Returns the exit status. */
+/* --report SESSION [--format text|md|json] [--patterns DIR] [--out FILE]:
+ * the report with the knowledge base's findings. Returns the exit status. */
 int omni_cmd_report(const omni_options_t *o);
+
+/* --list-patterns [--patterns DIR]: the knowledge base, checked. */
+int omni_cmd_patterns(const omni_options_t *o);
 
 /* --sessions: lists ./.omni/. Returns the exit status. */
 int omni_cmd_sessions(const omni_options_t *o);

@@ -21,6 +21,9 @@ int main(int argc, char **argv) {
     case OMNI_CMD_EXPORT:
         status = omni_cmd_export(&o);
         break;
+    case OMNI_CMD_PATTERNS:
+        status = omni_cmd_patterns(&o);
+        break;
     case OMNI_CMD_HW:
         status = omni_cmd_hw(&o);
         break;

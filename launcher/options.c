@@ -70,8 +70,9 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
         } else if ((r = take_value("--format", args, n, &i, &v)) != 0) {
             if (r < 0)
                 goto missing;
-            if (strcmp(v, "text") && strcmp(v, "json")) {
-                snprintf(o->err, sizeof o->err, "--format must be text or json, not '%s'", v);
+            if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "md") && strcmp(v, "html")) {
+                snprintf(o->err, sizeof o->err, "--format must be text, json, md or html, not '%s'",
+                         v);
                 return -1;
             }
             o->format = v;
@@ -80,6 +81,10 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 goto missing;
             o->cmd = OMNI_CMD_REPORT;
             o->session = v;
+        } else if ((r = take_value("--patterns", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->patterns_dir = v;
         } else if ((r = take_value("--interval", args, n, &i, &v)) != 0) {
             char *end;
             long ms = r > 0 ? strtol(v, &end, 10) : 0;
@@ -155,6 +160,8 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
             o->given |= OMNI_GIVEN_QUIET;
+        } else if (strcmp(a, "--list-patterns") == 0) {
+            o->cmd = OMNI_CMD_PATTERNS;
         } else if (strcmp(a, "--sessions") == 0) {
             o->cmd = OMNI_CMD_SESSIONS;
         } else if (strcmp(a, "--omni-help") == 0) {
@@ -230,6 +237,15 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         snprintf(o->err, sizeof o->err, "--process goes with --report");
         return -1;
     }
+    if (o->format && (strcmp(o->format, "md") == 0 || strcmp(o->format, "html") == 0) &&
+        o->cmd != OMNI_CMD_REPORT) {
+        snprintf(o->err, sizeof o->err, "--format %s goes with --report", o->format);
+        return -1;
+    }
+    if (o->patterns_dir && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_PATTERNS) {
+        snprintf(o->err, sizeof o->err, "--patterns goes with --report or --list-patterns");
+        return -1;
+    }
     if (o->bench && o->cmd != OMNI_CMD_HW) {
         snprintf(o->err, sizeof o->err, "--bench goes with --hw");
         return -1;
@@ -254,7 +270,9 @@ void omni_options_usage(void *fp) {
             "omnipython " OMNI_VERSION " - python3 that profiles what it runs\n"
             "\n"
             "usage: omnipython [OMNI OPTIONS] [PYTHON OPTIONS AND ARGUMENTS]\n"
-            "       omnipython --report SESSION [--format text|json] [--out FILE]\n"
+            "       omnipython --report SESSION [--format text|md|json] [--patterns DIR]\n"
+            "                  [--out FILE]\n"
+            "       omnipython --list-patterns [--patterns DIR] [--format text|json]\n"
             "       omnipython --sessions\n"
             "       omnipython --hw [--bench] [--format text|json]\n"
             "       omnipython --export collapsed|speedscope|pstats|chrome SESSION --out FILE\n"
@@ -273,7 +291,10 @@ void omni_options_usage(void *fp) {
             "                  full; at most 1000); 0 takes none. Sampling runs on the\n"
             "                  monitor thread: --interval 0 turns it off too\n"
             "  --report FILE   print the report of a session\n"
-            "  --format FMT    report format: text (default) or json\n"
+            "  --format FMT    report format: text (default), md (report.md) or json\n"
+            "  --patterns DIR  with --report: the patterns of DIR/*.yaml too (one with a\n"
+            "                  built-in pattern's id replaces it)\n"
+            "  --list-patterns print the knowledge base (and check --patterns DIR)\n"
             "  --process PID   with --report: that process of the tree alone (the report\n"
             "                  joins the sessions of the processes the run started)\n"
             "  --sessions      list the sessions under ./.omni/\n"
@@ -282,6 +303,7 @@ void omni_options_usage(void *fp) {
             "  --omni-help     print this part only\n"
             "exit status: the target's own (124 when --timeout ended it); for omnipython's\n"
             "commands 0, 2 for a bad option,\n"
-            "3 for a missing or unreadable session, 4 when the report cannot be written.\n"
+            "3 for a missing or unreadable session or an invalid pattern file, 4 when the\n"
+            "report cannot be written.\n"
             "\n");
 }

@@ -11,12 +11,14 @@ typedef enum omni_cmd {
     OMNI_CMD_SESSIONS,  /* --sessions */
     OMNI_CMD_HW,        /* --hw [--bench] */
     OMNI_CMD_EXPORT,    /* --export FORMAT SESSION --out FILE */
+    OMNI_CMD_PATTERNS,  /* --list-patterns [--patterns DIR] */
     OMNI_CMD_HELP       /* --help: ours, then Python's */
 } omni_cmd_t;
 
 /* Exit statuses of omnipython's own commands (the target's are its own). */
 #define OMNI_EXIT_USAGE 2     /* a bad omnipython option */
-#define OMNI_EXIT_BADFILE 3   /* a session file that is missing, unreadable or not a session */
+#define OMNI_EXIT_BADFILE 3   /* a session file that is missing, unreadable or not a session;
+                                 a pattern file that is invalid */
 #define OMNI_EXIT_OUTPUT 4    /* the report could not be written */
 
 /* Options given explicitly (on the command line or in OMNIPYTHON_OPTIONS):
@@ -42,7 +44,8 @@ typedef struct omni_options {
     unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
     const char *session;    /* --report SESSION, --export FORMAT SESSION */
     const char *export_format; /* --export FORMAT */
-    const char *format;     /* --format text|json (NULL = text) */
+    const char *format;     /* --format text|json|md|html (NULL = text) */
+    const char *patterns_dir; /* --patterns DIR */
     int py_index;           /* argv[py_index..] are Python's arguments */
     char err[256];          /* the reason, when parsing fails */
     char **env_tokens;      /* OMNIPYTHON_OPTIONS split on blanks (owned) */

@@ -132,10 +132,43 @@ int omni_events_is_interpreter(const omni_etotal_ev_t *r);
  * may be NULL. Returns 0 or -1 on a write error. */
 int omni_hw_text(const msgpack_object *facts, const msgpack_object *bench, FILE *f);
 
-/* The text report; color = 1 for ANSI colours. Returns 0 or -1 on a write error. */
-int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f, int color);
+/* ---------------------------------------------------------------- the human reports' pieces */
 
-/* The JSON report (the public contract in README.md). Returns 0 or -1. */
-int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f);
+/* file relative to the run's working directory when it lies below it. */
+const char *omni_short_file(const omni_session_t *s, const char *file);
+/* The source text of line n of file, trimmed, into buf ("" when unreadable). */
+const char *omni_source_line(const char *file, int64_t n, char *buf, size_t cap);
+/* "12.3 MiB" */
+const char *omni_fmt_bytes(double b, char *buf, size_t cap);
+/* A metric's value in its unit (the catalog's: bytes, s, fraction, %, or a
+ * count's noun): "1.2 MiB", "450 us", "63%", "2,000,000 calls"; "n/a" for NaN. */
+const char *omni_fmt_value(double v, const char *unit, char *buf, size_t cap);
+
+/* ---------------------------------------------------------------- the reports */
+
+struct omni_findings;
+
+/* The text report; color = 1 for ANSI colours; findings may be NULL.
+ * Returns 0 or -1 on a write error. */
+int omni_report_text(const omni_session_t *s, const char *session_path,
+                     const struct omni_findings *findings, FILE *f, int color);
+
+/* The JSON report (the public contract in README.md); findings may be NULL
+ * (an empty list). Returns 0 or -1. */
+int omni_report_json(const omni_session_t *s, const char *session_path,
+                     const struct omni_findings *findings, FILE *f);
+
+/* report.md: what the run did, its bottlenecks, the findings with their
+ * evidence and suggestions, and how to verify a change. Returns 0 or -1. */
+int omni_report_md(const omni_session_t *s, const char *session_path,
+                   const struct omni_findings *findings, FILE *f);
+
+/* The findings as a JSON array under key "findings", and the patterns not
+ * tried under "patterns_skipped". */
+struct omni_json;
+void omni_findings_json(struct omni_json *j, const struct omni_findings *findings);
+/* The findings as text (markdown = 0) or markdown; returns how many. */
+size_t omni_findings_print(FILE *f, const omni_session_t *s, const struct omni_findings *findings,
+                           int markdown);
 
 #endif

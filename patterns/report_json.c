@@ -699,7 +699,8 @@ static void write_sampling(omni_json_t *j, const omni_session_t *s,
     omni_json_end_object(j);
 }
 
-int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f) {
+int omni_report_json(const omni_session_t *s, const char *session_path,
+                     const struct omni_findings *findings, FILE *f) {
     omni_profile_t p;
     if (omni_profile_build(s, &p) < 0)
         return -1;
@@ -732,9 +733,7 @@ int omni_report_json(const omni_session_t *s, const char *session_path, FILE *f)
     write_timeline(&j, s, &tl);
     write_energy(&j, &tl);
     write_hardware(&j, s);
-    omni_json_key(&j, "findings");
-    omni_json_begin_array(&j);
-    omni_json_end_array(&j);
+    omni_findings_json(&j, findings);
     omni_json_end_object(&j);
     fputc('\n', f);
     omni_samples_free(&st);

@@ -19,29 +19,15 @@ static const char *bold(const out_t *o) { return o->color ? "\033[1m" : ""; }
 static const char *dim(const out_t *o) { return o->color ? "\033[2m" : ""; }
 static const char *reset(const out_t *o) { return o->color ? "\033[0m" : ""; }
 
-/* A file name relative to the run's working directory when it lies below it. */
-static const char *short_file(const omni_session_t *s, const char *file) {
-    size_t n = s->cwd ? strlen(s->cwd) : 0;
-    if (n > 1 && strncmp(file, s->cwd, n) == 0 && file[n] == '/')
-        return file + n + 1;
-    return file;
-}
-
 static void print_function(const out_t *o, uint32_t code) {
     const omni_scode_t *c = &o->s->codes[code];
-    fprintf(o->f, "%s  %s%s:%lld%s\n", c->name, dim(o), short_file(o->s, c->file),
+    fprintf(o->f, "%s  %s%s:%lld%s\n", c->name, dim(o), omni_short_file(o->s, c->file),
             (long long)c->line, reset(o));
 }
 
 static void print_bytes(FILE *f, uint64_t b) {
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    fprintf(f, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    char buf[32];
+    fputs(omni_fmt_bytes((double)b, buf, sizeof buf), f);
 }
 
 static void print_run(const out_t *o) {
@@ -188,26 +174,6 @@ static void print_function_or_none(const out_t *o, int64_t code) {
         print_function(o, (uint32_t)code);
 }
 
-/* The source text of line n of file, trimmed, into buf ("" when unreadable). */
-static const char *source_line(const char *file, int64_t n, char *buf, size_t cap) {
-    buf[0] = 0;
-    FILE *f = file[0] == '<' ? NULL : fopen(file, "r");
-    if (!f)
-        return buf;
-    char line[4096];
-    for (int64_t i = 1; fgets(line, sizeof line, f); i++) {
-        if (i < n)
-            continue;
-        const char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        snprintf(buf, cap, "%.*s", (int)strcspn(p, "\r\n"), p);
-        break;
-    }
-    fclose(f);
-    return buf;
-}
-
 #define LINES_N 10
 
 /* The lines where the samples found the threads, with their source. */
@@ -232,8 +198,8 @@ static void print_hot_lines(const out_t *o) {
         fprintf(f, "  %5.1f%% %s%5.1f%% cpu%s  %s:%lld  %s%s%s\n",
                 st.total ? 100.0 * (double)l->samples / (double)st.total : 0, dim(o),
                 st.total ? 100.0 * (double)l->cpu / (double)st.total : 0, reset(o),
-                short_file(s, c->file), (long long)l->line, bold(o),
-                source_line(c->file, l->line, src, sizeof src), reset(o));
+                omni_short_file(s, c->file), (long long)l->line, bold(o),
+                omni_source_line(c->file, l->line, src, sizeof src), reset(o));
         fprintf(f, "          %sin %s%s\n", dim(o), c->name, reset(o));
     }
     omni_samples_free(&st);
@@ -419,13 +385,24 @@ static void print_resources(const out_t *o) {
     }
 }
 
-int omni_report_text(const omni_session_t *s, const char *session_path, FILE *f, int color) {
+/* The findings first: what a person should look at. */
+static void print_findings(const out_t *o, const struct omni_findings *fs) {
+    if (!fs)
+        return;
+    fprintf(o->f, "\n%sFindings%s", bold(o), reset(o));
+    if (!omni_findings_print(o->f, o->s, fs, 0))
+        fprintf(o->f, "\n  none: no pattern of the knowledge base matched this run\n");
+}
+
+int omni_report_text(const omni_session_t *s, const char *session_path,
+                     const struct omni_findings *findings, FILE *f, int color) {
     out_t o = {f, color, s};
     omni_profile_t p;
     if (omni_profile_build(s, &p) < 0)
         return -1;
     print_run(&o);
     fprintf(f, "  session %s\n", session_path);
+    print_findings(&o, findings);
 
     size_t n = p.n_funcs < TOP_N ? p.n_funcs : TOP_N;
     fprintf(f, "\n%sTop functions by exclusive time%s  %s(%zu functions, %.3f s in Python code; "

@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (omni_session_parse((const char *)data, size, &s, err, sizeof err) == 0) {
         FILE *sink = fopen("/dev/null", "w");
         if (sink) {
-            omni_report_text(&s, "fuzz.omni", sink, 1);
-            omni_report_json(&s, "fuzz.omni", sink);
+            omni_report_text(&s, "fuzz.omni", NULL, sink, 1);
+            omni_report_json(&s, "fuzz.omni", NULL, sink);
             fclose(sink);
         }
         omni_session_free(&s);
