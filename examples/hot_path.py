@@ -1,0 +1,30 @@
+"""hot_path: one chain of calls (main > handle > parse > checksum) holds most
+of the time, while the rest of the program is cheap."""
+
+
+def checksum(data):
+    h = 0
+    for b in data:
+        h = (h * 31 + b) & 0xFFFFFFFF
+    return h
+
+
+def parse(message):
+    return checksum(message.encode())
+
+
+def handle(messages):
+    return [parse(m) for m in messages]
+
+
+def report(results):
+    return sum(results) % 1000
+
+
+def main():
+    messages = ["message number %d " % i * 40 for i in range(25000)]
+    print(report(handle(messages)))
+
+
+if __name__ == "__main__":
+    main()

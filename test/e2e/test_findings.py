@@ -1,0 +1,230 @@
+"""The knowledge base and its findings: every example program yields its
+finding (with evidence that agrees with the rest of the report), the clean
+program yields none, user patterns add and replace, and invalid pattern files
+are refused with file:line:column and the reason."""
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import OMNI, clean_env, report_json, run
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "examples")
+
+# example program -> the finding it must yield
+CASES = {
+    "small_functions.py": "small_fn_high_calls",
+    "hot_path.py": "hot_path",
+    "cpu_bound.py": "cpu_bound",
+    "waiting.py": "waiting",
+    "gil_contention.py": "gil_contention",
+    "deep_recursion.py": "deep_recursion",
+    "small_writes.py": "small_io_ops",
+    "repeated_open.py": "repeated_open",
+    "slow_imports.py": "slow_imports",
+    "many_subprocesses.py": "subprocess_heavy",
+}
+
+# Patterns that need what this machine or this version does not measure.
+NOT_HERE = {"low_ipc", "cache_misses", "gpu_underused", "memory_growth", "alloc_churn",
+            "complex_and_hot", "high_variance"}
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    d = tmp_path_factory.mktemp("examples")
+    out = {}
+    for name in list(CASES) + ["clean.py"]:
+        s = d / (name + ".omni")
+        r = run([OMNI, "--quiet", "--out", str(s), os.path.join(EXAMPLES, name)],
+                cwd=str(d), env=clean_env())
+        assert r.returncode == 0, (name, r.stderr.decode())
+        out[name] = str(s)
+    return out
+
+
+def findings(session, *extra):
+    r = run([OMNI, "--report", session, "--format", "json", *extra])
+    assert r.returncode == 0, r.stderr.decode()
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("example", sorted(CASES))
+def test_each_example_yields_its_finding(sessions, example):
+    rep = findings(sessions[example])
+    ids = [f["id"] for f in rep["findings"]]
+    assert CASES[example] in ids, (example, ids)
+    f = [f for f in rep["findings"] if f["id"] == CASES[example]][0]
+    assert 0 < f["confidence"] <= 1
+    assert f["suggestions"] and f["verify"] and f["description"]
+    # The evidence: every comparison that held, with its value and threshold.
+    ops = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+           "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+    assert f["evidence"]
+    for ev in f["evidence"]:
+        assert ops[ev["op"]](ev["value"], ev["threshold"]), ev
+        assert ev["condition"].startswith(ev["metric"])
+
+
+def test_evidence_agrees_with_the_report(sessions):
+    rep = findings(sessions["small_functions.py"])
+    f = [f for f in rep["findings"] if f["id"] == "small_fn_high_calls"][0]
+    assert f["location"]["function"] == "scale" and f["location"]["line"] == 7
+    fn = [x for x in rep["functions"] if x["name"] == "scale"][0]
+    assert f["metrics"]["calls"] == fn["calls"] == 1_000_000
+    assert f["metrics"]["per_call_s"] == pytest.approx(fn["exclusive_s"] / fn["calls"])
+
+    rep = findings(sessions["many_subprocesses.py"])
+    f = [f for f in rep["findings"] if f["id"] == "subprocess_heavy"][0]
+    assert f["metrics"]["processes_started"] == 30
+
+    rep = findings(sessions["repeated_open.py"])
+    f = [f for f in rep["findings"] if f["id"] == "repeated_open"][0]
+    # 500 reads, and tempfile.mkstemp's own open that made the file
+    assert f["metrics"]["opens"] == 501 and f["location"]["path"].endswith(".json")
+    assert f["location"]["function"] == "setting"
+
+    rep = findings(sessions["deep_recursion.py"])
+    f = [f for f in rep["findings"] if f["id"] == "deep_recursion"][0]
+    # rsum(data) recurses once per element and once more at the end
+    assert f["metrics"]["max_recursion"] == 801
+
+    rep = findings(sessions["small_writes.py"])
+    f = [f for f in rep["findings"] if f["id"] == "small_io_ops"][0]
+    # one write per record, unbuffered
+    assert f["location"]["function"] == "save" and f["metrics"]["io_ops"] == 20000
+
+
+def test_the_clean_program_yields_nothing(sessions):
+    rep = findings(sessions["clean.py"])
+    assert rep["findings"] == []
+
+
+def test_patterns_without_their_measurements_are_skipped_with_the_reason(sessions):
+    rep = findings(sessions["clean.py"])
+    skipped = {s["id"]: s["reason"] for s in rep["patterns_skipped"]}
+    assert set(skipped) == NOT_HERE
+    assert "counters" in skipped["low_ipc"] and "GPU" in skipped["gpu_underused"]
+
+
+def test_findings_are_reproducible_from_the_session_alone(sessions, tmp_path):
+    copy = tmp_path / "copy.omni"
+    shutil.copy(sessions["waiting.py"], copy)
+    a = findings(sessions["waiting.py"])["findings"]
+    b = json.loads(run([OMNI, "--report", str(copy), "--format", "json"],
+                       cwd="/").stdout)["findings"]
+    assert a == b
+
+
+def test_markdown_report(sessions):
+    r = run([OMNI, "--report", sessions["small_functions.py"], "--format", "md"])
+    assert r.returncode == 0
+    md = r.stdout.decode()
+    for heading in ("## Summary", "## Key bottlenecks", "## Findings", "## Patterns not tried",
+                    "## How to verify an improvement"):
+        assert heading in md
+    assert "`small_fn_high_calls`" in md and "**Evidence**" in md and "**Verify**" in md
+    assert "| `scale` |" in md
+
+
+def test_text_report_starts_with_findings(sessions):
+    out = run([OMNI, "--report", sessions["waiting.py"]]).stdout.decode()
+    assert out.index("Findings") < out.index("Top functions")
+    assert "waiting" in out
+
+
+# ---------------------------------------------------------------- user patterns
+
+def write(d, name, text):
+    p = d / name
+    p.write_text(text)
+    return p
+
+
+PATTERN = """\
+- id: many_scale_calls
+  description: scale is called a lot.
+  level: function
+  condition: calls >= {threshold} and self_samples >= 0
+  suggestions: [do less]
+  verify: fewer calls
+"""
+
+
+def test_user_patterns_add_findings_and_confidence_grows_with_the_margin(sessions, tmp_path):
+    lo, hi = tmp_path / "lo", tmp_path / "hi"
+    lo.mkdir()
+    hi.mkdir()
+    write(lo, "mine.yaml", PATTERN.format(threshold=1000))
+    write(hi, "mine.yaml", PATTERN.format(threshold=900000))
+    s = sessions["small_functions.py"]
+    a = [f for f in findings(s, "--patterns", str(lo))["findings"] if f["id"] == "many_scale_calls"]
+    b = [f for f in findings(s, "--patterns", str(hi))["findings"] if f["id"] == "many_scale_calls"]
+    assert a and b and a[0]["location"]["function"] == "scale"
+    assert a[0]["confidence"] > b[0]["confidence"]
+    assert a[0]["pattern_source"].endswith("mine.yaml:1")
+
+
+def test_a_user_pattern_replaces_the_builtin_of_the_same_id(sessions, tmp_path):
+    write(tmp_path, "strict.yml", """\
+- id: small_fn_high_calls
+  description: stricter
+  level: function
+  condition: calls >= 1e9
+  suggestions: [x]
+  verify: y
+""")
+    rep = findings(sessions["small_functions.py"], "--patterns", str(tmp_path))
+    assert "small_fn_high_calls" not in [f["id"] for f in rep["findings"]]
+    lst = json.loads(run([OMNI, "--list-patterns", "--patterns", str(tmp_path),
+                          "--format", "json"]).stdout)
+    mine = [p for p in lst if p["id"] == "small_fn_high_calls"]
+    assert len(mine) == 1 and mine[0]["condition"] == "calls >= 1e9" and not mine[0]["builtin"]
+
+
+BAD = [
+    # (file text, expected "line:column: message" part)
+    ("- id: x\n  description: d\n  level: function\n  condition: cals > 1\n"
+     "  suggestions: [s]\n  verify: v\n", ":4:14: unknown metric 'cals' at level function"),
+    ("- id: x\n  description: d\n  level: function\n  condition: 'calls > 1 and 2'\n"
+     "  suggestions: [s]\n  verify: v\n", ":4:29: type error: 'and' takes conditions"),
+    ("- id: x\n  description: d\n  level: function\n  condition: calls + 1\n"
+     "  suggestions: [s]\n  verify: v\n", ":4:14: type error: the condition is a number"),
+    ("- id: x\n  description: d\n  level: function\n  condition: calls > (1\n"
+     "  suggestions: [s]\n  verify: v\n", ":4:24: ')' expected, not the end"),
+    ("- id: x\n  description: d\n  level: galaxy\n  condition: calls > 1\n"
+     "  suggestions: [s]\n  verify: v\n", ":3:10: 'level' must be function, line, thread"),
+    ("- id: x\n  description: d\n  level: function\n  condition: calls > 1\n"
+     "  verify: v\n", ":1:3: pattern x has no 'suggestions'"),
+    ("- id: x\n  description: d\n  level: function\n  condition: calls > 1\n"
+     "  suggestions: [s]\n  verify: v\n  colour: red\n", ":7:3: unknown key 'colour'"),
+    ("- id: x\n  description: d\n  level: function\n  condition: calls > 1\n"
+     "  suggestions: [s]\n  verify: v\n"
+     "- id: x\n  description: d\n  level: function\n  condition: calls > 2\n"
+     "  suggestions: [s]\n  verify: v\n", ":7:3: pattern x is defined twice"),
+    ("- id: x\n  description: [unclosed\n", ":3:1: invalid YAML"),
+    ("- id: x\n  description: d\n  level: process\n  condition: wall_s > 1\n"
+     "  confidence: {base: 0.9, max: 0.5}\n  suggestions: [s]\n  verify: v\n",
+     ":5:15: confidence needs 0 <= base <= max <= 1"),
+    ("id: x\n", ":1:1: a pattern file is a list of patterns"),
+]
+
+
+@pytest.mark.parametrize("text,where", BAD)
+def test_invalid_pattern_files_are_refused_with_the_place(sessions, tmp_path, text, where):
+    write(tmp_path, "bad.yaml", text)
+    for argv in ([OMNI, "--report", sessions["clean.py"], "--patterns", str(tmp_path)],
+                 [OMNI, "--list-patterns", "--patterns", str(tmp_path)]):
+        r = run(argv)
+        err = r.stderr.decode()
+        assert r.returncode == 3 and r.stdout == b"", err
+        assert f"{tmp_path}/bad.yaml{where}" in err, err
+
+
+def test_a_missing_patterns_folder_is_a_clear_error(sessions, tmp_path):
+    r = run([OMNI, "--report", sessions["clean.py"], "--patterns", str(tmp_path / "nope")])
+    assert r.returncode == 3 and b"No such file or directory" in r.stderr
+    r = run([OMNI, "--patterns", str(tmp_path), "-c", "pass"])
+    assert r.returncode == 2 and b"--patterns goes with --report" in r.stderr
