@@ -41,6 +41,17 @@ static const char *scalar(yaml_node_t *n) {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+/* A mapping's key given twice is an error (YAML leaves it to the reader). */
+static int check_unique_keys(loader_t *ld, yaml_node_t *n) {
+    for (yaml_node_pair_t *a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++)
+        for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++) {
+            const char *ka = scalar(node(ld, a->key)), *kb = scalar(node(ld, b->key));
+            if (ka && kb && strcmp(ka, kb) == 0)
+                return fail_at(ld, node(ld, a->key)->start_mark, "key '%s' given twice", ka);
+        }
+    return 0;
+}
+
 static int want_string(loader_t *ld, yaml_node_t *n, const char *key, char **out) {
     const char *s = scalar(n);
     if (!s || !*s)
@@ -164,6 +175,8 @@ static int load_confidence(loader_t *ld, yaml_node_t *n, omni_pattern_t *p, int 
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(ld, n->start_mark, "'confidence' must be a mapping (base, max, "
                                           "margin_scale, evidence, evidence_half)");
+    if (check_unique_keys(ld, n) < 0)
+        return -1;
     for (yaml_node_pair_t *kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top;
          kv++) {
         yaml_node_t *k = node(ld, kv->key), *v = node(ld, kv->value);
@@ -226,6 +239,7 @@ static void pattern_free(omni_pattern_t *p) {
 
 static const char *const keys = "id, description, level, condition, confidence, suggestions, verify";
 
+
 static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
     memset(p, 0, sizeof *p);
     p->conf_base = 0.5;
@@ -236,6 +250,8 @@ static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
     p->cond.root = -1;
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(ld, n->start_mark, "a pattern must be a mapping (%s)", keys);
+    if (check_unique_keys(ld, n) < 0)
+        return -1;
     char where[512];
     snprintf(where, sizeof where, "%s:%zu", ld->name, n->start_mark.line + 1);
     if (!(p->source = strdup(where)))

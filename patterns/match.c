@@ -99,7 +99,8 @@ static int match_pattern(const omni_pattern_t *p, const omni_entities_t *x, omni
         out->f[out->n++] = (omni_finding_t){p, e, confidence(p, e, margin), margin, ec.ev, ec.n};
     }
     size_t n = out->n - first;
-    qsort(out->f + first, n, sizeof *out->f, by_confidence);
+    if (n)
+        qsort(out->f + first, n, sizeof *out->f, by_confidence);
     while (out->n - first > OMNI_MAX_FINDINGS_PER_PATTERN) {
         free_finding(&out->f[--out->n]);
         out->omitted++;

@@ -272,8 +272,8 @@ static void print_events(const out_t *o) {
     }
     static const char *const kinds[] = {"socket", "process", "conflict"};
     static const char *const titles[] = {"Sockets", "Processes started",
-                                         "Profilers and tracers of the program's own (both ran; "
-                                         "times include theirs)"};
+                                         ("Profilers and tracers of the program's own (both ran; "
+                                          "times include theirs)")};
     for (int k = 0; k < 3; k++) {
         if (omni_events_build(s, kinds[k], &ev) < 0)
             continue;

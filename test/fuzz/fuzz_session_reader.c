@@ -1,22 +1,50 @@
 /* fuzz_session_reader.c - libFuzzer target: any bytes given to the session
- * reader (and the reports built on it) give a session or a message, never a
- * crash, a leak or undefined behaviour. */
+ * reader (and the analysis and reports built on it) give a session or a
+ * message, never a crash, a leak or undefined behaviour. */
+#include "patterns/kb.h"
+#include "patterns/match.h"
 #include "patterns/report.h"
 #include "runtime/session_reader.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+static omni_kb_t kb;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    char err[512];
+    (void)argc, (void)argv;
+    if (omni_kb_load(&kb, NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "the built-in patterns: %s\n", err);
+        abort();
+    }
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     omni_session_t s;
     char err[256];
     if (omni_session_parse((const char *)data, size, &s, err, sizeof err) == 0) {
         FILE *sink = fopen("/dev/null", "w");
+        omni_entities_t ents;
+        omni_findings_t fs;
+        const omni_findings_t *found = NULL;
+        if (omni_entities_build(&s, &ents) == 0) {
+            if (omni_match(&kb, &ents, &fs) == 0)
+                found = &fs;
+        }
         if (sink) {
-            omni_report_text(&s, "fuzz.omni", NULL, sink, 1);
-            omni_report_json(&s, "fuzz.omni", NULL, sink);
+            omni_report_text(&s, "fuzz.omni", found, sink, 1);
+            omni_report_json(&s, "fuzz.omni", found, sink);
+            omni_report_md(&s, "fuzz.omni", found, sink);
             fclose(sink);
         }
+        if (found) {
+            omni_findings_free(&fs);
+        }
+        if (found || ents.e)
+            omni_entities_free(&ents);
         omni_session_free(&s);
     }
     return 0;
