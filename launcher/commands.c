@@ -113,6 +113,8 @@ int omni_cmd_patterns(const omni_options_t *o) {
     omni_json_t j;
     if (json) {
         omni_json_init(&j, f);
+        omni_json_begin_object(&j);
+        omni_json_key(&j, "patterns");
         omni_json_begin_array(&j);
     }
     for (size_t i = 0; i < kb.n; i++) {
@@ -136,7 +138,24 @@ int omni_cmd_patterns(const omni_options_t *o) {
         omni_json_end_object(&j);
     }
     if (json) {
+        /* the metric catalog the conditions may use */
         omni_json_end_array(&j);
+        omni_json_key(&j, "metrics");
+        omni_json_begin_array(&j);
+        for (int m = 0; m < omni_n_metrics; m++) {
+            omni_json_begin_object(&j);
+            omni_json_key(&j, "name");
+            omni_json_str(&j, omni_metrics[m].name);
+            omni_json_key(&j, "level");
+            omni_json_str(&j, omni_level_name(omni_metrics[m].level));
+            omni_json_key(&j, "unit");
+            omni_json_str(&j, omni_metrics[m].unit);
+            omni_json_key(&j, "doc");
+            omni_json_str(&j, omni_metrics[m].doc);
+            omni_json_end_object(&j);
+        }
+        omni_json_end_array(&j);
+        omni_json_end_object(&j);
         fputc('\n', f);
     }
     omni_kb_free(&kb);

@@ -179,7 +179,7 @@ def test_a_user_pattern_replaces_the_builtin_of_the_same_id(sessions, tmp_path):
     rep = findings(sessions["small_functions.py"], "--patterns", str(tmp_path))
     assert "small_fn_high_calls" not in [f["id"] for f in rep["findings"]]
     lst = json.loads(run([OMNI, "--list-patterns", "--patterns", str(tmp_path),
-                          "--format", "json"]).stdout)
+                          "--format", "json"]).stdout)["patterns"]
     mine = [p for p in lst if p["id"] == "small_fn_high_calls"]
     assert len(mine) == 1 and mine[0]["condition"] == "calls >= 1e9" and not mine[0]["builtin"]
 
@@ -228,3 +228,15 @@ def test_a_missing_patterns_folder_is_a_clear_error(sessions, tmp_path):
     assert r.returncode == 3 and b"No such file or directory" in r.stderr
     r = run([OMNI, "--patterns", str(tmp_path), "-c", "pass"])
     assert r.returncode == 2 and b"--patterns goes with --report" in r.stderr
+
+
+def test_the_metric_catalog_is_documented():
+    cat = json.loads(run([OMNI, "--list-patterns", "--format", "json"]).stdout)["metrics"]
+    doc = open(os.path.join(os.path.dirname(EXAMPLES), "patterns", "README.md")).read()
+    section = doc[doc.index("## The metric catalog"):]
+    for level in ("function", "line", "thread", "process", "file"):
+        part = section[section.index("### " + level):]
+        part = part[:part.index("###", 4)] if "###" in part[4:] else part
+        names = {m["name"] for m in cat if m["level"] == level}
+        documented = {line.split("`")[1] for line in part.splitlines() if line.startswith("| `")}
+        assert names == documented, level
