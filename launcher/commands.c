@@ -4,6 +4,7 @@
 #include "hw/bench.h"
 #include "hw/facts.h"
 #include "patterns/export.h"
+#include "patterns/diff.h"
 #include "patterns/json_out.h"
 #include "patterns/kb.h"
 #include "patterns/match.h"
@@ -96,6 +97,32 @@ int omni_cmd_report(const omni_options_t *o) {
     omni_session_free(&s);
     omni_kb_free(&kb);
     return f ? close_output(o, f, rc) : OMNI_EXIT_OUTPUT;
+}
+
+/* --diff A B: each session joined with its children's, as --report. */
+int omni_cmd_diff(const omni_options_t *o) {
+    omni_session_t a, b;
+    char err[512];
+    if (omni_session_load_tree(o->session, &a, err, sizeof err) < 0) {
+        fprintf(stderr, "omnipython: %s: %s\n", o->session, err);
+        return OMNI_EXIT_BADFILE;
+    }
+    if (omni_session_load_tree(o->session_b, &b, err, sizeof err) < 0) {
+        fprintf(stderr, "omnipython: %s: %s\n", o->session_b, err);
+        omni_session_free(&a);
+        return OMNI_EXIT_BADFILE;
+    }
+    FILE *f = open_output(o);
+    int regressed = 0, rc = -1;
+    if (f)
+        rc = omni_diff(&a, o->session, &b, o->session_b, o->threshold_pct,
+                       o->format && strcmp(o->format, "json") == 0, f, &regressed);
+    omni_session_free(&a);
+    omni_session_free(&b);
+    if (!f)
+        return OMNI_EXIT_OUTPUT;
+    int st = close_output(o, f, rc);
+    return st ? st : regressed ? OMNI_EXIT_REGRESSED : 0;
 }
 
 /* --list-patterns [--patterns DIR] [--format text|json]: the knowledge base

@@ -78,6 +78,11 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         if (!(o->given & OMNI_GIVEN_CARBON))
             rc.grams_co2_per_kwh = parent.grams_co2_per_kwh;
     }
+    /* a later run of --repeat adds to the session; the target's own
+     * children must not see the variable */
+    const char *rr = getenv("OMNIPYTHON_REPEAT_RUN");
+    rc.append = rr && strcmp(rr, "append") == 0;
+    unsetenv("OMNIPYTHON_REPEAT_RUN");
     omni_runtime_prepare(&rc);
 
     PyConfig config;

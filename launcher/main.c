@@ -2,6 +2,7 @@
 #include "launcher/commands.h"
 #include "launcher/embed.h"
 #include "launcher/options.h"
+#include "launcher/repeat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ int main(int argc, char **argv) {
     case OMNI_CMD_EXPORT:
         status = omni_cmd_export(&o);
         break;
+    case OMNI_CMD_DIFF:
+        status = omni_cmd_diff(&o);
+        break;
     case OMNI_CMD_PATTERNS:
         status = omni_cmd_patterns(&o);
         break;
@@ -36,7 +40,9 @@ int main(int argc, char **argv) {
         status = o.py_index < argc ? omni_embed_python_help(argv[0]) : 0;
         break;
     default:
-        status = omni_embed_run(&o, argc, argv);
+        /* a run of --repeat is started with OMNIPYTHON_REPEAT_RUN set */
+        status = o.repeat > 1 && !getenv("OMNIPYTHON_REPEAT_RUN") ? omni_repeat_run(&o, argc, argv)
+                                                                  : omni_embed_run(&o, argc, argv);
         break;
     }
     omni_options_free(&o);

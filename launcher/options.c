@@ -1,6 +1,8 @@
 /* options.c - parses omnipython's own options; everything else is Python's. */
 #include "launcher/options.h"
 
+#include "runtime/session_reader.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,22 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 goto missing;
             o->cmd = OMNI_CMD_REPORT;
             o->session = v;
+        } else if ((r = take_value("--diff", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->cmd = OMNI_CMD_DIFF;
+            o->session = v;
+        } else if ((r = take_value("--threshold", args, n, &i, &v)) != 0) {
+            char *end;
+            double t = r > 0 ? strtod(v, &end) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || !(t >= 0 && t < 1e6)) {
+                snprintf(o->err, sizeof o->err, "--threshold takes a percentage (>= 0), not '%s'",
+                         v);
+                return -1;
+            }
+            o->threshold_pct = t;
         } else if ((r = take_value("--patterns", args, n, &i, &v)) != 0) {
             if (r < 0)
                 goto missing;
@@ -108,6 +126,17 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 return -1;
             }
             o->timeout_s = t;
+        } else if ((r = take_value("--repeat", args, n, &i, &v)) != 0) {
+            char *end;
+            long k = r > 0 ? strtol(v, &end, 10) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || k < 1 || k > OMNI_MAX_RUNS) {
+                snprintf(o->err, sizeof o->err, "--repeat takes a number of runs from 1 to %d, not '%s'",
+                         OMNI_MAX_RUNS, v);
+                return -1;
+            }
+            o->repeat = (int)k;
         } else if ((r = take_value("--sample-rate", args, n, &i, &v)) != 0) {
             char *end;
             long hz = r > 0 ? strtol(v, &end, 10) : 0;
@@ -195,6 +224,7 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     o->mode = OMNI_MODE_DEFAULT;
     o->interval_ms = -1;
     o->sample_hz = -1;
+    o->threshold_pct = -1;
     if (env && *env) {
         int n;
         if (split_env(o, env, &n) < 0) {
@@ -233,6 +263,23 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         }
         o->py_index = end;
     }
+    if (o->cmd == OMNI_CMD_DIFF) {
+        /* --diff A B: B is the one argument after; options may follow */
+        if (end >= argc) {
+            snprintf(o->err, sizeof o->err, "--diff needs two sessions: --diff A B");
+            return -1;
+        }
+        o->session_b = argv[end];
+        if ((end = parse_list(o, argv, end + 1, argc, 0)) < 0)
+            return -1;
+        o->py_index = end;
+    }
+    if (o->threshold_pct >= 0 && o->cmd != OMNI_CMD_DIFF) {
+        snprintf(o->err, sizeof o->err, "--threshold goes with --diff");
+        return -1;
+    }
+    if (o->threshold_pct < 0)
+        o->threshold_pct = 10;
     if (o->process && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_EXPORT) {
         snprintf(o->err, sizeof o->err, "--process goes with --report");
         return -1;
@@ -244,6 +291,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     }
     if (o->patterns_dir && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_PATTERNS) {
         snprintf(o->err, sizeof o->err, "--patterns goes with --report or --list-patterns");
+        return -1;
+    }
+    if (o->repeat > 1 && o->cmd != OMNI_CMD_RUN) {
+        snprintf(o->err, sizeof o->err, "--repeat goes with a run of a target");
         return -1;
     }
     if (o->bench && o->cmd != OMNI_CMD_HW) {
@@ -273,6 +324,7 @@ void omni_options_usage(void *fp) {
             "       omnipython --report SESSION [--format text|md|json] [--patterns DIR]\n"
             "                  [--out FILE]\n"
             "       omnipython --list-patterns [--patterns DIR] [--format text|json]\n"
+            "       omnipython --diff A B [--threshold PCT] [--format text|json] [--out FILE]\n"
             "       omnipython --sessions\n"
             "       omnipython --hw [--bench] [--format text|json]\n"
             "       omnipython --export collapsed|speedscope|pstats|chrome SESSION --out FILE\n"
@@ -287,6 +339,8 @@ void omni_options_usage(void *fp) {
             "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
             "  --timeout S     after S seconds: KeyboardInterrupt in the main thread, 5 s\n"
             "                  later SIGTERM, 2 s later SIGKILL; exit status 124\n"
+            "  --repeat N      run the target N times into one session (the report shows\n"
+            "                  the median run and the spread over all)\n"
             "  --sample-rate HZ  stack samples a second (100 minimal, 200 default, 1000\n"
             "                  full; at most 1000); 0 takes none. Sampling runs on the\n"
             "                  monitor thread: --interval 0 turns it off too\n"
@@ -295,6 +349,8 @@ void omni_options_usage(void *fp) {
             "  --patterns DIR  with --report: the patterns of DIR/*.yaml too (one with a\n"
             "                  built-in pattern's id replaces it)\n"
             "  --list-patterns print the knowledge base (and check --patterns DIR)\n"
+            "  --diff A B      compare two sessions function by function; exit status 1\n"
+            "                  when B regressed beyond --threshold PCT (default 10)\n"
             "  --process PID   with --report: that process of the tree alone (the report\n"
             "                  joins the sessions of the processes the run started)\n"
             "  --sessions      list the sessions under ./.omni/\n"
@@ -302,7 +358,7 @@ void omni_options_usage(void *fp) {
             "                  its memory bandwidth and floating-point rates\n"
             "  --omni-help     print this part only\n"
             "exit status: the target's own (124 when --timeout ended it); for omnipython's\n"
-            "commands 0, 2 for a bad option,\n"
+            "commands 0, 1 when --diff found a regression, 2 for a bad option,\n"
             "3 for a missing or unreadable session or an invalid pattern file, 4 when the\n"
             "report cannot be written.\n"
             "\n");

@@ -12,10 +12,12 @@ typedef enum omni_cmd {
     OMNI_CMD_HW,        /* --hw [--bench] */
     OMNI_CMD_EXPORT,    /* --export FORMAT SESSION --out FILE */
     OMNI_CMD_PATTERNS,  /* --list-patterns [--patterns DIR] */
+    OMNI_CMD_DIFF,      /* --diff A B [--threshold PCT] */
     OMNI_CMD_HELP       /* --help: ours, then Python's */
 } omni_cmd_t;
 
 /* Exit statuses of omnipython's own commands (the target's are its own). */
+#define OMNI_EXIT_REGRESSED 1 /* --diff: something regressed beyond the threshold */
 #define OMNI_EXIT_USAGE 2     /* a bad omnipython option */
 #define OMNI_EXIT_BADFILE 3   /* a session file that is missing, unreadable or not a session;
                                  a pattern file that is invalid */
@@ -40,9 +42,12 @@ typedef struct omni_options {
     int bench;              /* --bench (with --hw) */
     int sample_hz;          /* --sample-rate HZ; -1 = the mode's */
     double timeout_s;       /* --timeout SECONDS; 0 = none */
+    int repeat;             /* --repeat N: runs of the target into one session; 0 = once */
     long long process;      /* --process PID (with --report): one process of the tree */
     unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
-    const char *session;    /* --report SESSION, --export FORMAT SESSION */
+    const char *session;    /* --report SESSION, --export FORMAT SESSION, --diff SESSION B */
+    const char *session_b;  /* --diff A SESSION_B */
+    double threshold_pct;   /* --threshold PCT (with --diff); default 10 */
     const char *export_format; /* --export FORMAT */
     const char *format;     /* --format text|json|md|html (NULL = text) */
     const char *patterns_dir; /* --patterns DIR */

@@ -2,6 +2,8 @@
  * metric values: what the patterns' conditions are evaluated on. */
 #include "patterns/metrics.h"
 
+#include "patterns/runs.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -214,7 +216,8 @@ static void find_needs(const omni_session_t *s, const omni_timeline_summary_t *t
     need_missing(x, OMNI_NEEDS_MEMORY,
                  "no allocation accounting in this version of omnipython");
     need_missing(x, OMNI_NEEDS_SCAN, "no static scan joined to the run");
-    need_missing(x, OMNI_NEEDS_REPEATS, "one run of the target (no repeats)");
+    if (!s->n_runs)
+        need_missing(x, OMNI_NEEDS_REPEATS, "one run of the target (--repeat N runs it N times)");
 }
 
 const char *omni_entities_missing(const omni_entities_t *x, unsigned needs) {
@@ -223,7 +226,7 @@ const char *omni_entities_missing(const omni_entities_t *x, unsigned needs) {
 }
 
 static int build_functions(const omni_session_t *s, const omni_sample_totals_t *st,
-                           omni_entities_t *x) {
+                           const omni_runs_t *runs, omni_entities_t *x) {
     omni_profile_t p;
     if (omni_profile_build(s, &p) < 0)
         return -1;
@@ -284,6 +287,15 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
             v[M_F_SELF] = (double)st->fn_self[c];
             v[M_F_SHARE] = ratio((double)st->fn_samples[c], total);
             v[M_F_SELF_SHARE] = ratio((double)st->fn_self[c], total);
+        }
+        if (runs) {
+            const omni_fn_runs_t *fr = omni_runs_find(runs, omni_short_file(s, s->codes[c].file),
+                                                      s->codes[c].name ? s->codes[c].name : "?",
+                                                      s->codes[c].line);
+            if (fr) {
+                v[M_F_RUNS] = fr->runs_seen;
+                v[M_F_CV] = ratio(fr->excl_sd, fr->excl_mean);
+            }
         }
         if (x->have & OMNI_NEEDS_IO) {
             v[M_F_READ] = rd[c];
@@ -437,7 +449,8 @@ static double counter_total(const omni_timeline_summary_t *tl, const char *name)
 }
 
 static int build_process(const omni_session_t *s, const omni_sample_totals_t *st,
-                         const omni_timeline_summary_t *tl, omni_entities_t *x) {
+                         const omni_timeline_summary_t *tl, const omni_runs_t *runs,
+                         omni_entities_t *x) {
     omni_entity_t *e = add_entity(x, OMNI_LEVEL_PROCESS);
     if (!e)
         return -1;
@@ -480,6 +493,10 @@ static int build_process(const omni_session_t *s, const omni_sample_totals_t *st
         for (size_t i = 0; i < s->n_threads; i++)
             depth = fmax(depth, (double)s->threads[i].max_depth);
         v[M_MAX_DEPTH] = depth;
+    }
+    if (runs) {
+        v[M_P_RUNS] = runs->runs;
+        v[M_WALL_CV] = ratio(runs->wall_sd, runs->wall_mean);
     }
     if (x->have & OMNI_NEEDS_COUNTERS) {
         v[M_IPC] = tl->ipc;
@@ -553,16 +570,26 @@ int omni_entities_build(const omni_session_t *s, omni_entities_t *out) {
     omni_sample_totals_t st;
     if (omni_samples_build(s, &st) < 0)
         return -1;
-    int rc = build_functions(s, &st, out);
+    omni_runs_t runs, *rp = NULL;
+    if (out->have & OMNI_NEEDS_REPEATS) {
+        if (omni_runs_build(s, &runs) < 0) {
+            omni_samples_free(&st);
+            return -1;
+        }
+        rp = &runs;
+    }
+    int rc = build_functions(s, &st, rp, out);
     if (rc == 0 && (out->have & OMNI_NEEDS_SAMPLES))
         rc = build_lines(s, &st, out);
     if (rc == 0)
         rc = build_threads(s, out);
     if (rc == 0)
-        rc = build_process(s, &st, &tl, out);
+        rc = build_process(s, &st, &tl, rp, out);
     if (rc == 0 && (out->have & OMNI_NEEDS_EVENTS))
         rc = build_files(s, out);
     omni_samples_free(&st);
+    if (rp)
+        omni_runs_free(rp);
     if (rc < 0)
         omni_entities_free(out);
     return rc;

@@ -1,6 +1,7 @@
 /* report_json.c - the JSON report: one document whose keys are the public,
  * versioned contract described in README.md. */
 #include "patterns/report.h"
+#include "patterns/runs.h"
 
 #include "patterns/json_out.h"
 #include "runtime/mp_get.h"
@@ -104,6 +105,64 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
     kv_str(j, "clock", s->clock);
     str_list(j, "warnings", s->warnings, s->n_warnings);
     omni_json_end_object(j);
+}
+
+static int fn_runs_by_excl(const void *x, const void *y) {
+    const omni_fn_runs_t *a = *(const omni_fn_runs_t *const *)x, *b = *(const omni_fn_runs_t *const *)y;
+    if (a->excl_mean != b->excl_mean)
+        return a->excl_mean < b->excl_mean ? 1 : -1;
+    int c = strcmp(a->file, b->file);
+    return c ? c : strcmp(a->name, b->name);
+}
+
+/* --repeat: the runs' walls and the functions' spread over them. */
+static void write_repeats(omni_json_t *j, const omni_session_t *s) {
+    omni_runs_t r;
+    if (!s->n_runs) {
+        unavailable(j, "repeats", "one run of the target (--repeat N runs it N times)");
+        return;
+    }
+    if (omni_runs_build(s, &r) < 0) {
+        unavailable(j, "repeats", "out of memory");
+        return;
+    }
+    available(j, "repeats");
+    kv_int(j, "runs", r.runs);
+    kv_int(j, "shown_run", s->run_index);
+    omni_json_key(j, "wall_s");
+    omni_json_begin_array(j);
+    for (int i = 0; i < r.runs; i++)
+        omni_json_num(j, r.walls[i]);
+    omni_json_end_array(j);
+    kv_num(j, "wall_mean_s", r.wall_mean);
+    kv_num(j, "wall_sd_s", r.wall_sd);
+    omni_json_key(j, "functions");
+    omni_json_begin_array(j);
+    /* the functions with the most time on average */
+    const omni_fn_runs_t **top = malloc((r.n + 1) * sizeof *top);
+    size_t n = 0;
+    for (size_t i = 0; top && i < r.n; i++)
+        if (r.f[i].excl_mean > 0)
+            top[n++] = &r.f[i];
+    if (top)
+        qsort(top, n, sizeof *top, fn_runs_by_excl);
+    for (size_t i = 0; i < n && i < 100; i++) {
+        omni_json_begin_object(j);
+        kv_str(j, "file", top[i]->file);
+        kv_str(j, "name", top[i]->name);
+        kv_int(j, "line", top[i]->line);
+        kv_int(j, "runs_seen", top[i]->runs_seen);
+        kv_num(j, "calls_mean", top[i]->calls_mean);
+        kv_num(j, "exclusive_mean_s", top[i]->excl_mean);
+        kv_num(j, "exclusive_sd_s", top[i]->excl_sd);
+        kv_num(j, "inclusive_mean_s", top[i]->incl_mean);
+        kv_num(j, "inclusive_sd_s", top[i]->incl_sd);
+        omni_json_end_object(j);
+    }
+    free(top);
+    omni_json_end_array(j);
+    omni_json_end_object(j);
+    omni_runs_free(&r);
 }
 
 static void write_processes(omni_json_t *j, const omni_session_t *s) {
@@ -711,6 +770,7 @@ int omni_report_json(const omni_session_t *s, const char *session_path,
     kv_int(&j, "schema_version", OMNI_REPORT_SCHEMA_VERSION);
     write_run(&j, s, session_path);
     write_processes(&j, s);
+    write_repeats(&j, s);
     omni_sample_totals_t st;
     if (omni_samples_build(s, &st) < 0) {
         omni_profile_free(&p);

@@ -226,7 +226,8 @@ static int create_new(const char *base) {
 static int open_session(const char *target) {
     if (rt.cfg.out_path) {
         snprintf(rt.path, sizeof rt.path, "%s", rt.cfg.out_path);
-        return omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_TRUNCATE);
+        return omni_writer_open(&rt.writer, rt.path,
+                                rt.cfg.append ? OMNI_WRITER_APPEND : OMNI_WRITER_TRUNCATE);
     }
     char base[4096];
     if (rt.has_parent) {

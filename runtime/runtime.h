@@ -21,6 +21,7 @@ typedef struct omni_run_config {
     double grams_co2_per_kwh; /* carbon intensity of the electricity; 0 = the default */
     int sample_hz;          /* stack samples a second; 0 = none, -1 = the mode's */
     double timeout_s;       /* --timeout: end the target after this long; 0 = never */
+    int append;             /* a later run of --repeat: add to out_path's runs */
     int argc;               /* omnipython's whole command line (borrowed) */
     char **argv;
 } omni_run_config_t;

@@ -715,12 +715,17 @@ static int scan_object(const unsigned char *p, size_t len, size_t off, size_t *e
     return 0;
 }
 
-int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err, size_t cap) {
+/* One run: the records from a header up to the next header (a file of
+ * repeated runs holds one after another) or the end; *used is where it
+ * stopped. */
+static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, size_t cap,
+                     size_t *used) {
     memset(s, 0, sizeof *s);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
     int nrec = 0, rc = 0;
+    *used = len;
     while (off < len) {
         size_t before = off, end = 0;
         int scan = scan_object((const unsigned char *)buf, len, off, &end);
@@ -761,9 +766,12 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
             rc = -1;
             break;
         }
+        if (omni_mp_is_str(kind, "header") && nrec > 0) {
+            *used = before; /* the next run's */
+            break;
+        }
         if (omni_mp_is_str(kind, "header"))
-            rc = nrec == 0 ? read_header(r, s, err, cap)
-                           : (snprintf(err, cap, "damaged session (a second header)"), -1);
+            rc = read_header(r, s, err, cap);
         else if (omni_mp_is_str(kind, "codes"))
             rc = read_codes(r, s, err, cap);
         else if (omni_mp_is_str(kind, "thread"))
@@ -798,6 +806,86 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
     if (rc < 0)
         omni_session_free(s);
     return rc;
+}
+
+static int by_wall(const void *x, const void *y) {
+    const omni_session_t *a = x, *b = y;
+    double wa = a->has_footer ? a->wall_s : INFINITY, wb = b->has_footer ? b->wall_s : INFINITY;
+    return wa < wb ? -1 : wa > wb;
+}
+
+int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err, size_t cap) {
+    size_t used;
+    if (parse_run(buf, len, s, err, cap, &used) < 0)
+        return -1;
+    if (used >= len)
+        return 0;
+    /* Repeated runs (--repeat): every run read; the model is the median run
+     * by wall time (the first run's caches are cold), the others in runs. */
+    omni_session_t *all = NULL;
+    size_t n = 1, capr = 0;
+    int rc = 0;
+    omni_session_t first = *s;
+    for (size_t off = used; off < len && rc == 0; off += used) {
+        if (n + 1 > OMNI_MAX_RUNS) {
+            snprintf(err, cap, "damaged session (more than %d runs)", OMNI_MAX_RUNS);
+            rc = -1;
+            break;
+        }
+        if (n + 1 > capr) {
+            capr = capr ? 2 * capr : 8;
+            omni_session_t *na = realloc(all, capr * sizeof *na);
+            if (!na) {
+                snprintf(err, cap, "out of memory");
+                rc = -1;
+                break;
+            }
+            all = na;
+        }
+        if (n == 1)
+            all[0] = first;
+        rc = parse_run(buf + off, len - off, &all[n], err, cap, &used);
+        if (rc == 0)
+            n++;
+    }
+    if (rc < 0) {
+        for (size_t i = 1; i < n; i++)
+            omni_session_free(&all[i]);
+        if (n == 1 || !all)
+            omni_session_free(&first);
+        else
+            omni_session_free(&all[0]);
+        free(all);
+        memset(s, 0, sizeof *s);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        all[i].run_index = (int)i;
+    qsort(all, n, sizeof *all, by_wall);
+    size_t mid = (n - 1) / 2;
+    *s = all[mid];
+    /* the others, in run order */
+    s->runs = calloc(n - 1, sizeof *s->runs);
+    if (!s->runs) {
+        for (size_t i = 0; i < n; i++)
+            if (i != mid)
+                omni_session_free(&all[i]);
+        free(all);
+        omni_session_free(s);
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (i != mid)
+            s->runs[s->n_runs++] = all[i];
+    free(all);
+    for (size_t i = 1; i < s->n_runs; i++)
+        for (size_t k = i; k > 0 && s->runs[k - 1].run_index > s->runs[k].run_index; k--) {
+            omni_session_t t = s->runs[k];
+            s->runs[k] = s->runs[k - 1];
+            s->runs[k - 1] = t;
+        }
+    return 0;
 }
 
 /* processes[0]: the session's own process. Returns 0 or -1 (out of memory). */
@@ -922,5 +1010,8 @@ void omni_session_free(omni_session_t *s) {
         free_strv(p->argv, p->argc);
     }
     free(s->processes);
+    for (size_t i = 0; i < s->n_runs; i++)
+        omni_session_free(&s->runs[i]);
+    free(s->runs);
     memset(s, 0, sizeof *s);
 }

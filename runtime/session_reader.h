@@ -106,6 +106,9 @@ typedef struct omni_sprocess {
     double wall_s;
 } omni_sprocess_t;
 
+/* The most runs one session file may hold (--repeat). */
+#define OMNI_MAX_RUNS 1000
+
 typedef struct omni_session {
     /* header */
     uint64_t version;
@@ -166,6 +169,12 @@ typedef struct omni_session {
     /* the processes joined in this model: [0] is this session's own */
     omni_sprocess_t *processes;
     size_t n_processes;
+    /* repeated runs (--repeat): this model is the median run by wall time;
+     * runs holds the others in run order. run_index: the run's place (0 =
+     * the first run). */
+    struct omni_session *runs;
+    size_t n_runs;
+    int run_index;
     /* what the reader noticed */
     int truncated;           /* the file ends inside a record */
     size_t unknown_records;  /* records of kinds this version does not know (skipped) */

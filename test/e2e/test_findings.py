@@ -29,7 +29,7 @@ CASES = {
 
 # Patterns that need what this machine or this version does not measure.
 NOT_HERE = {"low_ipc", "cache_misses", "gpu_underused", "memory_growth", "alloc_churn",
-            "complex_and_hot", "high_variance"}
+            "complex_and_hot", "high_variance"}  # high_variance: with --repeat, below
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +240,92 @@ def test_the_metric_catalog_is_documented():
         names = {m["name"] for m in cat if m["level"] == level}
         documented = {line.split("`")[1] for line in part.splitlines() if line.startswith("| `")}
         assert names == documented, level
+
+
+# ---------------------------------------------------------------- repeats and --diff
+
+def test_repeat_runs_into_one_session_and_high_variance(tmp_path):
+    s = tmp_path / "var.omni"
+    r = run([OMNI, "--quiet", "--repeat", "5", "--out", str(s),
+             os.path.join(EXAMPLES, "variable_work.py")], cwd=str(tmp_path), env=clean_env())
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout == b"True\n" * 5          # the target ran five times, untouched
+    rep = report_json(str(s))
+    rp = rep["repeats"]
+    assert rp["available"] and rp["runs"] == 5 and len(rp["wall_s"]) == 5
+    # the model is the median run by wall time
+    assert rep["run"]["wall_s"] == sorted(rp["wall_s"])[2]
+    assert rp["shown_run"] == rp["wall_s"].index(rep["run"]["wall_s"])
+    work = [f for f in rp["functions"] if f["name"] == "work"][0]
+    assert work["runs_seen"] == 5 and work["calls_mean"] == 1
+    f = [f for f in rep["findings"] if f["id"] == "high_variance"]
+    assert f and f[0]["location"]["function"] == "work"
+    assert f[0]["metrics"]["runs"] == 5
+    assert f[0]["metrics"]["exclusive_cv"] == pytest.approx(
+        work["exclusive_sd_s"] / work["exclusive_mean_s"])
+    assert "high_variance" not in [p["id"] for p in rep["patterns_skipped"]]
+
+
+def test_repeat_stops_at_the_first_failure_status(tmp_path):
+    s = tmp_path / "f.omni"
+    r = run([OMNI, "--quiet", "--repeat", "3", "--out", str(s), "-c",
+             "import sys; print('x'); sys.exit(3)"], cwd=str(tmp_path), env=clean_env())
+    # every run ran; the status is the failing runs' own
+    assert r.returncode == 3 and r.stdout == b"x\n" * 3
+    assert report_json(str(s))["repeats"]["runs"] == 3
+
+
+SLOW = """\
+def step(x):
+    return x * 2 + 1
+
+
+def main(n):
+    t = 0
+    for i in range(n):
+        t += step(i)
+    return t
+
+
+print(main({n}))
+"""
+
+
+def test_diff_finds_the_regression_and_not_the_noise(tmp_path):
+    prog = tmp_path / "prog.py"
+    prog.write_text(SLOW.format(n=300_000))
+    a, a2, b = tmp_path / "a.omni", tmp_path / "a2.omni", tmp_path / "b.omni"
+    for out in (a, a2):
+        assert run([OMNI, "--quiet", "--repeat", "3", "--out", str(out), str(prog)],
+                   cwd=str(tmp_path), env=clean_env()).returncode == 0
+    prog.write_text(SLOW.format(n=900_000))       # three times the work
+    assert run([OMNI, "--quiet", "--repeat", "3", "--out", str(b), str(prog)],
+               cwd=str(tmp_path), env=clean_env()).returncode == 0
+
+    r = run([OMNI, "--diff", str(a), str(b), "--format", "json"])
+    assert r.returncode == 1, r.stderr.decode()
+    d = json.loads(r.stdout)
+    assert d["schema"] == "omnipython-diff" and d["a"]["runs"] == 3 and d["b"]["runs"] == 3
+    fns = {f["name"]: f for f in d["functions"]}
+    # joined by the file relative to each run's directory, name and line
+    assert fns["step"]["file"] == "prog.py" and fns["step"]["line"] == 1
+    assert fns["step"]["a"]["calls"] == 300_000 and fns["step"]["b"]["calls"] == 900_000
+    assert fns["step"]["regressed"] and fns["main"]["regressed"] and d["wall"]["regressed"]
+    assert "prog.py:step:1" in d["regressed"]
+
+    # the same program against itself: nothing beyond the threshold
+    r = run([OMNI, "--diff", str(a), str(a2), "--threshold", "50"])
+    assert r.returncode == 0, r.stdout.decode()
+    assert b"no regression" in r.stdout
+    # the text form names what regressed and exits 1
+    r = run([OMNI, "--diff", str(a), str(b)])
+    assert r.returncode == 1 and b"REGRESSED" in r.stdout and b"step  prog.py:1" in r.stdout
+
+
+def test_diff_usage_and_bad_files(tmp_path):
+    r = run([OMNI, "--diff", "only-one.omni"])
+    assert r.returncode == 2 and b"--diff needs two sessions" in r.stderr
+    r = run([OMNI, "--diff", str(tmp_path / "x.omni"), str(tmp_path / "y.omni")])
+    assert r.returncode == 3 and b"x.omni" in r.stderr
+    r = run([OMNI, "--threshold", "5", "-c", "pass"])
+    assert r.returncode == 2 and b"--threshold goes with --diff" in r.stderr
