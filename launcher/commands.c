@@ -87,6 +87,8 @@ int omni_cmd_report(const omni_options_t *o) {
             rc = omni_report_json(&s, o->session, found, f);
         else if (strcmp(fmt, "md") == 0)
             rc = omni_report_md(&s, o->session, found, f);
+        else if (strcmp(fmt, "html") == 0)
+            rc = omni_report_html(&s, o->session, found, f);
         else
             rc = omni_report_text(&s, o->session, found, f, f == stdout && want_color(f));
     }

@@ -163,6 +163,11 @@ int omni_report_json(const omni_session_t *s, const char *session_path,
 int omni_report_md(const omni_session_t *s, const char *session_path,
                    const struct omni_findings *findings, FILE *f);
 
+/* report.html: one self-contained page (no network) with the findings, a
+ * flame graph of the samples, timeline charts and the tables. Returns 0 or -1. */
+int omni_report_html(const omni_session_t *s, const char *session_path,
+                     const struct omni_findings *findings, FILE *f);
+
 /* The findings as a JSON array under key "findings", and the patterns not
  * tried under "patterns_skipped". */
 struct omni_json;

@@ -329,3 +329,43 @@ def test_diff_usage_and_bad_files(tmp_path):
     assert r.returncode == 3 and b"x.omni" in r.stderr
     r = run([OMNI, "--threshold", "5", "-c", "pass"])
     assert r.returncode == 2 and b"--threshold goes with --diff" in r.stderr
+
+
+# ---------------------------------------------------------------- the HTML report
+
+CHROMIUM = shutil.which("chromium")
+
+
+def render(html, tmp_path):
+    """The page's DOM after its scripts ran, in Debian's headless Chromium."""
+    r = run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000",
+             "--dump-dom", "file://" + str(html)], timeout=120)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    return r.stdout.decode()
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (test/run_tests.sh installs it)")
+@pytest.mark.parametrize("example", ["hot_path.py", "gil_contention.py", "clean.py"])
+def test_html_report_draws_in_a_browser(sessions, tmp_path, example):
+    import re
+    html = tmp_path / "report.html"
+    r = run([OMNI, "--report", sessions[example], "--format", "html", "--out", str(html)])
+    assert r.returncode == 0, r.stderr.decode()
+    page = html.read_text()
+    # one file: nothing fetched from anywhere
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    dom = render(html, tmp_path)
+    assert 'data-rendered="1"' in dom, dom[-3000:]
+    assert "data-errors" not in dom, re.search(r'data-errors="[^"]*"', dom).group(0)
+    rep = report_json(sessions[example])
+    # the flame graph: one frame drawn per node of the sampler's tree (and the root)
+    frames = int(re.search(r'data-frames="(\d+)"', dom).group(1))
+    assert frames > 3
+    # the charts: CPU, memory, read and write rates, each with a line of points
+    points = [int(p) for p in re.findall(r'data-points="(\d+)"', dom)]
+    assert len(points) >= 4 and min(points) >= 1
+    # the findings are there, each with its evidence
+    for f in rep["findings"]:
+        assert f["id"] in dom
+    assert dom.count('class="finding"') == len(rep["findings"])
