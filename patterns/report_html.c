@@ -13,9 +13,9 @@ extern const int omni_n_html_template;
 
 #define MARK "/*OMNI_DATA*/"
 
-/* The flame graph's data: names and files by code id (one more for frames
- * of unknown code), and the tree's nodes as [parent, code, line, samples
- * with the node innermost]. */
+/* The flame graph's data: names, files and first lines by code id (one more
+ * for frames of unknown code), and the tree's nodes as [parent, code, line,
+ * samples with the node innermost]; the page merges a function's lines. */
 static void flame_json(omni_json_t *j, const omni_session_t *s) {
     omni_json_begin_object(j);
     omni_json_key(j, "names");
@@ -29,6 +29,12 @@ static void flame_json(omni_json_t *j, const omni_session_t *s) {
     for (size_t i = 0; i < s->n_codes; i++)
         omni_json_str(j, s->codes[i].file ? s->codes[i].file : "?");
     omni_json_str(j, "?");
+    omni_json_end_array(j);
+    omni_json_key(j, "lines");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < s->n_codes; i++)
+        omni_json_int(j, s->codes[i].line);
+    omni_json_int(j, 0);
     omni_json_end_array(j);
     uint64_t *self = calloc(s->n_snodes + 1, sizeof *self);
     for (size_t i = 0; self && i < s->n_sstacks; i++)
