@@ -4,6 +4,7 @@
 #include "hw/bench.h"
 #include "hw/facts.h"
 #include "patterns/export.h"
+#include "launcher/explain.h"
 #include "patterns/diff.h"
 #include "patterns/json_out.h"
 #include "patterns/kb.h"
@@ -56,6 +57,45 @@ static int load_kb(const omni_options_t *o, omni_kb_t *kb) {
     return 0;
 }
 
+/* --explain BUNDLE: the bundle written, sent when an endpoint is set.
+ * Returns the answer (free it) or NULL; *note says what happened. */
+static char *explain(const omni_options_t *o, const omni_session_t *s, const omni_findings_t *fs,
+                     char *note, size_t cap, int *failed) {
+    *failed = 0;
+    char *bundle = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&bundle, &len);
+    int rc = m ? omni_explain_bundle(s, o->session, fs, m) : -1;
+    if (m && fclose(m) != 0)
+        rc = -1;
+    errno = 0;
+    FILE *f = rc == 0 ? fopen(o->explain, "w") : NULL;
+    if (!f || fwrite(bundle, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "omnipython: cannot write %s%s%s\n", o->explain, errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        free(bundle);
+        *failed = 1;
+        return NULL;
+    }
+    char *answer = NULL, model[128], err[512];
+    int asked = omni_explain_ask(bundle, &answer, model, sizeof model, err, sizeof err);
+    free(bundle);
+    if (asked == 1) {
+        fprintf(stderr, "omnipython: wrote the prompt bundle %s; no endpoint is set "
+                        "(OPENAI_BASE_URL), so nothing was sent\n", o->explain);
+        return NULL;
+    }
+    if (asked < 0) {
+        fprintf(stderr, "omnipython: --explain: %s\n", err);
+        snprintf(note, cap, "No explanation: %s.", err);
+        return NULL;
+    }
+    snprintf(note, cap, "Written by the model %s at %s from the prompt bundle %s. It is not a "
+                        "measurement: check each claim against the evidence above.",
+             model, getenv("OPENAI_BASE_URL"), o->explain);
+    return answer;
+}
+
 int omni_cmd_report(const omni_options_t *o) {
     omni_kb_t kb;
     if (load_kb(o, &kb) < 0)
@@ -85,8 +125,20 @@ int omni_cmd_report(const omni_options_t *o) {
         const char *fmt = o->format ? o->format : "text";
         if (strcmp(fmt, "json") == 0)
             rc = omni_report_json(&s, o->session, found, f);
-        else if (strcmp(fmt, "md") == 0)
+        else if (strcmp(fmt, "md") == 0) {
             rc = omni_report_md(&s, o->session, found, f);
+            char note[1024] = "";
+            int failed = 0;
+            char *answer = o->explain ? explain(o, &s, found, note, sizeof note, &failed) : NULL;
+            if (failed)
+                rc = -1;
+            if (note[0])
+                fprintf(f, "\n## Explanation by a language model\n\n> %s\n%s%s", note,
+                        answer ? "\n" : "", answer ? answer : "");
+            if (answer && answer[0] && answer[strlen(answer) - 1] != '\n')
+                fputc('\n', f);
+            free(answer);
+        }
         else if (strcmp(fmt, "html") == 0)
             rc = omni_report_html(&s, o->session, found, f);
         else

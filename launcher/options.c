@@ -99,6 +99,10 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 return -1;
             }
             o->threshold_pct = t;
+        } else if ((r = take_value("--explain", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->explain = v;
         } else if ((r = take_value("--patterns", args, n, &i, &v)) != 0) {
             if (r < 0)
                 goto missing;
@@ -289,6 +293,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         snprintf(o->err, sizeof o->err, "--format %s goes with --report", o->format);
         return -1;
     }
+    if (o->explain && (o->cmd != OMNI_CMD_REPORT || !o->format || strcmp(o->format, "md") != 0)) {
+        snprintf(o->err, sizeof o->err, "--explain goes with --report SESSION --format md");
+        return -1;
+    }
     if (o->patterns_dir && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_PATTERNS) {
         snprintf(o->err, sizeof o->err, "--patterns goes with --report or --list-patterns");
         return -1;
@@ -350,6 +358,9 @@ void omni_options_usage(void *fp) {
             "  --patterns DIR  with --report: the patterns of DIR/*.yaml too (one with a\n"
             "                  built-in pattern's id replaces it)\n"
             "  --list-patterns print the knowledge base (and check --patterns DIR)\n"
+            "  --explain FILE  with --report --format md: write a prompt bundle for a\n"
+            "                  language model to FILE; when OPENAI_BASE_URL names an\n"
+            "                  endpoint (http://), send it and add the answer to the report\n"
             "  --diff A B      compare two sessions function by function; exit status 1\n"
             "                  when B regressed beyond --threshold PCT (default 10)\n"
             "  --process PID   with --report: that process of the tree alone (the report\n"

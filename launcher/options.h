@@ -51,6 +51,7 @@ typedef struct omni_options {
     const char *export_format; /* --export FORMAT */
     const char *format;     /* --format text|json|md|html (NULL = text) */
     const char *patterns_dir; /* --patterns DIR */
+    const char *explain;    /* --explain BUNDLE (with --report --format md) */
     int py_index;           /* argv[py_index..] are Python's arguments */
     char err[256];          /* the reason, when parsing fails */
     char **env_tokens;      /* OMNIPYTHON_OPTIONS split on blanks (owned) */

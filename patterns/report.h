@@ -168,6 +168,13 @@ int omni_report_md(const omni_session_t *s, const char *session_path,
 int omni_report_html(const omni_session_t *s, const char *session_path,
                      const struct omni_findings *findings, FILE *f);
 
+/* --explain: the prompt bundle (JSON: instructions, the run, the findings,
+ * the matched patterns' texts, the hot spots with their source). Returns 0
+ * or -1. */
+int omni_explain_bundle(const omni_session_t *s, const char *session_path,
+                        const struct omni_findings *findings, FILE *f);
+extern const char omni_explain_instructions[];
+
 /* The findings as a JSON array under key "findings", and the patterns not
  * tried under "patterns_skipped". */
 struct omni_json;

@@ -370,3 +370,96 @@ def test_html_report_draws_in_a_browser(sessions, tmp_path, example):
     for f in rep["findings"]:
         assert f["id"] in dom
     assert dom.count('class="finding"') == len(rep["findings"])
+
+
+# ---------------------------------------------------------------- --explain
+
+class _Endpoint:
+    """A local OpenAI-compatible endpoint: records the request, answers."""
+
+    def __init__(self, status=200, answer="The run waited on time.sleep in fetch (waiting.py:7)."):
+        import http.server
+        import threading
+        outer = self
+        self.requests = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((self.path, dict(self.headers), json.loads(body)))
+                if status == 200:
+                    out = {"choices": [{"index": 0, "message": {"role": "assistant",
+                                                                "content": answer}}]}
+                else:
+                    out = {"error": {"message": "model overloaded"}}
+                data = json.dumps(out).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_explain_without_an_endpoint_sends_nothing(sessions, tmp_path):
+    bundle = tmp_path / "bundle.json"
+    env = clean_env()
+    env.pop("OPENAI_BASE_URL", None)
+    r = run([OMNI, "--report", sessions["waiting.py"], "--format", "md", "--explain", str(bundle)],
+            env=env)
+    assert r.returncode == 0 and b"nothing was sent" in r.stderr
+    assert b"Explanation by a language model" not in r.stdout
+    b = json.loads(bundle.read_text())
+    assert "cite the evidence" in b["instructions"] and "do not guess" in b["instructions"]
+    assert [f["id"] for f in b["findings"]] == [f["id"] for f in findings(sessions["waiting.py"])["findings"]]
+    assert {p["id"] for p in b["patterns"]} == {f["id"] for f in b["findings"]}
+    spot = b["hot_spots"][0]
+    assert spot["function"] == "fetch" and any("time.sleep(0.05)" in s for s in spot["source"])
+
+
+def test_explain_with_an_endpoint_appends_the_answer(sessions, tmp_path):
+    ep = _Endpoint()
+    try:
+        env = clean_env(OPENAI_BASE_URL=ep.url, OPENAI_API_KEY="sk-test",
+                        OMNIPYTHON_EXPLAIN_MODEL="local-model")
+        r = run([OMNI, "--report", sessions["waiting.py"], "--format", "md", "--explain",
+                 str(tmp_path / "b.json")], env=env)
+    finally:
+        ep.close()
+    assert r.returncode == 0, r.stderr.decode()
+    md = r.stdout.decode()
+    head = md.index("## Explanation by a language model")
+    assert head > md.index("## Findings")
+    assert "local-model" in md[head:] and "not a measurement" in md[head:]
+    assert md.rstrip().endswith("The run waited on time.sleep in fetch (waiting.py:7).")
+    path, headers, body = ep.requests[0]
+    assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer sk-test"
+    assert body["model"] == "local-model"
+    assert body["messages"][0]["role"] == "system"
+    assert json.loads(body["messages"][1]["content"]) == json.loads((tmp_path / "b.json").read_text())
+
+
+def test_explain_endpoint_errors_are_reported_not_fatal(sessions, tmp_path):
+    ep = _Endpoint(status=503)
+    try:
+        r = run([OMNI, "--report", sessions["waiting.py"], "--format", "md", "--explain",
+                 str(tmp_path / "b.json")], env=clean_env(OPENAI_BASE_URL=ep.url))
+    finally:
+        ep.close()
+    assert r.returncode == 0
+    assert b"HTTP 503: model overloaded" in r.stderr
+    assert b"No explanation: the endpoint answered HTTP 503: model overloaded" in r.stdout
+    r = run([OMNI, "--report", sessions["waiting.py"], "--format", "md", "--explain",
+             str(tmp_path / "b.json")], env=clean_env(OPENAI_BASE_URL="https://api.example.com/v1"))
+    assert r.returncode == 0 and b"must be an http:// address" in r.stderr
+    r = run([OMNI, "--report", sessions["waiting.py"], "--explain", str(tmp_path / "b.json")])
+    assert r.returncode == 2 and b"--explain goes with --report SESSION --format md" in r.stderr

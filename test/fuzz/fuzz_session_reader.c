@@ -38,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             omni_report_text(&s, "fuzz.omni", found, sink, 1);
             omni_report_json(&s, "fuzz.omni", found, sink);
             omni_report_md(&s, "fuzz.omni", found, sink);
+            omni_report_html(&s, "fuzz.omni", found, sink);
             fclose(sink);
         }
         if (found) {

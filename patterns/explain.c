@@ -1,0 +1,118 @@
+/* explain.c - the prompt bundle of --explain: what a language model needs to
+ * explain a run's findings (and nothing it would have to guess): the
+ * instructions, the run, the findings with their evidence, the patterns'
+ * texts, and the source around the hot spots. */
+#include "patterns/json_out.h"
+#include "patterns/match.h"
+#include "patterns/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HOT_SPOTS 8
+#define CONTEXT_LINES 3
+
+const char omni_explain_instructions[] =
+    "You are helping a Python developer understand a profile of their program, made by "
+    "omnipython. Explain the findings below in plain language, most important first, and "
+    "say what to change. Rules: cite the evidence (the measured values and thresholds) for "
+    "every claim; state your uncertainty, and the finding's confidence; do not guess data "
+    "that is missing (patterns_skipped lists what was not measured, and why); do not promise "
+    "speed-ups or savings - say how to verify a change instead (each finding's verify); refer "
+    "to code by file and line as given. If there are no findings, say so and describe what "
+    "the run did.";
+
+static void source_context(omni_json_t *j, const char *file, int64_t line) {
+    omni_json_key(j, "source");
+    omni_json_begin_array(j);
+    for (int64_t k = line - CONTEXT_LINES; k <= line + CONTEXT_LINES; k++) {
+        char buf[400];
+        if (k < 1 || !*omni_source_line(file, k, buf, sizeof buf))
+            continue;
+        char row[480];
+        snprintf(row, sizeof row, "%lld%s %s", (long long)k, k == line ? ">" : ":", buf);
+        omni_json_str(j, row);
+    }
+    omni_json_end_array(j);
+}
+
+int omni_explain_bundle(const omni_session_t *s, const char *session_path,
+                        const struct omni_findings *fs, FILE *f) {
+    omni_sample_totals_t st;
+    if (omni_samples_build(s, &st) < 0)
+        return -1;
+    omni_json_t j;
+    omni_json_init(&j, f);
+    omni_json_begin_object(&j);
+    omni_json_key(&j, "schema");
+    omni_json_str(&j, "omnipython-explain");
+    omni_json_key(&j, "instructions");
+    omni_json_str(&j, omni_explain_instructions);
+    omni_json_key(&j, "run");
+    omni_json_begin_object(&j);
+    omni_json_key(&j, "session");
+    omni_json_str(&j, session_path);
+    omni_json_key(&j, "target");
+    omni_json_str(&j, s->target);
+    omni_json_key(&j, "python_version");
+    omni_json_str(&j, s->python_version);
+    omni_json_key(&j, "wall_s");
+    omni_json_num(&j, s->has_footer ? s->wall_s : -1);
+    omni_json_key(&j, "cpu_s");
+    omni_json_num(&j, s->has_footer ? s->cpu_user_s + s->cpu_sys_s : -1);
+    omni_json_key(&j, "peak_rss_bytes");
+    omni_json_uint(&j, s->peak_rss_bytes);
+    omni_json_key(&j, "exit_status");
+    omni_json_int(&j, s->exit_status);
+    omni_json_key(&j, "machine");
+    omni_json_str(&j, s->cpu_model);
+    omni_json_key(&j, "logical_cpus");
+    omni_json_uint(&j, s->logical_cpus);
+    omni_json_end_object(&j);
+    omni_findings_json(&j, fs);
+    /* the patterns' own words, once each */
+    omni_json_key(&j, "patterns");
+    omni_json_begin_array(&j);
+    for (size_t i = 0; fs && i < fs->n; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = fs->f[k].pattern == fs->f[i].pattern;
+        if (seen)
+            continue;
+        const omni_pattern_t *p = fs->f[i].pattern;
+        omni_json_begin_object(&j);
+        omni_json_key(&j, "id");
+        omni_json_str(&j, p->id);
+        omni_json_key(&j, "condition");
+        omni_json_str(&j, p->cond.src);
+        omni_json_key(&j, "description");
+        omni_json_str(&j, p->description);
+        omni_json_end_object(&j);
+    }
+    omni_json_end_array(&j);
+    /* where the samples were, with the code around each line */
+    omni_json_key(&j, "hot_spots");
+    omni_json_begin_array(&j);
+    for (size_t i = 0; i < st.n_lines && i < HOT_SPOTS; i++) {
+        const omni_line_total_t *l = &st.lines[i];
+        const omni_scode_t *c = &s->codes[l->code];
+        omni_json_begin_object(&j);
+        omni_json_key(&j, "file");
+        omni_json_str(&j, c->file);
+        omni_json_key(&j, "function");
+        omni_json_str(&j, c->name);
+        omni_json_key(&j, "line");
+        omni_json_int(&j, l->line);
+        omni_json_key(&j, "share_of_samples");
+        omni_json_num(&j, st.total ? (double)l->samples / (double)st.total : 0);
+        omni_json_key(&j, "share_on_cpu");
+        omni_json_num(&j, l->samples ? (double)l->cpu / (double)l->samples : 0);
+        source_context(&j, c->file, l->line);
+        omni_json_end_object(&j);
+    }
+    omni_json_end_array(&j);
+    omni_json_end_object(&j);
+    fputc('\n', f);
+    omni_samples_free(&st);
+    return ferror(f) ? -1 : 0;
+}
