@@ -1,6 +1,8 @@
 /* options.c - parses omnipython's own options; everything else is Python's. */
 #include "launcher/options.h"
 
+#include "launcher/config.h"
+
 #include "runtime/session_reader.h"
 
 #include <stdio.h>
@@ -45,6 +47,9 @@ static int take_value(const char *name, char **args, int n, int *i, const char *
     return 1;
 }
 
+/* Where options come from: the command line, OMNIPYTHON_OPTIONS, the file. */
+enum { FROM_ARGV, FROM_ENV, FROM_CONFIG };
+
 /* Parses args[from..n) and returns the index of the first argument that is
  * not omnipython's, or -1 on error. */
 static int parse_list(omni_options_t *o, char **args, int from, int n, int from_env) {
@@ -59,7 +64,17 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
             if (r < 0)
                 goto missing;
             o->out = v;
-            o->out_from_env = from_env;
+            /* a child Python reads the same environment and file: its
+             * session must not overwrite the parent's */
+            o->out_from_env = from_env != FROM_ARGV;
+        } else if ((r = take_value("--config", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            if (from_env == FROM_CONFIG) {
+                snprintf(o->err, sizeof o->err, "a configuration file cannot name another");
+                return -1;
+            }
+            /* read before everything else (omni_options_parse) */
         } else if ((r = take_value("--mode", args, n, &i, &v)) != 0) {
             if (r < 0)
                 goto missing;
@@ -201,7 +216,7 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
             o->cmd = OMNI_CMD_HELP;
         } else {
             snprintf(o->err, sizeof o->err, "unknown option %s%s", a,
-                     from_env ? " (in OMNIPYTHON_OPTIONS)" : "");
+                     from_env == FROM_ENV ? " (in OMNIPYTHON_OPTIONS)" : "");
             return -1;
         }
     }
@@ -223,19 +238,75 @@ static int split_env(omni_options_t *o, const char *env, int *count) {
     return 0;
 }
 
+/* --config FILE among omnipython's options in args[from..n), or NULL. */
+static const char *find_config(char **args, int from, int n) {
+    const char *found = NULL;
+    for (int i = from; i < n; i++) {
+        const char *a = args[i];
+        if (strncmp(a, "--", 2) != 0 || is_python_long_option(a))
+            break;
+        if (strcmp(a, "--config") == 0 && i + 1 < n)
+            found = args[++i];
+        else if (strncmp(a, "--config=", 9) == 0)
+            found = a + 9;
+    }
+    return found;
+}
+
+/* The configuration file: --config FILE (the command line's, else
+ * OMNIPYTHON_OPTIONS'), else ./omnipython.yaml when there is one; "none"
+ * reads none. Its options are parsed first: the environment and the command
+ * line come after and win. */
+static int apply_config(omni_options_t *o, int argc, char **argv, int n_env) {
+    const char *path = find_config(argv, 1, argc);
+    if (!path && n_env)
+        path = find_config(o->env_tokens, 0, n_env);
+    int required = path != NULL;
+    if (path && strcmp(path, "none") == 0)
+        return 0;
+    if (!path)
+        path = "omnipython.yaml";
+    o->config = calloc(1, sizeof *o->config);
+    if (!o->config) {
+        snprintf(o->err, sizeof o->err, "out of memory");
+        return -1;
+    }
+    char err[sizeof o->err];
+    if (omni_config_load(path, required, o->config, err, sizeof err) < 0) {
+        snprintf(o->err, sizeof o->err, "%s", err);
+        return -1;
+    }
+    omni_config_t *c = o->config;
+    /* one key (one or two tokens) at a time, so that an error names its line */
+    for (int i = 0; i < c->n;) {
+        int k = i + 1 < c->n && strncmp(c->tok[i + 1], "--", 2) != 0 ? 2 : 1;
+        if (parse_list(o, c->tok, i, i + k, FROM_CONFIG) != i + k) {
+            char msg[sizeof o->err];
+            snprintf(msg, sizeof msg, "%s", o->err);
+            snprintf(o->err, sizeof o->err, "%.60s:%zu: %.180s", c->path, c->line[i], msg);
+            return -1;
+        }
+        i += k;
+    }
+    return 0;
+}
+
 int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env) {
     memset(o, 0, sizeof *o);
     o->mode = OMNI_MODE_DEFAULT;
     o->interval_ms = -1;
     o->sample_hz = -1;
     o->threshold_pct = -1;
-    if (env && *env) {
-        int n;
-        if (split_env(o, env, &n) < 0) {
-            snprintf(o->err, sizeof o->err, "out of memory");
-            return -1;
-        }
-        int end = parse_list(o, o->env_tokens, 0, n, 1);
+    int n_env = 0;
+    if (env && *env && split_env(o, env, &n_env) < 0) {
+        snprintf(o->err, sizeof o->err, "out of memory");
+        return -1;
+    }
+    if (apply_config(o, argc, argv, n_env) < 0)
+        return -1;
+    if (n_env) {
+        int n = n_env;
+        int end = parse_list(o, o->env_tokens, 0, n, FROM_ENV);
         if (end < 0)
             return -1;
         if (end < n) {
@@ -245,7 +316,7 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
             return -1;
         }
     }
-    int end = parse_list(o, argv, 1, argc, 0);
+    int end = parse_list(o, argv, 1, argc, FROM_ARGV);
     if (end < 0)
         return -1;
     o->py_index = end;
@@ -259,7 +330,7 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         }
         o->session = argv[end];
         /* omnipython's options may follow it (--out FILE, --process PID). */
-        if ((end = parse_list(o, argv, end + 1, argc, 0)) < 0)
+        if ((end = parse_list(o, argv, end + 1, argc, FROM_ARGV)) < 0)
             return -1;
         if (!o->out) {
             snprintf(o->err, sizeof o->err, "--export needs --out FILE");
@@ -274,10 +345,14 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
             return -1;
         }
         o->session_b = argv[end];
-        if ((end = parse_list(o, argv, end + 1, argc, 0)) < 0)
+        if ((end = parse_list(o, argv, end + 1, argc, FROM_ARGV)) < 0)
             return -1;
         o->py_index = end;
     }
+    /* --out from the environment or the file names a session: it is for
+     * runs, never where a report goes (it would overwrite the session) */
+    if (o->out && o->out_from_env && o->cmd != OMNI_CMD_RUN)
+        o->out = NULL;
     if (o->threshold_pct >= 0 && o->cmd != OMNI_CMD_DIFF) {
         snprintf(o->err, sizeof o->err, "--threshold goes with --diff");
         return -1;
@@ -317,6 +392,11 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
 }
 
 void omni_options_free(omni_options_t *o) {
+    if (o->config) {
+        omni_config_free(o->config);
+        free(o->config);
+        o->config = NULL;
+    }
     free(o->env_tokens);
     free(o->env_copy);
     o->env_tokens = NULL;
@@ -368,6 +448,9 @@ void omni_options_usage(void *fp) {
             "  --sessions      list the sessions under ./.omni/\n"
             "  --hw            print the machine's capabilities; --bench also measures\n"
             "                  its memory bandwidth and floating-point rates\n"
+            "  --config FILE   read options from FILE (YAML; default ./omnipython.yaml when\n"
+            "                  there is one; 'none' reads none); the environment and the\n"
+            "                  command line win over it\n"
             "  --omni-help     print this part only\n"
             "exit status: the target's own (124 when --timeout ended it); for omnipython's\n"
             "commands 0, 1 when --diff found a regression, 2 for a bad option,\n"

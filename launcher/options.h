@@ -55,6 +55,7 @@ typedef struct omni_options {
     int py_index;           /* argv[py_index..] are Python's arguments */
     char err[256];          /* the reason, when parsing fails */
     char **env_tokens;      /* OMNIPYTHON_OPTIONS split on blanks (owned) */
+    struct omni_config *config; /* the configuration file's options (owned) */
     char *env_copy;
 } omni_options_t;
 
