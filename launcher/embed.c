@@ -44,6 +44,8 @@ static int status_exit(PyStatus st) {
     return 1;
 }
 
+PyMODINIT_FUNC PyInit_omni(void); /* runtime/omni_module.c */
+
 int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     int n = argc - o->py_index + 1;
     char **args = malloc(sizeof(char *) * (size_t)(n + 1));
@@ -85,6 +87,8 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     unsetenv("OMNIPYTHON_REPEAT_RUN");
     omni_runtime_prepare(&rc);
 
+    /* import omni: built in (it wins over an installed extension module) */
+    PyImport_AppendInittab("omni", PyInit_omni);
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
     PyStatus st = PyConfig_SetBytesArgv(&config, n, args);

@@ -140,6 +140,35 @@ int omni_export_chrome(const omni_session_t *s, FILE *f, char *err, size_t cap) 
         const omni_sthread_t *t = &s->threads[i];
         meta(&j, "thread_name", t->pid, t->native_id, t->name ? t->name : "thread");
     }
+    /* omni.profile's regions as spans on their threads */
+    for (size_t i = 0; i < s->n_regions; i++) {
+        const omni_sregion_t *g = &s->regions[i];
+        omni_json_begin_object(&j);
+        omni_json_key(&j, "ph");
+        omni_json_str(&j, "X");
+        omni_json_key(&j, "cat");
+        omni_json_str(&j, "omni.profile");
+        omni_json_key(&j, "name");
+        omni_json_str(&j, g->name);
+        omni_json_key(&j, "pid");
+        omni_json_int(&j, g->pid);
+        omni_json_key(&j, "tid");
+        omni_json_int(&j, g->tid);
+        omni_json_key(&j, "ts");
+        omni_json_num(&j, g->start_s * 1e6);
+        omni_json_key(&j, "dur");
+        omni_json_num(&j, (g->end_s - g->start_s) * 1e6);
+        omni_json_key(&j, "args");
+        omni_json_begin_object(&j);
+        omni_json_key(&j, "cpu_s");
+        omni_json_num(&j, g->cpu_s);
+        omni_json_key(&j, "peak_rss_bytes");
+        omni_json_num(&j, g->rss_peak_bytes);
+        omni_json_key(&j, "error");
+        omni_json_str(&j, g->error);
+        omni_json_end_object(&j);
+        omni_json_end_object(&j);
+    }
     process_counters(&j, s);
     omni_json_end_array(&j);
     omni_json_end_object(&j);

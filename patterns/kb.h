@@ -5,6 +5,7 @@
 #define OMNI_KB_H
 
 #include "patterns/expr.h"
+#include "runtime/embedded.h"
 #include "patterns/metrics.h"
 
 typedef struct omni_pattern {
@@ -26,11 +27,7 @@ typedef struct omni_kb {
 } omni_kb_t;
 
 /* One pattern file's text. */
-typedef struct omni_kb_file {
-    const char *name;
-    const char *text;
-    size_t len;
-} omni_kb_file_t;
+typedef omni_embedded_file_t omni_kb_file_t;
 
 extern const omni_kb_file_t omni_builtin_patterns[];
 extern const int omni_n_builtin_patterns;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const omni_kb_file_t omni_html_template[];
+extern const omni_embedded_file_t omni_html_template[];
 extern const int omni_n_html_template;
 
 #define MARK "/*OMNI_DATA*/"

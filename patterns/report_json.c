@@ -165,6 +165,52 @@ static void write_repeats(omni_json_t *j, const omni_session_t *s) {
     omni_runs_free(&r);
 }
 
+/* omni.profile's regions: totals by name, then the instances. */
+static void write_regions(omni_json_t *j, const omni_session_t *s) {
+    if (!s->has_regions) {
+        unavailable(j, "regions", "the program marked no omni.profile regions");
+        return;
+    }
+    available(j, "regions");
+    kv_uint(j, "dropped", s->regions_dropped);
+    omni_json_key(j, "names");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < s->n_region_names; i++) {
+        const omni_sregion_name_t *n = &s->region_names[i];
+        omni_json_begin_object(j);
+        kv_str(j, "name", n->name);
+        kv_uint(j, "count", n->count);
+        kv_uint(j, "errors", n->errors);
+        kv_num(j, "wall_s", n->wall_s);
+        kv_num(j, "cpu_s", n->cpu_s);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_key(j, "instances");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < s->n_regions && i < 1000; i++) {
+        const omni_sregion_t *g = &s->regions[i];
+        omni_json_begin_object(j);
+        kv_str(j, "name", g->name);
+        kv_int(j, "pid", g->pid);
+        kv_int(j, "thread", g->tid);
+        kv_num(j, "start_s", g->start_s);
+        kv_num(j, "end_s", g->end_s);
+        kv_num(j, "wall_s", g->end_s - g->start_s);
+        kv_num(j, "cpu_s", g->cpu_s);
+        kv_num(j, "rss_start_bytes", g->rss_start_bytes);
+        kv_num(j, "rss_end_bytes", g->rss_end_bytes);
+        kv_num(j, "peak_rss_bytes", g->rss_peak_bytes);
+        kv_num(j, "read_bytes", g->read_bytes);
+        kv_num(j, "write_bytes", g->write_bytes);
+        kv_num(j, "flops", g->flops);
+        kv_str(j, "error", g->error);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_end_object(j);
+}
+
 static void write_processes(omni_json_t *j, const omni_session_t *s) {
     omni_json_key(j, "processes");
     omni_json_begin_array(j);
@@ -771,6 +817,7 @@ int omni_report_json(const omni_session_t *s, const char *session_path,
     write_run(&j, s, session_path);
     write_processes(&j, s);
     write_repeats(&j, s);
+    write_regions(&j, s);
     omni_sample_totals_t st;
     if (omni_samples_build(s, &st) < 0) {
         omni_profile_free(&p);

@@ -385,6 +385,21 @@ static void print_resources(const out_t *o) {
     }
 }
 
+/* omni.profile's regions by name. */
+static void print_regions(const out_t *o) {
+    const omni_session_t *s = o->s;
+    if (!s->has_regions)
+        return;
+    fprintf(o->f, "\n%sRegions%s  %s(omni.profile: count, wall and CPU time in total)%s\n", bold(o),
+            reset(o), dim(o), reset(o));
+    for (size_t i = 0; i < s->n_region_names; i++) {
+        const omni_sregion_name_t *n = &s->region_names[i];
+        fprintf(o->f, "  %8llu x  %10.4f s wall  %10.4f s cpu  %s%s\n",
+                (unsigned long long)n->count, n->wall_s, n->cpu_s, n->name,
+                n->errors ? "  (some raised)" : "");
+    }
+}
+
 /* The findings first: what a person should look at. */
 static void print_findings(const out_t *o, const struct omni_findings *fs) {
     if (!fs)
@@ -433,6 +448,7 @@ int omni_report_text(const omni_session_t *s, const char *session_path,
         print_edges(&o, &p, p.funcs[0].code, 0);
     }
     print_hot_lines(&o);
+    print_regions(&o);
     print_processes(&o);
     print_threads(&o);
     print_io_bytes(&o);

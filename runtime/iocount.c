@@ -579,3 +579,16 @@ void omni_iocount_write(omni_writer_t *w) {
             msgpack_pack_uint64(pk, 0);
     }
 }
+
+int omni_iocount_totals(uint64_t (*bytes)[2], const char **names, int cap) {
+    int n = 0;
+    for (int k = 1; k < N_KINDS && n < cap; k++, n++) {
+        names[n] = kind_names[k];
+        bytes[n][0] = bytes[n][1] = 0;
+        for (io_thread_t *t = __atomic_load_n(&io.threads, __ATOMIC_ACQUIRE); t; t = t->next) {
+            bytes[n][0] += __atomic_load_n(&t->tot[k][0], __ATOMIC_RELAXED);
+            bytes[n][1] += __atomic_load_n(&t->tot[k][1], __ATOMIC_RELAXED);
+        }
+    }
+    return n;
+}

@@ -20,4 +20,8 @@ void omni_iocount_write(omni_writer_t *w);
 /* In a forked child that starts its own session: zero the counts. */
 void omni_iocount_reset(void);
 
+/* The target's bytes so far, all threads: bytes[k] = {read, written} for
+ * the kind names[k]; returns the number of kinds (omni.profile's io). */
+int omni_iocount_totals(uint64_t (*bytes)[2], const char **names, int cap);
+
 #endif

@@ -10,6 +10,7 @@
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
 #include "runtime/iocount.h"
+#include "runtime/regions.h"
 #include "runtime/clock.h"
 #include "runtime/lineage.h"
 #include "runtime/monitor.h"
@@ -87,6 +88,10 @@ void omni_runtime_warn(const char *fmt, ...) {
 
 const char *omni_runtime_session_path(void) {
     return rt.have_session ? rt.path : NULL;
+}
+
+uint64_t omni_runtime_start_mono_ns(void) {
+    return rt.start_mono_ns;
 }
 
 /* ---------------------------------------------------------------- exit interposition */
@@ -470,6 +475,7 @@ static void begin_forked_child(void) {
     omni_audit_reset();
     omni_audit_start();
     omni_iocount_reset();
+    omni_regions_reset();
     omni_sampler_reset();
     export_lineage();
     start_monitor();
@@ -654,6 +660,7 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
         omni_audit_write(&rt.writer, f.ns_per_tick);
         omni_sampler_write(&rt.writer);
         omni_iocount_write(&rt.writer);
+        omni_regions_write(&rt.writer);
         f.n_warnings = rt.n_warnings;
         f.warnings = rt.warning_ptrs;
         omni_session_write_footer(&rt.writer, &f);

@@ -259,13 +259,40 @@ static double or_nan(double v) {
     return v < 0 ? NAN : v;
 }
 
+/* The GPUs' latest readings, for omni.current_gpu_memory() (written by the
+ * monitor thread, read by the target's; a reading is whole or the one
+ * before it: doubles and words on 64-bit machines). */
+static struct {
+    int n;
+    omni_gpu_sample_t s[OMNI_GPU_MAX];
+} gpu_now;
+
+int omni_monitor_gpu_now(struct omni_gpu_sample *out, uint64_t *vram_bytes) {
+    int n = __atomic_load_n(&gpu_now.n, __ATOMIC_ACQUIRE);
+    if (n <= 0)
+        return -1;
+    /* the device this process uses most, else the first */
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (gpu_now.s[i].proc_mem_bytes > gpu_now.s[best].proc_mem_bytes)
+            best = i;
+    *out = gpu_now.s[best];
+    *vram_bytes = mon.facts.gpu.dev[best].vram_bytes;
+    return 0;
+}
+
 static void sample_hardware(uint64_t t) {
     if (!mon.probed)
         return;
     double *r;
     for (int i = 0; i < mon.facts.gpu.n; i++) {
         omni_gpu_sample_t g;
-        if (omni_gpu_sample(i, getpid(), &g) < 0 || !(r = table_row(&mon.t[T_GPU])))
+        if (omni_gpu_sample(i, getpid(), &g) < 0)
+            continue;
+        gpu_now.s[i] = g;
+        if (gpu_now.n < i + 1)
+            __atomic_store_n(&gpu_now.n, i + 1, __ATOMIC_RELEASE);
+        if (!(r = table_row(&mon.t[T_GPU])))
             continue;
         double v[] = {t, i, or_nan(g.util_pct), or_nan(g.mem_util_pct),
                       or_nan((double)g.mem_used_bytes), or_nan((double)g.proc_mem_bytes),

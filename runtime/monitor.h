@@ -32,4 +32,9 @@ void omni_monitor_before_fork(void);
 /* In a forked child: the thread does not exist there; forget it. */
 void omni_monitor_after_fork_child(void);
 
+/* The latest reading of the GPU this process uses most (vram_bytes: its
+ * memory). Returns 0, or -1 when the monitor has read no GPU. */
+struct omni_gpu_sample;
+int omni_monitor_gpu_now(struct omni_gpu_sample *out, uint64_t *vram_bytes);
+
 #endif

@@ -64,4 +64,7 @@ int omni_runtime_parent_is_omnipython(void);
 /* The session path of this run, or NULL when there is none. */
 const char *omni_runtime_session_path(void);
 
+/* CLOCK_MONOTONIC at the session's start: the timeline's zero. */
+uint64_t omni_runtime_start_mono_ns(void);
+
 #endif

@@ -462,6 +462,69 @@ static int read_events(const msgpack_object *r, omni_session_t *s, char *err, si
     return 0;
 }
 
+static double cell_num(const msgpack_object *row, int pos) {
+    double v;
+    return omni_mp_num(cell(row, pos), &v) == 0 ? v : NAN;
+}
+
+static int read_regions(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    static const char *const nwant[] = {"name", "count", "errors", "wall_s", "cpu_s"};
+    static const char *const want[] = {"name", "tid", "start_ns", "end_ns", "cpu_s",
+                                       "rss_start_bytes", "rss_end_bytes", "rss_peak_bytes",
+                                       "read_bytes", "write_bytes", "flops", "error"};
+    int npos[5], pos[12];
+    const msgpack_object *names = table_rows(omni_mp_get(r, "names"), nwant, 5, npos);
+    const msgpack_object *rows = table_rows(omni_mp_get(r, "rows"), want, 12, pos);
+    if (!names || !rows || s->has_regions) {
+        snprintf(err, cap, "malformed regions record");
+        return -1;
+    }
+    s->has_regions = 1;
+    obj_u64(omni_mp_get(r, "dropped"), &s->regions_dropped);
+    s->region_names = calloc(names->via.array.size + 1, sizeof *s->region_names);
+    s->regions = calloc(rows->via.array.size + 1, sizeof *s->regions);
+    if (!s->region_names || !s->regions) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < names->via.array.size; i++) {
+        const msgpack_object *row = &names->via.array.ptr[i];
+        omni_sregion_name_t *n = &s->region_names[s->n_region_names];
+        if (!(n->name = obj_strdup(cell(row, npos[0])))) {
+            snprintf(err, cap, "malformed region name %u", i);
+            return -1;
+        }
+        s->n_region_names++;
+        obj_u64(cell(row, npos[1]), &n->count);
+        obj_u64(cell(row, npos[2]), &n->errors);
+        n->wall_s = cell_num(row, npos[3]);
+        n->cpu_s = cell_num(row, npos[4]);
+    }
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_sregion_t *g = &s->regions[s->n_regions];
+        if (!(g->name = obj_strdup(cell(row, pos[0])))) {
+            snprintf(err, cap, "malformed region %u", i);
+            return -1;
+        }
+        s->n_regions++;
+        if (cell(row, pos[11])->type == MSGPACK_OBJECT_STR)
+            g->error = obj_strdup(cell(row, pos[11]));
+        obj_i64(cell(row, pos[1]), &g->tid);
+        g->pid = s->pid;
+        g->start_s = cell_num(row, pos[2]) / 1e9;
+        g->end_s = cell_num(row, pos[3]) / 1e9;
+        g->cpu_s = cell_num(row, pos[4]);
+        g->rss_start_bytes = cell_num(row, pos[5]);
+        g->rss_end_bytes = cell_num(row, pos[6]);
+        g->rss_peak_bytes = cell_num(row, pos[7]);
+        g->read_bytes = cell_num(row, pos[8]);
+        g->write_bytes = cell_num(row, pos[9]);
+        g->flops = cell_num(row, pos[10]);
+    }
+    return 0;
+}
+
 int omni_session_io_kind(omni_session_t *s, const char *name) {
     for (size_t i = 0; i < s->n_io_kinds; i++)
         if (strcmp(s->io_kinds[i].name, name) == 0)
@@ -784,6 +847,8 @@ static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, 
             rc = read_io(r, s, err, cap);
         else if (omni_mp_is_str(kind, "events"))
             rc = read_events(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "regions"))
+            rc = read_regions(r, s, err, cap);
         else if (omni_mp_is_str(kind, "timeline"))
             rc = read_timeline(r, s, err, cap);
         else if (omni_mp_is_str(kind, "machine"))
@@ -1010,6 +1075,14 @@ void omni_session_free(omni_session_t *s) {
         free_strv(p->argv, p->argc);
     }
     free(s->processes);
+    for (size_t i = 0; i < s->n_region_names; i++)
+        free(s->region_names[i].name);
+    free(s->region_names);
+    for (size_t i = 0; i < s->n_regions; i++) {
+        free(s->regions[i].name);
+        free(s->regions[i].error);
+    }
+    free(s->regions);
     for (size_t i = 0; i < s->n_runs; i++)
         omni_session_free(&s->runs[i]);
     free(s->runs);

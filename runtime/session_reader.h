@@ -78,6 +78,21 @@ typedef struct omni_siofn {
     int64_t pid;
 } omni_siofn_t;
 
+/* omni.profile's regions: totals by name, and each instance (up to a bound). */
+typedef struct omni_sregion_name {
+    char *name;
+    uint64_t count, errors;
+    double wall_s, cpu_s;
+} omni_sregion_name_t;
+
+typedef struct omni_sregion {
+    char *name, *error;      /* error: the exception's type, NULL when none */
+    int64_t tid, pid;
+    double start_s, end_s;   /* since the session's start (the timeline's clock) */
+    double cpu_s, rss_start_bytes, rss_end_bytes, rss_peak_bytes, read_bytes, write_bytes;
+    double flops;            /* NaN when not estimated */
+} omni_sregion_t;
+
 /* The stack sampler's tree: a node is a frame under its caller. */
 typedef struct omni_snode {
     int64_t parent;          /* -1 for an outermost frame */
@@ -166,6 +181,13 @@ typedef struct omni_session {
     size_t n_snodes;
     omni_sstack_t *sstacks;
     size_t n_sstacks;
+    /* omni.profile's regions */
+    int has_regions;
+    omni_sregion_name_t *region_names;
+    size_t n_region_names;
+    omni_sregion_t *regions;
+    size_t n_regions;
+    uint64_t regions_dropped;
     /* the processes joined in this model: [0] is this session's own */
     omni_sprocess_t *processes;
     size_t n_processes;

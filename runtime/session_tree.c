@@ -147,6 +147,42 @@ static int64_t index_find(const code_index_t *x, const omni_scode_t *codes,
 /* Moves src's codes, threads and process into dst; src is emptied (the
  * caller frees it). Code ids of src are renumbered into dst's. Returns 0 or
  * -1 (out of memory: dst stays whole, without src). */
+/* omni.profile's regions: totals added by name, instances kept. */
+static int join_regions(omni_session_t *dst, omni_session_t *src) {
+    if (!src->has_regions)
+        return 0;
+    omni_sregion_name_t *names = realloc(dst->region_names, (dst->n_region_names +
+                                                             src->n_region_names + 1) *
+                                                                sizeof *names);
+    if (names)
+        dst->region_names = names;
+    omni_sregion_t *regs = realloc(dst->regions, (dst->n_regions + src->n_regions + 1) *
+                                                     sizeof *regs);
+    if (regs)
+        dst->regions = regs;
+    if (!names || !regs)
+        return -1;
+    for (size_t i = 0; i < src->n_region_names; i++) {
+        omni_sregion_name_t *a = &src->region_names[i], *b = NULL;
+        for (size_t k = 0; k < dst->n_region_names && !b; k++)
+            if (strcmp(dst->region_names[k].name, a->name) == 0)
+                b = &dst->region_names[k];
+        if (!b) {
+            dst->region_names[dst->n_region_names++] = *a;
+            a->name = NULL;
+            continue;
+        }
+        b->count += a->count, b->errors += a->errors;
+        b->wall_s += a->wall_s, b->cpu_s += a->cpu_s;
+    }
+    for (size_t i = 0; i < src->n_regions; i++)
+        dst->regions[dst->n_regions++] = src->regions[i];
+    src->n_regions = 0;
+    dst->regions_dropped += src->regions_dropped;
+    dst->has_regions = 1;
+    return 0;
+}
+
 static int join(omni_session_t *dst, omni_session_t *src) {
     uint32_t *map = malloc((src->n_codes + 1) * sizeof *map);
     omni_scode_t *codes = realloc(dst->codes, (dst->n_codes + src->n_codes + 1) * sizeof *codes);
@@ -268,7 +304,7 @@ static int join(omni_session_t *dst, omni_session_t *src) {
         dst->processes[dst->n_processes++] = src->processes[i];
     src->n_processes = 0;
     free(map);
-    return 0;
+    return join_regions(dst, src);
 }
 
 static void warn(omni_session_t *s, const char *fmt, const char *a, const char *b) {
