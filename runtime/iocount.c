@@ -485,6 +485,12 @@ void omni_iocount_ignore_thread(void) {
     tls_ignore = 1;
 }
 
+int omni_iocount_ignore(int on) {
+    int was = tls_ignore;
+    tls_ignore = on;
+    return was;
+}
+
 void omni_iocount_reset(void) {
     for (io_thread_t *t = io.threads; t; t = t->next) {
         memset(t->tot, 0, sizeof t->tot);

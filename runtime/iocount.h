@@ -15,6 +15,9 @@ void omni_iocount_stop(void);
 /* omnipython's own threads (the monitor, the prober) call this once: their
  * I/O is not the target's. The end of the run marks its thread too. */
 void omni_iocount_ignore_thread(void);
+/* Sets whether this thread's I/O is left out (omnipython's own reads of
+ * /proc on the target's thread); returns the previous setting. */
+int omni_iocount_ignore(int on);
 /* Writes the "io" record (no allocation: callable from a signal handler). */
 void omni_iocount_write(omni_writer_t *w);
 /* In a forked child that starts its own session: zero the counts. */

@@ -53,6 +53,20 @@ def workdir(tmp_path):
     return dst
 
 
+FAKES = os.path.join(os.path.dirname(HERE), "fakes")
+
+
+@pytest.fixture(scope="session")
+def fake_nvml(tmp_path_factory):
+    """A folder holding libnvidia-ml.so.1 built from test/fakes/fake_nvml.c:
+    one 80 GiB GPU, 3 GiB in use, 512 MiB of it by the asking process."""
+    d = tmp_path_factory.mktemp("nvml")
+    r = subprocess.run(["cc", "-shared", "-fPIC", "-o", str(d / "libnvidia-ml.so.1"),
+                        os.path.join(FAKES, "fake_nvml.c")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return str(d)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def omnipython_exists():
     if not os.access(OMNI, os.X_OK):

@@ -210,15 +210,6 @@ def test_energy_unavailable_says_why(hw):
 
 # ---------------------------------------------------------------- NVML through a stand-in
 
-@pytest.fixture(scope="module")
-def fake_nvml(tmp_path_factory):
-    d = tmp_path_factory.mktemp("nvml")
-    r = subprocess.run(["cc", "-shared", "-fPIC", "-o", str(d / "libnvidia-ml.so.1"),
-                        os.path.join(FAKES, "fake_nvml.c")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return str(d)
-
-
 def test_nvml_device_facts(fake_nvml):
     g = hw_json(clean_env(LD_LIBRARY_PATH=fake_nvml))["gpu"]
     assert g["available"] is True and g["source"] == "nvml"
