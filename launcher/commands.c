@@ -5,7 +5,9 @@
 #include "hw/facts.h"
 #include "patterns/export.h"
 #include "launcher/explain.h"
+#include "launcher/embed.h"
 #include "patterns/diff.h"
+#include "static/scan.h"
 #include "patterns/json_out.h"
 #include "patterns/kb.h"
 #include "patterns/match.h"
@@ -177,6 +179,27 @@ int omni_cmd_diff(const omni_options_t *o) {
         return OMNI_EXIT_OUTPUT;
     int st = close_output(o, f, rc);
     return st ? st : regressed ? OMNI_EXIT_REGRESSED : 0;
+}
+
+/* --scan DIR: CPython's parser is needed, not the runtime's hooks. */
+int omni_cmd_scan(const omni_options_t *o) {
+    if (omni_embed_init_plain() < 0) {
+        fprintf(stderr, "omnipython: cannot start the interpreter for --scan\n");
+        return OMNI_EXIT_USAGE;
+    }
+    FILE *f = open_output(o);
+    if (!f)
+        return OMNI_EXIT_OUTPUT;
+    omni_scan_options_t so = {.root = o->scan_dir, .exclude = o->exclude,
+                              .n_exclude = (size_t)o->n_exclude, .jobs = o->jobs,
+                              .json = o->format && strcmp(o->format, "json") == 0,
+                              .progress = 1};
+    char err[512] = "";
+    int rc = omni_scan(&so, f, err, sizeof err);
+    if (err[0])
+        fprintf(stderr, "omnipython: %s\n", err);
+    int st = close_output(o, f, rc == OMNI_SCAN_OUTPUT ? -1 : 0);
+    return st ? st : rc;
 }
 
 /* --list-patterns [--patterns DIR] [--format text|json]: the knowledge base

@@ -14,6 +14,9 @@ int omni_cmd_patterns(const omni_options_t *o);
 /* --diff A B [--threshold PCT]: 0, or 1 when B regressed. */
 int omni_cmd_diff(const omni_options_t *o);
 
+/* --scan DIR: the static metrics of a tree. Returns OMNI_SCAN_*'s status. */
+int omni_cmd_scan(const omni_options_t *o);
+
 /* --sessions: lists ./.omni/. Returns the exit status. */
 int omni_cmd_sessions(const omni_options_t *o);
 

@@ -128,3 +128,14 @@ int omni_embed_python_help(char *argv0) {
     char *args[] = {argv0, "--help", NULL};
     return Py_BytesMain(2, args);
 }
+
+int omni_embed_init_plain(void) {
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.site_import = 0;
+    PyStatus st = set_home(&config);
+    if (!PyStatus_Exception(st))
+        st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    return PyStatus_Exception(st) ? -1 : 0;
+}

@@ -12,4 +12,8 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv);
 /* Prints CPython's own --help for program name argv0. Returns its status. */
 int omni_embed_python_help(char *argv0);
 
+/* Starts an interpreter that runs nothing (isolated, no site): for the
+ * commands that use CPython's parser. Returns 0 or -1. */
+int omni_embed_init_plain(void);
+
 #endif

@@ -22,6 +22,9 @@ int main(int argc, char **argv) {
     case OMNI_CMD_EXPORT:
         status = omni_cmd_export(&o);
         break;
+    case OMNI_CMD_SCAN:
+        status = omni_cmd_scan(&o);
+        break;
     case OMNI_CMD_DIFF:
         status = omni_cmd_diff(&o);
         break;

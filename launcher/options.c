@@ -98,6 +98,30 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 goto missing;
             o->cmd = OMNI_CMD_REPORT;
             o->session = v;
+        } else if ((r = take_value("--scan", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->cmd = OMNI_CMD_SCAN;
+            o->scan_dir = v;
+        } else if ((r = take_value("--exclude", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            if (o->n_exclude == (int)(sizeof o->exclude / sizeof o->exclude[0])) {
+                snprintf(o->err, sizeof o->err, "at most 32 --exclude globs");
+                return -1;
+            }
+            o->exclude[o->n_exclude++] = v;
+        } else if ((r = take_value("--jobs", args, n, &i, &v)) != 0) {
+            char *end;
+            long k = r > 0 ? strtol(v, &end, 10) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || k < 1 || k > 1024) {
+                snprintf(o->err, sizeof o->err, "--jobs takes a number of processes from 1 to "
+                                                "1024, not '%s'", v);
+                return -1;
+            }
+            o->jobs = (int)k;
         } else if ((r = take_value("--diff", args, n, &i, &v)) != 0) {
             if (r < 0)
                 goto missing;
@@ -353,6 +377,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
      * runs, never where a report goes (it would overwrite the session) */
     if (o->out && o->out_from_env && o->cmd != OMNI_CMD_RUN)
         o->out = NULL;
+    if ((o->n_exclude || o->jobs) && o->cmd != OMNI_CMD_SCAN) {
+        snprintf(o->err, sizeof o->err, "--exclude and --jobs go with --scan");
+        return -1;
+    }
     if (o->threshold_pct >= 0 && o->cmd != OMNI_CMD_DIFF) {
         snprintf(o->err, sizeof o->err, "--threshold goes with --diff");
         return -1;
@@ -361,6 +389,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         o->threshold_pct = 10;
     if (o->process && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_EXPORT) {
         snprintf(o->err, sizeof o->err, "--process goes with --report");
+        return -1;
+    }
+    if (o->cmd == OMNI_CMD_SCAN && o->format && strcmp(o->format, "text") && strcmp(o->format, "json")) {
+        snprintf(o->err, sizeof o->err, "--scan writes text or json, not %s", o->format);
         return -1;
     }
     if (o->format && (strcmp(o->format, "md") == 0 || strcmp(o->format, "html") == 0) &&
@@ -413,6 +445,8 @@ void omni_options_usage(void *fp) {
             "                  [--out FILE]\n"
             "       omnipython --list-patterns [--patterns DIR] [--format text|json]\n"
             "       omnipython --diff A B [--threshold PCT] [--format text|json] [--out FILE]\n"
+            "       omnipython --scan DIR [--exclude GLOB]... [--jobs N] [--format text|json]\n"
+            "                  [--out FILE]\n"
             "       omnipython --sessions\n"
             "       omnipython --hw [--bench] [--format text|json]\n"
             "       omnipython --export collapsed|speedscope|pstats|chrome SESSION --out FILE\n"
@@ -441,6 +475,11 @@ void omni_options_usage(void *fp) {
             "  --explain FILE  with --report --format md: write a prompt bundle for a\n"
             "                  language model to FILE; when OPENAI_BASE_URL names an\n"
             "                  endpoint (http://), send it and add the answer to the report\n"
+            "  --scan DIR      static metrics of every Python file below DIR (radon's\n"
+            "                  cc, raw, hal and mi), on every core; exit status 1 when a\n"
+            "                  file could not be analysed, 3 when DIR is no folder\n"
+            "  --exclude GLOB  with --scan: leave out paths matching GLOB (repeatable)\n"
+            "  --jobs N        with --scan: N processes (default: one per core)\n"
             "  --diff A B      compare two sessions function by function; exit status 1\n"
             "                  when B regressed beyond --threshold PCT (default 10)\n"
             "  --process PID   with --report: that process of the tree alone (the report\n"

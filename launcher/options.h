@@ -13,6 +13,7 @@ typedef enum omni_cmd {
     OMNI_CMD_EXPORT,    /* --export FORMAT SESSION --out FILE */
     OMNI_CMD_PATTERNS,  /* --list-patterns [--patterns DIR] */
     OMNI_CMD_DIFF,      /* --diff A B [--threshold PCT] */
+    OMNI_CMD_SCAN,      /* --scan DIR [--exclude GLOB]... [--jobs N] */
     OMNI_CMD_HELP       /* --help: ours, then Python's */
 } omni_cmd_t;
 
@@ -48,6 +49,10 @@ typedef struct omni_options {
     const char *session;    /* --report SESSION, --export FORMAT SESSION, --diff SESSION B */
     const char *session_b;  /* --diff A SESSION_B */
     double threshold_pct;   /* --threshold PCT (with --diff); default 10 */
+    const char *scan_dir;   /* --scan DIR */
+    const char *exclude[32]; /* --exclude GLOB (with --scan) */
+    int n_exclude;
+    int jobs;               /* --jobs N (with --scan); 0 = one per core */
     const char *export_format; /* --export FORMAT */
     const char *format;     /* --format text|json|md|html (NULL = text) */
     const char *patterns_dir; /* --patterns DIR */

@@ -1,0 +1,28 @@
+/* scan.h - omnipython --scan DIR: the static metrics of a whole tree. */
+#ifndef OMNI_SCAN_H
+#define OMNI_SCAN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit statuses of --scan. */
+#define OMNI_SCAN_OK 0
+#define OMNI_SCAN_FILE_ERRORS 1  /* some files could not be analysed (each says why) */
+#define OMNI_SCAN_BADDIR 3       /* DIR is missing or not a folder */
+#define OMNI_SCAN_OUTPUT 4       /* the output could not be written */
+
+typedef struct omni_scan_options {
+    const char *root;
+    const char *const *exclude;  /* --exclude globs */
+    size_t n_exclude;
+    int jobs;                    /* processes; 0 = one per core */
+    int json;
+    int progress;                /* a progress line on a terminal */
+    int no_assert;               /* radon's -n: asserts add no complexity */
+} omni_scan_options_t;
+
+/* Scans opt->root into out. The interpreter must be initialised (its parser
+ * reads the files). Returns an OMNI_SCAN_* status; err says why for 3 and 4. */
+int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errcap);
+
+#endif
