@@ -352,6 +352,7 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     if (!mod) {
         PyObject *t, *v, *tb;
         PyErr_Fetch(&t, &v, &tb);
+        PyErr_NormalizeException(&t, &v, &tb);
         PyObject *msg = v ? PyObject_Str(v) : NULL;
         const char *m = msg ? PyUnicode_AsUTF8(msg) : NULL;
         snprintf(why, sizeof why, "%s: %s", t ? ((PyTypeObject *)t)->tp_name : "error",
@@ -474,7 +475,8 @@ typedef struct result {
 } result_t;
 
 typedef struct top {
-    const char *path, *name, *type, *classname, *rank;
+    size_t file;              /* the result it came from */
+    const char *path, *name, *type, *classname;
     long lineno, complexity;
 } top_t;
 
@@ -544,7 +546,7 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
                     break;
             }
             top_t *t = &tops[ntop];
-            t->path = NULL;
+            t->path = "";
             t->lineno = mp_long(b, "lineno");
             t->complexity = c;
             mp_cstr(b, "name", names[ntop][0], 256);
@@ -553,7 +555,7 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
             t->name = names[ntop][0];
             t->classname = names[ntop][1];
             t->type = names[ntop][2];
-            t->path = res[i].data ? (const char *)(uintptr_t)i : NULL; /* the file index */
+            t->file = i;
             ntop++;
         }
     }
@@ -568,7 +570,7 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
     /* the most complex blocks, with their file's path */
     char (*paths)[512] = ntop ? calloc(ntop, sizeof *paths) : NULL;
     for (size_t t = 0; paths && t < ntop; t++) {
-        size_t fi = (size_t)(uintptr_t)tops[t].path;
+        size_t fi = tops[t].file;
         if (msgpack_unpack_next(&u, res[fi].data, res[fi].size, NULL) == MSGPACK_UNPACK_SUCCESS)
             mp_cstr(&u.data, "path", paths[t], sizeof paths[t]);
         tops[t].path = paths[t];
