@@ -111,6 +111,10 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 return -1;
             }
             o->exclude[o->n_exclude++] = v;
+        } else if ((r = take_value("--run", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->run_args = v;
         } else if ((r = take_value("--jobs", args, n, &i, &v)) != 0) {
             char *end;
             long k = r > 0 ? strtol(v, &end, 10) : 0;
@@ -377,8 +381,8 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
      * runs, never where a report goes (it would overwrite the session) */
     if (o->out && o->out_from_env && o->cmd != OMNI_CMD_RUN)
         o->out = NULL;
-    if ((o->n_exclude || o->jobs) && o->cmd != OMNI_CMD_SCAN) {
-        snprintf(o->err, sizeof o->err, "--exclude and --jobs go with --scan");
+    if ((o->n_exclude || o->jobs || o->run_args) && o->cmd != OMNI_CMD_SCAN) {
+        snprintf(o->err, sizeof o->err, "--exclude, --jobs and --run go with --scan");
         return -1;
     }
     if (o->threshold_pct >= 0 && o->cmd != OMNI_CMD_DIFF) {
@@ -404,7 +408,8 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         snprintf(o->err, sizeof o->err, "--explain goes with --report SESSION --format md");
         return -1;
     }
-    if (o->patterns_dir && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_PATTERNS) {
+    if (o->patterns_dir && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_PATTERNS &&
+        !(o->cmd == OMNI_CMD_SCAN && o->run_args)) {
         snprintf(o->err, sizeof o->err, "--patterns goes with --report or --list-patterns");
         return -1;
     }
@@ -479,6 +484,9 @@ void omni_options_usage(void *fp) {
             "                  cc, raw, hal and mi), on every core; exit status 1 when a\n"
             "                  file could not be analysed, 3 when DIR is no folder\n"
             "  --exclude GLOB  with --scan: leave out paths matching GLOB (repeatable)\n"
+            "  --run \"ARGS\"    with --scan: run python ARGS in DIR under omnipython\n"
+            "                  (--timeout S, default 600) and join its profile to the\n"
+            "                  metrics: the complex and hot functions first\n"
             "  --jobs N        with --scan: N processes (default: one per core)\n"
             "  --diff A B      compare two sessions function by function; exit status 1\n"
             "                  when B regressed beyond --threshold PCT (default 10)\n"

@@ -53,6 +53,7 @@ typedef struct omni_options {
     const char *exclude[32]; /* --exclude GLOB (with --scan) */
     int n_exclude;
     int jobs;               /* --jobs N (with --scan); 0 = one per core */
+    const char *run_args;   /* --run "PYTHON ARGS" (with --scan) */
     const char *export_format; /* --export FORMAT */
     const char *format;     /* --format text|json|md|html (NULL = text) */
     const char *patterns_dir; /* --patterns DIR */

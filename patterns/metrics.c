@@ -220,6 +220,18 @@ static void find_needs(const omni_session_t *s, const omni_timeline_summary_t *t
         need_missing(x, OMNI_NEEDS_REPEATS, "one run of the target (--repeat N runs it N times)");
 }
 
+void omni_entities_join_scan(omni_entities_t *x, omni_scan_lookup_fn lookup, void *ctx) {
+    for (size_t i = 0; i < x->n; i++) {
+        omni_entity_t *e = &x->e[i];
+        if (e->level != OMNI_LEVEL_FUNCTION || !e->file || !e->function)
+            continue;
+        int cc = lookup(e->file, e->function, e->line, ctx);
+        if (cc >= 0)
+            e->v[M_F_CC] = cc;
+    }
+    x->have |= OMNI_NEEDS_SCAN;
+}
+
 const char *omni_entities_missing(const omni_entities_t *x, unsigned needs) {
     unsigned lack = needs & ~x->have;
     return lack ? x->why[__builtin_ctz(lack)] : NULL;

@@ -64,6 +64,13 @@ typedef struct omni_entities {
 /* The entities of a (joined) session. Returns 0 or -1 (memory). */
 int omni_entities_build(const omni_session_t *s, omni_entities_t *out);
 void omni_entities_free(omni_entities_t *x);
+/* A static scan joined to the run: lookup gives a function's cyclomatic
+ * complexity (or -1 when the scan has no such function); the entities then
+ * have the `complexity` metric. */
+typedef int (*omni_scan_lookup_fn)(const char *file, const char *qualname, int64_t line,
+                                   void *ctx);
+void omni_entities_join_scan(omni_entities_t *x, omni_scan_lookup_fn lookup, void *ctx);
+
 /* Why the session lacks what needs asks for (the first missing need), or
  * NULL when it has all of it. */
 const char *omni_entities_missing(const omni_entities_t *x, unsigned needs);

@@ -10,6 +10,8 @@
 #include "runtime/mp_get.h"
 #include "runtime/session_writer.h"
 #include "static/cc.h"
+#include "static/entry.h"
+#include "static/scan_run.h"
 
 #include <internal/pycore_parser.h>
 #include <internal/pycore_pyarena.h>
@@ -284,6 +286,36 @@ static void pack_halstead(msgpack_packer *pk, const omni_halstead_t *h) {
     pack_num(pk, "bugs", h->bugs);
 }
 
+static int is_str(expr_ty e, const char *s) {
+    if (e->kind == Name_kind)
+        return PyUnicode_CompareWithASCIIString(e->v.Name.id, s) == 0;
+    if (e->kind == Constant_kind && PyUnicode_Check(e->v.Constant.value))
+        return PyUnicode_CompareWithASCIIString(e->v.Constant.value, s) == 0;
+    return 0;
+}
+
+/* The line of a module-level `if __name__ == "__main__":`, or 0. */
+static int main_guard(mod_ty mod) {
+    if (mod->kind != Module_kind)
+        return 0;
+    asdl_stmt_seq *body = mod->v.Module.body;
+    for (Py_ssize_t i = 0; i < asdl_seq_LEN(body); i++) {
+        stmt_ty s = asdl_seq_GET(body, i);
+        if (s->kind != If_kind || s->v.If.test->kind != Compare_kind)
+            continue;
+        expr_ty t = s->v.If.test;
+        if (asdl_seq_LEN(t->v.Compare.ops) != 1 || asdl_seq_GET(t->v.Compare.ops, 0) != Eq)
+            continue;
+        expr_ty a = t->v.Compare.left, b = asdl_seq_GET(t->v.Compare.comparators, 0);
+        if ((a->kind == Name_kind && is_str(a, "__name__") && b->kind == Constant_kind &&
+             is_str(b, "__main__")) ||
+            (b->kind == Name_kind && is_str(b, "__name__") && a->kind == Constant_kind &&
+             is_str(a, "__main__")))
+            return s->lineno;
+    }
+    return 0;
+}
+
 static int by_complexity(const void *x, const void *y) {
     const omni_block_t *a = x, *b = y;
     if (a->complexity != b->complexity)
@@ -386,7 +418,7 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     /* radon's mi_visit with multi-line strings counted as comments */
     double comments = raw.sloc ? (double)(raw.comments + raw.multi) / (double)raw.sloc * 100 : 0;
     double mi = omni_mi_compute(hal.total.volume, cc.total_complexity, raw.lloc, comments);
-    msgpack_pack_map(pk, 15);
+    msgpack_pack_map(pk, 16);
     pack_str(pk, "path", rel);
     pack_str(pk, "error", NULL);
     pack_int(pk, "loc", raw.loc);
@@ -400,6 +432,7 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     char rank[2] = {omni_mi_rank(mi), 0};
     pack_str(pk, "mi_rank", rank);
     pack_int(pk, "total_complexity", cc.total_complexity);
+    pack_int(pk, "main_guard", main_guard(mod)); /* its line, 0 when none */
     omni_pack_str(pk, "halstead");
     pack_halstead(pk, &hal.total);
     omni_pack_str(pk, "halstead_functions");
@@ -498,6 +531,51 @@ static const char *mp_cstr(const msgpack_object *o, const char *key, char *buf, 
     buf[0] = 0;
     omni_mp_str(omni_mp_get(o, key), buf, cap);
     return buf;
+}
+
+/* The tree's entry points: modules with a main guard, packages with a
+ * __main__.py, and the scripts its packaging files declare. */
+static void entry_points(const char *root, const result_t *res, size_t n, omni_entries_t *x) {
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    for (size_t i = 0; i < n; i++) {
+        if (!res[i].data ||
+            msgpack_unpack_next(&u, res[i].data, res[i].size, NULL) != MSGPACK_UNPACK_SUCCESS)
+            continue;
+        char path[512] = "", src[600], how[600];
+        omni_mp_str(omni_mp_get(&u.data, "path"), path, sizeof path);
+        long guard = mp_long(&u.data, "main_guard");
+        if (guard > 0) {
+            snprintf(src, sizeof src, "%s:%ld", path, guard);
+            snprintf(how, sizeof how, "python %s", path);
+            omni_entries_add(x, "main", path, how, src);
+        }
+        const char *base = strrchr(path, '/');
+        if (strcmp(base ? base + 1 : path, "__main__.py") == 0) {
+            char pkg[512];
+            snprintf(pkg, sizeof pkg, "%.*s", base ? (int)(base - path) : 0, path);
+            for (char *c = pkg; *c; c++)
+                if (*c == '/')
+                    *c = '.';
+            if (!pkg[0]) {
+                const char *r = strrchr(root, '/');
+                snprintf(pkg, sizeof pkg, "%s", r && r[1] ? r + 1 : root);
+            }
+            snprintf(how, sizeof how, "python -m %s", pkg);
+            omni_entries_add(x, "package", pkg, how, path);
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    omni_entries_declared(root, x);
+}
+
+static omni_scan_results_t results_of(const result_t *res, size_t n, const char **data,
+                                      uint32_t *size) {
+    for (size_t i = 0; i < n; i++) {
+        data[i] = res[i].data;
+        size[i] = res[i].size;
+    }
+    return (omni_scan_results_t){data, size, n};
 }
 
 static int write_text(FILE *f, const char *root, const result_t *res, size_t n, double secs,
@@ -621,6 +699,15 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
         }
         free(m);
     }
+    omni_entries_t ep = {0};
+    entry_points(root, res, n, &ep);
+    if (ep.n) {
+        fprintf(f, "\nEntry points\n");
+        for (size_t i = 0; i < ep.n; i++)
+            fprintf(f, "  %-14s %-30s %s  (%s)\n", ep.e[i].kind, ep.e[i].name, ep.e[i].target,
+                    ep.e[i].source);
+    }
+    omni_entries_free(&ep);
     if (errors) {
         fprintf(f, "\nFiles not analysed\n");
         for (size_t i = 0; i < n; i++) {
@@ -640,7 +727,8 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
 }
 
 static int write_json(FILE *f, const char *root, const result_t *res, size_t n, double secs,
-                      int jobs) {
+                      int jobs, const omni_scan_run_options_t *run, char *err, size_t cap,
+                      int *run_failed) {
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
@@ -671,6 +759,33 @@ static int write_json(FILE *f, const char *root, const result_t *res, size_t n, 
     omni_json_end_array(&j);
     omni_json_key(&j, "errors");
     omni_json_int(&j, errors);
+    omni_entries_t ep = {0};
+    entry_points(root, res, n, &ep);
+    omni_json_key(&j, "entry_points");
+    omni_json_begin_array(&j);
+    for (size_t i = 0; i < ep.n; i++) {
+        omni_json_begin_object(&j);
+        omni_json_key(&j, "kind");
+        omni_json_str(&j, ep.e[i].kind);
+        omni_json_key(&j, "name");
+        omni_json_str(&j, ep.e[i].name);
+        omni_json_key(&j, "target");
+        omni_json_str(&j, ep.e[i].target);
+        omni_json_key(&j, "source");
+        omni_json_str(&j, ep.e[i].source);
+        omni_json_end_object(&j);
+    }
+    omni_json_end_array(&j);
+    omni_entries_free(&ep);
+    if (run) {
+        const char **data = calloc(n + 1, sizeof *data);
+        uint32_t *size = calloc(n + 1, sizeof *size);
+        omni_scan_results_t r = results_of(res, data && size ? n : 0, data, size);
+        if (omni_scan_run(run, &r, &j, NULL, err, cap) < 0)
+            *run_failed = 1;
+        free(data);
+        free(size);
+    }
     omni_json_end_object(&j);
     fputc('\n', f);
     return ferror(f) ? -1 : 0;
@@ -797,8 +912,21 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
     for (size_t i = 0; i < w.files.n; i++)
         missing += !res[i].data;
     double secs = now_s() - t0;
-    int wr = opt->json ? write_json(out, opt->root, res, w.files.n, secs, started)
+    omni_scan_run_options_t ro = {opt->root, opt->run_args, "/proc/self/exe", opt->run_timeout_s,
+                                  opt->patterns_dir};
+    int run_failed = 0;
+    int wr = opt->json ? write_json(out, opt->root, res, w.files.n, secs, started,
+                                    opt->run_args ? &ro : NULL, err, errcap, &run_failed)
                        : write_text(out, opt->root, res, w.files.n, secs, started);
+    if (!opt->json && opt->run_args && wr == 0) {
+        const char **data = calloc(w.files.n + 1, sizeof *data);
+        uint32_t *size = calloc(w.files.n + 1, sizeof *size);
+        omni_scan_results_t r = results_of(res, data && size ? w.files.n : 0, data, size);
+        if (omni_scan_run(&ro, &r, NULL, out, err, errcap) < 0)
+            run_failed = 1;
+        free(data);
+        free(size);
+    }
     long errors = 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -818,6 +946,8 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
     if (wr < 0) {
         snprintf(err, errcap, "cannot write the output");
         rc = OMNI_SCAN_OUTPUT;
+    } else if (run_failed) {
+        rc = OMNI_SCAN_RUN_FAILED;
     } else if (missing) {
         snprintf(err, errcap, "%zu files were not analysed (a worker process failed)", missing);
         rc = OMNI_SCAN_FILE_ERRORS;

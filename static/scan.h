@@ -10,6 +10,7 @@
 #define OMNI_SCAN_FILE_ERRORS 1  /* some files could not be analysed (each says why) */
 #define OMNI_SCAN_BADDIR 3       /* DIR is missing or not a folder */
 #define OMNI_SCAN_OUTPUT 4       /* the output could not be written */
+#define OMNI_SCAN_RUN_FAILED 5   /* --run: the target could not be run or left no session */
 
 typedef struct omni_scan_options {
     const char *root;
@@ -19,6 +20,9 @@ typedef struct omni_scan_options {
     int json;
     int progress;                /* a progress line on a terminal */
     int no_assert;               /* radon's -n: asserts add no complexity */
+    const char *run_args;        /* --run "PYTHON ARGS", or NULL */
+    double run_timeout_s;        /* --timeout for the run (0: 600 s) */
+    const char *patterns_dir;    /* --patterns DIR for the run's findings */
 } omni_scan_options_t;
 
 /* Scans opt->root into out. The interpreter must be initialised (its parser

@@ -9,7 +9,7 @@ import tokenize
 
 import pytest
 
-from conftest import OMNI, PYTHON, run
+from conftest import OMNI, PYTHON, report_json, run
 
 radon = pytest.importorskip("radon", reason="Debian's radon package is not installed")
 from radon.complexity import cc_visit  # noqa: E402
@@ -178,3 +178,92 @@ def test_a_large_generated_file(tmp_path):
     f = rep["files"][0]
     assert (f["loc"], f["sloc"], f["blank"], f["comments"], f["lloc"]) == (100000, 80000, 20000, 20000, 80000)
     assert len(f["blocks"]) == 20000 and all(b["complexity"] == 2 for b in f["blocks"])
+
+
+COMPLEX = '''\
+def classify(n):
+    if n % 15 == 0:
+        return "fizzbuzz"
+    elif n % 5 == 0:
+        return "buzz"
+    elif n % 3 == 0:
+        return "fizz"
+    elif n < 0 or n > 10 ** 9:
+        return "out"
+    for d in range(2, 8):
+        if n % d == 0 and d > 5:
+            return "div"
+        while d > 100:
+            d -= 1
+    return "other" if n % 2 else "even"
+
+
+def simple(x):
+    return x + 1
+'''
+
+MAIN = '''\
+from app.core import classify, simple
+
+
+def main():
+    t = 0
+    for i in range(300000):
+        t += len(classify(i)) + simple(i)
+    print(t)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def make_project(root):
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "core.py").write_text(COMPLEX)
+    (root / "app" / "__main__.py").write_text(MAIN)
+    (root / "pyproject.toml").write_text('[project]\nname = "app"\n\n[project.scripts]\n'
+                                         'app-cli = "app.__main__:main"\n')
+    (root / "setup.cfg").write_text("[options.entry_points]\nconsole_scripts =\n"
+                                    "    app-old = app.__main__:main\n")
+
+
+def test_entry_points(tmp_path):
+    make_project(tmp_path)
+    r, rep = scan(tmp_path)
+    assert r.returncode == 0
+    eps = {(e["kind"], e["name"], e["target"], e["source"]) for e in rep["entry_points"]}
+    assert eps == {("main", "app/__main__.py", "python app/__main__.py", "app/__main__.py:11"),
+                   ("package", "app", "python -m app", "app/__main__.py"),
+                   ("console_script", "app-cli", "app.__main__:main", "pyproject.toml:5"),
+                   ("console_script", "app-old", "app.__main__:main", "setup.cfg:3")}
+
+
+def test_scan_joined_with_a_run(tmp_path):
+    make_project(tmp_path)
+    r, rep = scan(tmp_path, "--run", "-m app", "--timeout", "120")
+    assert r.returncode == 0, r.stderr.decode()
+    run_ = rep["run"]
+    assert run_["exit_status"] == 0 and run_["command"] == "-m app"
+    blocks = {b["name"]: b for f in rep["files"] for b in f["blocks"]}
+    fns = {f["name"]: f for f in run_["functions"]}
+    # the run's functions carry the scan's complexity (joined by path and name)
+    assert fns["classify"]["complexity"] == blocks["classify"]["complexity"] == 11
+    assert fns["classify"]["path"] == "app/core.py" and fns["simple"]["complexity"] == 1
+    assert fns["classify"]["calls"] == 300000
+    assert run_["functions"][0]["name"] == "classify"           # complex and hot first
+    hot = [f for f in run_["findings"] if f["id"] == "complex_and_hot"]
+    assert hot and hot[0]["location"]["function"] == "classify"
+    assert hot[0]["metrics"]["complexity"] == 11
+    assert "complex_and_hot" not in [p["id"] for p in run_["patterns_skipped"]]
+    # the session of the run is kept, and reports alone
+    assert report_json(run_["session"])["run"]["exit_status"] == 0
+    # the target's own output went to stderr, not into the JSON
+    assert any(line.isdigit() for line in r.stderr.decode().split())
+
+
+def test_scan_run_that_cannot_start(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    r, rep = scan(tmp_path, "--run", "   ")
+    assert r.returncode == 5 and b"--run needs Python's arguments" in r.stderr
