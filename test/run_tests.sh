@@ -4,7 +4,7 @@
 #   build/       release build: C unit tests + end-to-end tests (pytest)
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
 #   build-fuzz/  clang + libFuzzer: 30 s of fuzzing the session reader, 20 s
-#                the pattern loader
+#                each the pattern loader and the raw-metrics tokenizer
 # Benchmarks are separate: /usr/bin/python3.11 test/bench/bench.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,9 +38,9 @@ cmake -S . -B build-asan -DOMNI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ctest --output-on-failure)
 
-step "libFuzzer: the session reader and the pattern loader"
+step "libFuzzer: the session reader, the pattern loader, the tokenizer"
 CC=clang cmake -S . -B build-fuzz -DOMNI_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_session_reader fuzz_patterns
+cmake --build build-fuzz -j"$jobs" --target fuzz_session_reader fuzz_patterns fuzz_raw
 (cd build-fuzz && ctest --output-on-failure -R fuzz)
 
 echo; echo "all tests passed"
