@@ -194,7 +194,8 @@ int omni_cmd_scan(const omni_options_t *o) {
                               .n_exclude = (size_t)o->n_exclude, .jobs = o->jobs,
                               .json = o->format && strcmp(o->format, "json") == 0,
                               .progress = 1, .run_args = o->run_args,
-                              .run_timeout_s = o->timeout_s, .patterns_dir = o->patterns_dir};
+                              .run_timeout_s = o->timeout_s, .patterns_dir = o->patterns_dir,
+                              .dot_path = o->callgraph};
     char err[512] = "";
     int rc = omni_scan(&so, f, err, sizeof err);
     if (err[0])

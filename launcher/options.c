@@ -111,6 +111,10 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 return -1;
             }
             o->exclude[o->n_exclude++] = v;
+        } else if ((r = take_value("--callgraph", args, n, &i, &v)) != 0) {
+            if (r < 0)
+                goto missing;
+            o->callgraph = v;
         } else if ((r = take_value("--run", args, n, &i, &v)) != 0) {
             if (r < 0)
                 goto missing;
@@ -381,8 +385,8 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
      * runs, never where a report goes (it would overwrite the session) */
     if (o->out && o->out_from_env && o->cmd != OMNI_CMD_RUN)
         o->out = NULL;
-    if ((o->n_exclude || o->jobs || o->run_args) && o->cmd != OMNI_CMD_SCAN) {
-        snprintf(o->err, sizeof o->err, "--exclude, --jobs and --run go with --scan");
+    if ((o->n_exclude || o->jobs || o->run_args || o->callgraph) && o->cmd != OMNI_CMD_SCAN) {
+        snprintf(o->err, sizeof o->err, "--exclude, --jobs, --run and --callgraph go with --scan");
         return -1;
     }
     if (o->threshold_pct >= 0 && o->cmd != OMNI_CMD_DIFF) {
@@ -488,6 +492,7 @@ void omni_options_usage(void *fp) {
             "                  (--timeout S, default 600) and join its profile to the\n"
             "                  metrics: the complex and hot functions first\n"
             "  --jobs N        with --scan: N processes (default: one per core)\n"
+            "  --callgraph FILE  with --scan: write the static call graph as DOT\n"
             "  --diff A B      compare two sessions function by function; exit status 1\n"
             "                  when B regressed beyond --threshold PCT (default 10)\n"
             "  --process PID   with --report: that process of the tree alone (the report\n"

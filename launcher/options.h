@@ -54,6 +54,7 @@ typedef struct omni_options {
     int n_exclude;
     int jobs;               /* --jobs N (with --scan); 0 = one per core */
     const char *run_args;   /* --run "PYTHON ARGS" (with --scan) */
+    const char *callgraph;  /* --callgraph FILE (with --scan): DOT */
     const char *export_format; /* --export FORMAT */
     const char *format;     /* --format text|json|md|html (NULL = text) */
     const char *patterns_dir; /* --patterns DIR */

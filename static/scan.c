@@ -9,6 +9,7 @@
 #include "patterns/json_out.h"
 #include "runtime/mp_get.h"
 #include "runtime/session_writer.h"
+#include "static/callgraph.h"
 #include "static/cc.h"
 #include "static/entry.h"
 #include "static/scan_run.h"
@@ -418,7 +419,7 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     /* radon's mi_visit with multi-line strings counted as comments */
     double comments = raw.sloc ? (double)(raw.comments + raw.multi) / (double)raw.sloc * 100 : 0;
     double mi = omni_mi_compute(hal.total.volume, cc.total_complexity, raw.lloc, comments);
-    msgpack_pack_map(pk, 16);
+    msgpack_pack_map(pk, 17);
     pack_str(pk, "path", rel);
     pack_str(pk, "error", NULL);
     pack_int(pk, "loc", raw.loc);
@@ -433,6 +434,8 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     pack_str(pk, "mi_rank", rank);
     pack_int(pk, "total_complexity", cc.total_complexity);
     pack_int(pk, "main_guard", main_guard(mod)); /* its line, 0 when none */
+    omni_pack_str(pk, "callgraph");
+    omni_cg_facts(mod, pk);
     omni_pack_str(pk, "halstead");
     pack_halstead(pk, &hal.total);
     omni_pack_str(pk, "halstead_functions");
@@ -727,8 +730,8 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
 }
 
 static int write_json(FILE *f, const char *root, const result_t *res, size_t n, double secs,
-                      int jobs, const omni_scan_run_options_t *run, char *err, size_t cap,
-                      int *run_failed) {
+                      int jobs, const omni_scan_run_options_t *run, omni_cg_t *cg, char *err,
+                      size_t cap, int *run_failed) {
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
@@ -781,11 +784,13 @@ static int write_json(FILE *f, const char *root, const result_t *res, size_t n, 
         const char **data = calloc(n + 1, sizeof *data);
         uint32_t *size = calloc(n + 1, sizeof *size);
         omni_scan_results_t r = results_of(res, data && size ? n : 0, data, size);
-        if (omni_scan_run(run, &r, &j, NULL, err, cap) < 0)
+        if (omni_scan_run(run, &r, cg, &j, NULL, err, cap) < 0)
             *run_failed = 1;
         free(data);
         free(size);
     }
+    if (cg)
+        omni_cg_json(cg, &j);
     omni_json_end_object(&j);
     fputc('\n', f);
     return ferror(f) ? -1 : 0;
@@ -915,18 +920,40 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
     omni_scan_run_options_t ro = {opt->root, opt->run_args, "/proc/self/exe", opt->run_timeout_s,
                                   opt->patterns_dir};
     int run_failed = 0;
-    int wr = opt->json ? write_json(out, opt->root, res, w.files.n, secs, started,
-                                    opt->run_args ? &ro : NULL, err, errcap, &run_failed)
-                       : write_text(out, opt->root, res, w.files.n, secs, started);
-    if (!opt->json && opt->run_args && wr == 0) {
-        const char **data = calloc(w.files.n + 1, sizeof *data);
-        uint32_t *size = calloc(w.files.n + 1, sizeof *size);
-        omni_scan_results_t r = results_of(res, data && size ? w.files.n : 0, data, size);
-        if (omni_scan_run(&ro, &r, NULL, out, err, errcap) < 0)
-            run_failed = 1;
-        free(data);
-        free(size);
+    /* the call graph over all the files */
+    const char **cgd = calloc(w.files.n + 1, sizeof *cgd);
+    uint32_t *cgs = calloc(w.files.n + 1, sizeof *cgs);
+    omni_cg_t *cg = NULL;
+    if (cgd && cgs) {
+        omni_scan_results_t r = results_of(res, w.files.n, cgd, cgs);
+        cg = omni_cg_build(r.data, r.size, r.n);
     }
+    int wr = opt->json ? write_json(out, opt->root, res, w.files.n, secs, started,
+                                    opt->run_args ? &ro : NULL, cg, err, errcap, &run_failed)
+                       : write_text(out, opt->root, res, w.files.n, secs, started);
+    if (!opt->json && wr == 0 && cg) {
+        size_t nn, ne;
+        uint64_t calls, resolved;
+        omni_cg_totals(cg, &nn, &ne, &calls, &resolved);
+        fprintf(out, "\nCall graph  %zu functions, methods and classes; %zu edges; %llu call "
+                     "sites, %llu resolved in the tree\n", nn, ne, (unsigned long long)calls,
+                (unsigned long long)resolved);
+    }
+    if (!opt->json && opt->run_args && wr == 0) {
+        omni_scan_results_t r = results_of(res, cgd && cgs ? w.files.n : 0, cgd, cgs);
+        if (omni_scan_run(&ro, &r, cg, NULL, out, err, errcap) < 0)
+            run_failed = 1;
+    }
+    if (opt->dot_path && cg) {
+        FILE *d = fopen(opt->dot_path, "w");
+        if (!d || omni_cg_dot(cg, d) < 0 || fclose(d) != 0) {
+            snprintf(err, errcap, "cannot write %s", opt->dot_path);
+            wr = -1;
+        }
+    }
+    omni_cg_free(cg);
+    free(cgd);
+    free(cgs);
     long errors = 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);

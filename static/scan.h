@@ -23,6 +23,7 @@ typedef struct omni_scan_options {
     const char *run_args;        /* --run "PYTHON ARGS", or NULL */
     double run_timeout_s;        /* --timeout for the run (0: 600 s) */
     const char *patterns_dir;    /* --patterns DIR for the run's findings */
+    const char *dot_path;        /* --callgraph FILE: the call graph as DOT */
 } omni_scan_options_t;
 
 /* Scans opt->root into out. The interpreter must be initialised (its parser

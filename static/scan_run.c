@@ -7,6 +7,7 @@
 
 #include "patterns/kb.h"
 #include "patterns/match.h"
+#include "patterns/report.h"
 #include "runtime/mp_get.h"
 
 #include <errno.h>
@@ -193,8 +194,23 @@ static int hot_cmp(const void *x, const void *y) {
     return c ? c : (int)(a->e->line - b->e->line);
 }
 
+/* The run's caller -> callee pairs onto the static graph. */
+static void mark_edges(const jctx_t *c, const omni_session_t *s, omni_cg_t *cg) {
+    omni_profile_t p;
+    if (!cg || omni_profile_build(s, &p) < 0)
+        return;
+    for (size_t i = 0; i < p.n_edges; i++) {
+        const omni_scode_t *a = &s->codes[p.edges[i].caller], *b = &s->codes[p.edges[i].callee];
+        char ra[PATH_MAX], rb[PATH_MAX];
+        if (a->file && b->file && a->name && b->name && relative(c, a->file, ra, sizeof ra) &&
+            relative(c, b->file, rb, sizeof rb))
+            omni_cg_seen(cg, ra, a->name, rb, b->name, p.edges[i].calls);
+    }
+    omni_profile_free(&p);
+}
+
 int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *results,
-                  omni_json_t *j, FILE *text, char *err, size_t cap) {
+                  omni_cg_t *cg, omni_json_t *j, FILE *text, char *err, size_t cap) {
     char session[PATH_MAX + 64];
     snprintf(session, sizeof session, "%s/.omni", o->root);
     mkdir(session, 0755);
@@ -228,6 +244,7 @@ int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *r
         goto out_kb;
     }
     omni_entities_join_scan(&ents, lookup, &c);
+    mark_edges(&c, &s, cg);
     if (omni_match(&kb, &ents, &fs) < 0) {
         snprintf(err, cap, "out of memory");
         goto out_ents;

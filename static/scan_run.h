@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "patterns/json_out.h"
+#include "static/callgraph.h"
 
 /* The scan's per-file results (msgpack maps), by file. */
 typedef struct omni_scan_results {
@@ -23,9 +24,10 @@ typedef struct omni_scan_run_options {
 } omni_scan_run_options_t;
 
 /* Runs the target in the tree under omnipython, joins its functions to the
- * scan's blocks and matches the knowledge base; writes the "run" object into
+ * scan's blocks, marks the call graph's edges seen at run time (cg may be
+ * NULL) and matches the knowledge base; writes the "run" object into
  * j (JSON) or a section to text. Returns 0, or -1 with err set. */
 int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *results,
-                  omni_json_t *j, FILE *text, char *err, size_t cap);
+                  omni_cg_t *cg, omni_json_t *j, FILE *text, char *err, size_t cap);
 
 #endif

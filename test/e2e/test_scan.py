@@ -267,3 +267,60 @@ def test_scan_run_that_cannot_start(tmp_path):
     (tmp_path / "a.py").write_text("x = 1\n")
     r, rep = scan(tmp_path, "--run", "   ")
     assert r.returncode == 5 and b"--run needs Python's arguments" in r.stderr
+
+
+def test_static_call_graph(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "util.py").write_text(
+        "def helper():\n    return 1\n\n\nclass Box:\n    def __init__(self):\n"
+        "        self.v = helper()\n\n    def get(self):\n        return self.norm()\n\n"
+        "    def norm(self):\n        return self.v\n")
+    (pkg / "main.py").write_text(
+        "import pkg.util\nfrom . import util as u\nfrom .util import Box, helper as h\n\n\n"
+        "def run():\n"
+        "    def inner():\n        return h()\n"
+        "    b = Box()\n    b.get()\n    pkg.util.helper()\n    u.helper()\n    inner()\n"
+        "    getattr(u, 'helper')()\n    len([])\n    return b\n")
+    dot = tmp_path / "cg.dot"
+    r, rep = scan(tmp_path, "--callgraph", str(dot))
+    assert r.returncode == 0, r.stderr.decode()
+    cg = rep["callgraph"]
+    ids = {n["id"]: n for n in cg["nodes"]}
+    assert ids["pkg.util:Box.get"]["kind"] == "method" and ids["pkg.util:Box"]["kind"] == "class"
+    assert ids["pkg.main:run.<locals>.inner"]["line"] == 7
+    edges = {(e["from"], e["to"], e["kind"]) for e in cg["edges"]}
+    assert edges == {
+        ("pkg.util:Box.__init__", "pkg.util:helper", "call"),        # a direct call
+        ("pkg.util:Box.get", "pkg.util:Box.norm", "call"),           # self.method()
+        ("pkg.main:run", "pkg.util:Box", "instantiate"),             # a class, through an import
+        ("pkg.main:run", "pkg.util:Box.__init__", "call"),           # ... and its __init__
+        ("pkg.main:run", "pkg.util:helper", "call"),                 # module alias and dotted path
+        ("pkg.main:run", "pkg.main:run.<locals>.inner", "call"),     # a nested function
+        ("pkg.main:run.<locals>.inner", "pkg.util:helper", "call"),  # an imported name, renamed
+    }
+    helper = [e for e in cg["edges"] if e["from"] == "pkg.main:run" and e["to"] == "pkg.util:helper"]
+    assert helper[0]["sites"] == 2
+    # b.get() (a variable's method), getattr(...)() and len() are not resolved
+    assert (cg["calls"], cg["resolved"], cg["unresolved"]) == (11, 7, 4)
+    text = dot.read_text()
+    assert text.startswith("digraph callgraph {") and text.rstrip().endswith("}")
+    assert text.count("->") == len(cg["edges"])
+
+
+def test_run_marks_the_edges_it_took(tmp_path):
+    make_project(tmp_path)
+    (tmp_path / "app" / "core.py").write_text(
+        COMPLEX + "\n\ndef never():\n    return simple(0)\n\n\ndef dynamic():\n"
+        "    return globals()['simple'](1)\n")
+    (tmp_path / "app" / "__main__.py").write_text(MAIN.replace(
+        "    print(t)", "    from app.core import dynamic\n    dynamic()\n    print(t)"))
+    r, rep = scan(tmp_path, "--run", "-m app")
+    assert r.returncode == 0, r.stderr.decode()
+    edges = {(e["from"], e["to"]): e for e in rep["callgraph"]["edges"]}
+    taken = edges[("app.__main__:main", "app.core:classify")]
+    assert taken["seen"] and taken["run_calls"] == 300000 and taken["kind"] == "call"
+    assert not edges[("app.core:never", "app.core:simple")]["seen"]       # never ran
+    dyn = edges[("app.core:dynamic", "app.core:simple")]                   # only at run time
+    assert dyn["kind"] == "runtime_only" and dyn["seen"] and dyn["run_calls"] == 1
