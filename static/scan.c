@@ -253,38 +253,20 @@ static PyObject *decode(const char *buf, size_t len, char *why, size_t cap) {
     return s;
 }
 
-static void pack_str(msgpack_packer *pk, const char *key, const char *v) {
-    omni_pack_str(pk, key);
-    if (v)
-        omni_pack_str(pk, v);
-    else
-        msgpack_pack_nil(pk);
-}
-
-static void pack_int(msgpack_packer *pk, const char *key, long v) {
-    omni_pack_str(pk, key);
-    msgpack_pack_int64(pk, v);
-}
-
-static void pack_num(msgpack_packer *pk, const char *key, double v) {
-    omni_pack_str(pk, key);
-    msgpack_pack_double(pk, v);
-}
-
 static void pack_halstead(msgpack_packer *pk, const omni_halstead_t *h) {
     msgpack_pack_map(pk, 12);
-    pack_int(pk, "h1", h->h1);
-    pack_int(pk, "h2", h->h2);
-    pack_int(pk, "N1", h->N1);
-    pack_int(pk, "N2", h->N2);
-    pack_int(pk, "vocabulary", h->vocabulary);
-    pack_int(pk, "length", h->length);
-    pack_num(pk, "calculated_length", h->calculated_length);
-    pack_num(pk, "volume", h->volume);
-    pack_num(pk, "difficulty", h->difficulty);
-    pack_num(pk, "effort", h->effort);
-    pack_num(pk, "time", h->time);
-    pack_num(pk, "bugs", h->bugs);
+    omni_pack_kv_i64(pk, "h1", h->h1);
+    omni_pack_kv_i64(pk, "h2", h->h2);
+    omni_pack_kv_i64(pk, "N1", h->N1);
+    omni_pack_kv_i64(pk, "N2", h->N2);
+    omni_pack_kv_i64(pk, "vocabulary", h->vocabulary);
+    omni_pack_kv_i64(pk, "length", h->length);
+    omni_pack_kv_f64(pk, "calculated_length", h->calculated_length);
+    omni_pack_kv_f64(pk, "volume", h->volume);
+    omni_pack_kv_f64(pk, "difficulty", h->difficulty);
+    omni_pack_kv_f64(pk, "effort", h->effort);
+    omni_pack_kv_f64(pk, "time", h->time);
+    omni_pack_kv_f64(pk, "bugs", h->bugs);
 }
 
 static int is_str(expr_ty e, const char *s) {
@@ -327,8 +309,8 @@ static int by_complexity(const void *x, const void *y) {
 /* Packs {path, error} for a file that could not be analysed. */
 static void pack_error(msgpack_packer *pk, const char *rel, const char *why) {
     msgpack_pack_map(pk, 2);
-    pack_str(pk, "path", rel);
-    pack_str(pk, "error", why);
+    omni_pack_kv_str(pk, "path", rel);
+    omni_pack_kv_str(pk, "error", why);
 }
 
 /* Analyses one file into pk. */
@@ -420,20 +402,20 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     double comments = raw.sloc ? (double)(raw.comments + raw.multi) / (double)raw.sloc * 100 : 0;
     double mi = omni_mi_compute(hal.total.volume, cc.total_complexity, raw.lloc, comments);
     msgpack_pack_map(pk, 17);
-    pack_str(pk, "path", rel);
-    pack_str(pk, "error", NULL);
-    pack_int(pk, "loc", raw.loc);
-    pack_int(pk, "lloc", raw.lloc);
-    pack_int(pk, "sloc", raw.sloc);
-    pack_int(pk, "comments", raw.comments);
-    pack_int(pk, "multi", raw.multi);
-    pack_int(pk, "blank", raw.blank);
-    pack_int(pk, "single_comments", raw.single_comments);
-    pack_num(pk, "mi", mi);
+    omni_pack_kv_str(pk, "path", rel);
+    omni_pack_kv_str(pk, "error", NULL);
+    omni_pack_kv_i64(pk, "loc", raw.loc);
+    omni_pack_kv_i64(pk, "lloc", raw.lloc);
+    omni_pack_kv_i64(pk, "sloc", raw.sloc);
+    omni_pack_kv_i64(pk, "comments", raw.comments);
+    omni_pack_kv_i64(pk, "multi", raw.multi);
+    omni_pack_kv_i64(pk, "blank", raw.blank);
+    omni_pack_kv_i64(pk, "single_comments", raw.single_comments);
+    omni_pack_kv_f64(pk, "mi", mi);
     char rank[2] = {omni_mi_rank(mi), 0};
-    pack_str(pk, "mi_rank", rank);
-    pack_int(pk, "total_complexity", cc.total_complexity);
-    pack_int(pk, "main_guard", main_guard(mod)); /* its line, 0 when none */
+    omni_pack_kv_str(pk, "mi_rank", rank);
+    omni_pack_kv_i64(pk, "total_complexity", cc.total_complexity);
+    omni_pack_kv_i64(pk, "main_guard", main_guard(mod)); /* its line, 0 when none */
     omni_pack_str(pk, "callgraph");
     omni_cg_facts(mod, pk);
     omni_pack_str(pk, "halstead");
@@ -442,8 +424,8 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     msgpack_pack_array(pk, (uint32_t)hal.n);
     for (size_t i = 0; i < hal.n; i++) {
         msgpack_pack_map(pk, 3);
-        pack_str(pk, "name", hal.fns[i].name);
-        pack_int(pk, "lineno", hal.fns[i].lineno);
+        omni_pack_kv_str(pk, "name", hal.fns[i].name);
+        omni_pack_kv_i64(pk, "lineno", hal.fns[i].lineno);
         omni_pack_str(pk, "halstead");
         pack_halstead(pk, &hal.fns[i].h);
     }
@@ -455,15 +437,15 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     for (size_t i = 0; i < cc.n; i++) {
         const omni_block_t *b = &cc.blocks[i];
         msgpack_pack_map(pk, 8);
-        pack_str(pk, "type", b->type == 'C' ? "class" : b->type == 'M' ? "method" : "function");
-        pack_str(pk, "name", b->name);
-        pack_str(pk, "classname", b->classname);
-        pack_int(pk, "lineno", b->lineno);
-        pack_int(pk, "col_offset", b->col_offset);
-        pack_int(pk, "endline", b->endline);
-        pack_int(pk, "complexity", b->complexity);
+        omni_pack_kv_str(pk, "type", b->type == 'C' ? "class" : b->type == 'M' ? "method" : "function");
+        omni_pack_kv_str(pk, "name", b->name);
+        omni_pack_kv_str(pk, "classname", b->classname);
+        omni_pack_kv_i64(pk, "lineno", b->lineno);
+        omni_pack_kv_i64(pk, "col_offset", b->col_offset);
+        omni_pack_kv_i64(pk, "endline", b->endline);
+        omni_pack_kv_i64(pk, "complexity", b->complexity);
         char r[2] = {omni_cc_rank(b->complexity), 0};
-        pack_str(pk, "rank", r);
+        omni_pack_kv_str(pk, "rank", r);
     }
     omni_cc_free(&cc);
     omni_hal_free(&hal);
