@@ -284,7 +284,7 @@ static long find_node(const omni_cg_t *g, const char *module, const char *qualna
 
 static const module_t *find_module(const omni_cg_t *g, const char *name) {
     module_t key = {(char *)name, NULL, 0, NULL};
-    return bsearch(&key, g->mods, g->n_mods, sizeof key, mod_cmp);
+    return g->n_mods ? bsearch(&key, g->mods, g->n_mods, sizeof key, mod_cmp) : NULL;
 }
 
 /* A module of the tree by an import's name; a tree laid out under src/ (or
@@ -561,8 +561,10 @@ omni_cg_t *omni_cg_build(const char *const *data, const uint32_t *size, size_t n
         omni_cg_free(g);
         return NULL;
     }
-    qsort(g->nodes, g->n_nodes, sizeof *g->nodes, node_cmp);
-    qsort(g->mods, g->n_mods, sizeof *g->mods, mod_cmp);
+    if (g->n_nodes)
+        qsort(g->nodes, g->n_nodes, sizeof *g->nodes, node_cmp);
+    if (g->n_mods)
+        qsort(g->mods, g->n_mods, sizeof *g->mods, mod_cmp);
     /* the edges */
     for (size_t i = 0; i < g->n_mods; i++) {
         const module_t *m = &g->mods[i];

@@ -100,7 +100,7 @@ static operand_t operand_of(expr_ty e, PyObject *ctx) {
         PyErr_Clear();
         hc = 0;
     }
-    o.hash = h ^ (hc * 1000003);
+    o.hash = (Py_hash_t)((uint64_t)h ^ ((uint64_t)hc * 1000003u)); /* unsigned: wraps */
     return o;
 }
 

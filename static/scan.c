@@ -158,7 +158,8 @@ static void walk_dir(walk_t *w, const char *rel, int depth) {
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && list_add(&names, e->d_name) < 0)
             w->oom = 1;
     closedir(d);
-    qsort(names.v, names.n, sizeof *names.v, by_str);
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, by_str);
     for (size_t i = 0; i < names.n && !w->oom; i++) {
         const char *name = names.v[i];
         char child[4096], full[4200];

@@ -190,8 +190,8 @@ def classify(n):
         return "fizz"
     elif n < 0 or n > 10 ** 9:
         return "out"
-    for d in range(2, 8):
-        if n % d == 0 and d > 5:
+    for d in range(2, 60):
+        if n % d == 0 and d > 55:
             return "div"
         while d > 100:
             d -= 1
@@ -208,7 +208,7 @@ from app.core import classify, simple
 
 def main():
     t = 0
-    for i in range(300000):
+    for i in range(60000):
         t += len(classify(i)) + simple(i)
     print(t)
 
@@ -251,8 +251,11 @@ def test_scan_joined_with_a_run(tmp_path):
     # the run's functions carry the scan's complexity (joined by path and name)
     assert fns["classify"]["complexity"] == blocks["classify"]["complexity"] == 11
     assert fns["classify"]["path"] == "app/core.py" and fns["simple"]["complexity"] == 1
-    assert fns["classify"]["calls"] == 300000
-    assert run_["functions"][0]["name"] == "classify"           # complex and hot first
+    assert fns["classify"]["calls"] == 60000
+    # complex and hot first: complexity x share of the samples, decreasing
+    scores = [f["complexity"] * (f["sample_share"] or 0) for f in run_["functions"]]
+    assert scores == sorted(scores, reverse=True)
+    assert run_["functions"][0]["name"] == "classify"
     hot = [f for f in run_["findings"] if f["id"] == "complex_and_hot"]
     assert hot and hot[0]["location"]["function"] == "classify"
     assert hot[0]["metrics"]["complexity"] == 11
@@ -320,7 +323,7 @@ def test_run_marks_the_edges_it_took(tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     edges = {(e["from"], e["to"]): e for e in rep["callgraph"]["edges"]}
     taken = edges[("app.__main__:main", "app.core:classify")]
-    assert taken["seen"] and taken["run_calls"] == 300000 and taken["kind"] == "call"
+    assert taken["seen"] and taken["run_calls"] == 60000 and taken["kind"] == "call"
     assert not edges[("app.core:never", "app.core:simple")]["seen"]       # never ran
     dyn = edges[("app.core:dynamic", "app.core:simple")]                   # only at run time
     assert dyn["kind"] == "runtime_only" and dyn["seen"] and dyn["run_calls"] == 1
