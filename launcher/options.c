@@ -399,12 +399,12 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         snprintf(o->err, sizeof o->err, "--process goes with --report");
         return -1;
     }
-    if (o->cmd == OMNI_CMD_SCAN && o->format && strcmp(o->format, "text") && strcmp(o->format, "json")) {
-        snprintf(o->err, sizeof o->err, "--scan writes text or json, not %s", o->format);
+    if (o->cmd == OMNI_CMD_SCAN && o->format && !strcmp(o->format, "md")) {
+        snprintf(o->err, sizeof o->err, "--scan writes text, json or html, not %s", o->format);
         return -1;
     }
     if (o->format && (strcmp(o->format, "md") == 0 || strcmp(o->format, "html") == 0) &&
-        o->cmd != OMNI_CMD_REPORT) {
+        o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_SCAN) {
         snprintf(o->err, sizeof o->err, "--format %s goes with --report", o->format);
         return -1;
     }
@@ -454,7 +454,7 @@ void omni_options_usage(void *fp) {
             "                  [--out FILE]\n"
             "       omnipython --list-patterns [--patterns DIR] [--format text|json]\n"
             "       omnipython --diff A B [--threshold PCT] [--format text|json] [--out FILE]\n"
-            "       omnipython --scan DIR [--exclude GLOB]... [--jobs N] [--format text|json]\n"
+            "       omnipython --scan DIR [--exclude GLOB]... [--jobs N] [--format text|json|html]\n"
             "                  [--out FILE]\n"
             "       omnipython --sessions\n"
             "       omnipython --hw [--bench] [--format text|json]\n"

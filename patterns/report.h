@@ -168,6 +168,10 @@ int omni_report_md(const omni_session_t *s, const char *session_path,
 int omni_report_html(const omni_session_t *s, const char *session_path,
                      const struct omni_findings *findings, FILE *f);
 
+/* A page from an HTML template: its data (JSON) put where the template says
+ the OMNI_DATA comment marker, made safe inside a script element. Returns 0 or -1. */
+int omni_html_fill(FILE *f, const char *tpl, const char *data, size_t len);
+
 /* --explain: the prompt bundle (JSON: instructions, the run, the findings,
  * the matched patterns' texts, the hot spots with their source). Returns 0
  * or -1. */

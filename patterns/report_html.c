@@ -67,13 +67,19 @@ static void write_escaped(FILE *f, const char *data, size_t len) {
     }
 }
 
+int omni_html_fill(FILE *f, const char *tpl, const char *data, size_t len) {
+    const char *mark = strstr(tpl, MARK);
+    if (!mark)
+        return -1;
+    fwrite(tpl, 1, (size_t)(mark - tpl), f);
+    write_escaped(f, data, len);
+    fputs(mark + strlen(MARK), f);
+    return ferror(f) ? -1 : 0;
+}
+
 int omni_report_html(const omni_session_t *s, const char *session_path,
                      const struct omni_findings *findings, FILE *f) {
     if (omni_n_html_template < 1)
-        return -1;
-    const char *tpl = omni_html_template[0].text;
-    const char *mark = strstr(tpl, MARK);
-    if (!mark)
         return -1;
     char *buf = NULL;
     size_t len = 0;
@@ -91,9 +97,7 @@ int omni_report_html(const omni_session_t *s, const char *session_path,
         free(buf);
         return -1;
     }
-    fwrite(tpl, 1, (size_t)(mark - tpl), f);
-    write_escaped(f, buf, len);
-    fputs(mark + strlen(MARK), f);
+    rc = omni_html_fill(f, omni_html_template[0].text, buf, len);
     free(buf);
-    return ferror(f) ? -1 : 0;
+    return rc;
 }

@@ -7,6 +7,8 @@
 #include "static/scan.h"
 
 #include "patterns/json_out.h"
+#include "patterns/report.h"
+#include "runtime/embedded.h"
 #include "runtime/mp_get.h"
 #include "runtime/session_writer.h"
 #include "static/callgraph.h"
@@ -33,6 +35,8 @@
 #include <unistd.h>
 
 #define MAX_FILE_BYTES (64L << 20)
+
+extern const omni_embedded_file_t omni_scan_template[]; /* patterns/scan.html */
 #define MAX_DEPTH 64
 
 /* ---------------------------------------------------------------- discovery */
@@ -911,10 +915,27 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
         omni_scan_results_t r = results_of(res, w.files.n, cgd, cgs);
         cg = omni_cg_build(r.data, r.size, r.n);
     }
-    int wr = opt->json ? write_json(out, opt->root, res, w.files.n, secs, started,
-                                    opt->run_args ? &ro : NULL, cg, err, errcap, &run_failed)
-                       : write_text(out, opt->root, res, w.files.n, secs, started);
-    if (!opt->json && wr == 0 && cg) {
+    int wr;
+    if (opt->html) {
+        /* the JSON document, drawn by the page */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        wr = m ? write_json(m, opt->root, res, w.files.n, secs, started,
+                            opt->run_args ? &ro : NULL, cg, err, errcap, &run_failed)
+               : -1;
+        if (m && fclose(m) != 0)
+            wr = -1;
+        if (wr == 0)
+            wr = omni_html_fill(out, omni_scan_template[0].text, buf, len);
+        free(buf);
+    } else if (opt->json) {
+        wr = write_json(out, opt->root, res, w.files.n, secs, started, opt->run_args ? &ro : NULL,
+                        cg, err, errcap, &run_failed);
+    } else {
+        wr = write_text(out, opt->root, res, w.files.n, secs, started);
+    }
+    if (!opt->json && !opt->html && wr == 0 && cg) {
         size_t nn, ne;
         uint64_t calls, resolved;
         omni_cg_totals(cg, &nn, &ne, &calls, &resolved);
@@ -922,7 +943,7 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
                      "sites, %llu resolved in the tree\n", nn, ne, (unsigned long long)calls,
                 (unsigned long long)resolved);
     }
-    if (!opt->json && opt->run_args && wr == 0) {
+    if (!opt->json && !opt->html && opt->run_args && wr == 0) {
         omni_scan_results_t r = results_of(res, cgd && cgs ? w.files.n : 0, cgd, cgs);
         if (omni_scan_run(&ro, &r, cg, NULL, out, err, errcap) < 0)
             run_failed = 1;

@@ -18,6 +18,7 @@ typedef struct omni_scan_options {
     size_t n_exclude;
     int jobs;                    /* processes; 0 = one per core */
     int json;
+    int html;                    /* one self-contained page (the call graph drawn) */
     int progress;                /* a progress line on a terminal */
     int no_assert;               /* radon's -n: asserts add no complexity */
     const char *run_args;        /* --run "PYTHON ARGS", or NULL */

@@ -54,6 +54,16 @@ def workdir(tmp_path):
 
 
 FAKES = os.path.join(os.path.dirname(HERE), "fakes")
+CHROMIUM = shutil.which("chromium")
+
+
+def render(html, tmp_path):
+    """The page's DOM after its scripts ran, in Debian's headless Chromium."""
+    r = run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000",
+             "--dump-dom", "file://" + str(html)], timeout=120)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    return r.stdout.decode()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import OMNI, clean_env, report_json, run
+from conftest import CHROMIUM, OMNI, clean_env, render, report_json, run
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "examples")
@@ -332,18 +332,6 @@ def test_diff_usage_and_bad_files(tmp_path):
 
 
 # ---------------------------------------------------------------- the HTML report
-
-CHROMIUM = shutil.which("chromium")
-
-
-def render(html, tmp_path):
-    """The page's DOM after its scripts ran, in Debian's headless Chromium."""
-    r = run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000",
-             "--dump-dom", "file://" + str(html)], timeout=120)
-    assert r.returncode == 0, r.stderr.decode()[-2000:]
-    return r.stdout.decode()
-
 
 @pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (test/run_tests.sh installs it)")
 @pytest.mark.parametrize("example", ["hot_path.py", "gil_contention.py", "clean.py"])

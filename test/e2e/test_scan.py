@@ -9,7 +9,7 @@ import tokenize
 
 import pytest
 
-from conftest import OMNI, PYTHON, report_json, run
+from conftest import CHROMIUM, OMNI, PYTHON, render, report_json, run
 
 radon = pytest.importorskip("radon", reason="Debian's radon package is not installed")
 from radon.complexity import cc_visit  # noqa: E402
@@ -160,8 +160,8 @@ def test_bad_files_are_reported_and_the_scan_goes_on(tmp_path):
 def test_usage_errors(tmp_path):
     r = run([OMNI, "--scan", str(tmp_path / "missing")])
     assert r.returncode == 3 and b"No such file or directory" in r.stderr
-    r = run([OMNI, "--scan", str(tmp_path), "--format", "html"])
-    assert r.returncode == 2 and b"--scan writes text or json" in r.stderr
+    r = run([OMNI, "--scan", str(tmp_path), "--format", "md"])
+    assert r.returncode == 2 and b"--scan writes text, json or html" in r.stderr
     r = run([OMNI, "--exclude", "x", "-c", "pass"])
     assert r.returncode == 2
 
@@ -327,3 +327,23 @@ def test_run_marks_the_edges_it_took(tmp_path):
     assert not edges[("app.core:never", "app.core:simple")]["seen"]       # never ran
     dyn = edges[("app.core:dynamic", "app.core:simple")]                   # only at run time
     assert dyn["kind"] == "runtime_only" and dyn["seen"] and dyn["run_calls"] == 1
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (test/run_tests.sh installs it)")
+def test_html_scan_report_draws_the_call_graph(tmp_path):
+    import re
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    make_project(proj)
+    html = tmp_path / "scan.html"
+    r = run([OMNI, "--scan", str(proj), "--run", "-m app", "--format", "html", "--out", str(html)])
+    assert r.returncode == 0, r.stderr.decode()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html.read_text())
+    dom = render(html, tmp_path)
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    assert 'data-rendered="1"' in body and "data-errors" not in body, body
+    rep = scan(proj)[1]
+    # every node and edge of this small graph is drawn
+    assert f'data-nodes="{len({n for e in rep["callgraph"]["edges"] for n in (e["from"], e["to"])})}"' in dom
+    assert f'data-edges="{len(rep["callgraph"]["edges"])}"' in dom
+    assert "classify" in dom and "complex_and_hot" in dom
