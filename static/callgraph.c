@@ -25,7 +25,8 @@ typedef struct vec {
 
 typedef struct facts {
     vec_t defs;    /* qualname, kind */
-    vec_t imports; /* local name, module, attribute ("" when none), level */
+    vec_t imports; /* local name, module, attribute ("" when none), level ("top": import a.b
+                      binds a) */
     vec_t calls;   /* caller qualname, callee (a dotted name) */
     uint64_t other_calls;
     char scope[NAME_MAX_LEN];   /* the qualified name of the current scope ("" = module) */
@@ -158,10 +159,8 @@ static void visit_facts(void *ctx, omni_node_t n) {
                     snprintf(local, sizeof local, "%s", utf8(a->asname));
                 else
                     snprintf(local, sizeof local, "%.*s", (int)strcspn(mod, "."), mod);
-                char target[NAME_MAX_LEN];
-                snprintf(target, sizeof target, "%.*s",
-                         a->asname ? (int)strlen(mod) : (int)strcspn(mod, "."), mod);
-                const char *row[4] = {local, target, "", "0"};
+                /* "top": the name binds the package at the path's head */
+                const char *row[4] = {local, mod, "", a->asname ? "0" : "top"};
                 vec_add(f, &f->imports, row, s->lineno);
             }
             return;
@@ -244,7 +243,14 @@ typedef struct module {
     const msgpack_object *cg;   /* the file's facts */
 } module_t;
 
+typedef struct mod_edge {
+    size_t from, to;     /* indexes into mods */
+    int line;
+} mod_edge_t;
+
 struct omni_cg {
+    mod_edge_t *mod_edges;   /* module -> module it imports, once per pair */
+    size_t n_mod_edges, cap_mod_edges;
     node_t *nodes;
     size_t n_nodes, cap_nodes;
     edge_t *edges;
@@ -449,6 +455,8 @@ static long resolve_call(const omni_cg_t *g, const module_t *m, const char *call
         cell_str(row, 2, attr, sizeof attr);
         char level[16];
         cell_str(row, 3, level, sizeof level);
+        if (!strcmp(level, "top"))
+            mod[strcspn(mod, ".")] = 0; /* import a.b binds a */
         import_module(m, mod, atoi(level), abs, sizeof abs);
         snprintf(q, sizeof q, "%s%s%s%s%s", abs, *attr ? "." : "", attr, *rest ? "." : "", rest);
         return resolve_dotted(g, q);
@@ -502,6 +510,45 @@ static void merge_edges(omni_cg_t *g) {
             g->edges[m++] = g->edges[i];
     }
     g->n_edges = m;
+}
+
+/* The module-level graph: a module imports another of the tree. */
+static void module_edges(omni_cg_t *g) {
+    for (size_t i = 0; i < g->n_mods; i++) {
+        const module_t *m = &g->mods[i];
+        const msgpack_object *imps = omni_mp_get(m->cg, "imports");
+        for (uint32_t k = 0; imps && imps->type == MSGPACK_OBJECT_ARRAY && k < imps->via.array.size;
+             k++) {
+            const msgpack_object *row = &imps->via.array.ptr[k];
+            char mod[NAME_MAX_LEN], attr[NAME_MAX_LEN], level[16], abs[NAME_MAX_LEN],
+                sub[2 * NAME_MAX_LEN];
+            cell_str(row, 1, mod, sizeof mod);
+            cell_str(row, 2, attr, sizeof attr);
+            cell_str(row, 3, level, sizeof level);
+            import_module(m, mod, atoi(level), abs, sizeof abs);
+            /* from pkg import sub: the submodule when there is one, else pkg */
+            snprintf(sub, sizeof sub, "%s%s%s", abs, *abs && *attr ? "." : "", attr);
+            const module_t *t = *attr ? module_named(g, sub) : NULL;
+            if (!t)
+                t = module_named(g, abs);
+            if (!t || t == m)
+                continue;
+            size_t to = (size_t)(t - g->mods), e = 0;
+            while (e < g->n_mod_edges && !(g->mod_edges[e].from == i && g->mod_edges[e].to == to))
+                e++;
+            if (e < g->n_mod_edges)
+                continue;
+            if (g->n_mod_edges == g->cap_mod_edges) {
+                size_t cap = g->cap_mod_edges ? 2 * g->cap_mod_edges : 256;
+                mod_edge_t *ne = realloc(g->mod_edges, cap * sizeof *ne);
+                if (!ne)
+                    return;
+                g->mod_edges = ne;
+                g->cap_mod_edges = cap;
+            }
+            g->mod_edges[g->n_mod_edges++] = (mod_edge_t){i, to, cell_int(row, 4)};
+        }
+    }
 }
 
 omni_cg_t *omni_cg_build(const char *const *data, const uint32_t *size, size_t n) {
@@ -600,6 +647,7 @@ omni_cg_t *omni_cg_build(const char *const *data, const uint32_t *size, size_t n
         }
     }
     merge_edges(g);
+    module_edges(g);
     return g;
 }
 
@@ -612,6 +660,7 @@ void omni_cg_free(omni_cg_t *g) {
     }
     free(g->nodes);
     free(g->edges);
+    free(g->mod_edges);
     for (size_t i = 0; g->mods && i < g->n_mods; i++)
         free(g->mods[i].name), free(g->mods[i].path);
     free(g->mods);
@@ -699,6 +748,20 @@ void omni_cg_json(const omni_cg_t *g, omni_json_t *j) {
         omni_json_bool(j, e->seen);
         omni_json_key(j, "run_calls");
         omni_json_uint(j, e->run_calls);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_key(j, "module_edges");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < g->n_mod_edges; i++) {
+        const mod_edge_t *e = &g->mod_edges[i];
+        omni_json_begin_object(j);
+        omni_json_key(j, "from");
+        omni_json_str(j, g->mods[e->from].name);
+        omni_json_key(j, "to");
+        omni_json_str(j, g->mods[e->to].name);
+        omni_json_key(j, "line");
+        omni_json_int(j, e->line);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);

@@ -303,6 +303,8 @@ def test_static_call_graph(tmp_path):
         ("pkg.main:run", "pkg.main:run.<locals>.inner", "call"),     # a nested function
         ("pkg.main:run.<locals>.inner", "pkg.util:helper", "call"),  # an imported name, renamed
     }
+    # the module-level graph: pkg.main imports pkg.util (three ways: one edge)
+    assert [(e["from"], e["to"]) for e in cg["module_edges"]] == [("pkg.main", "pkg.util")]
     helper = [e for e in cg["edges"] if e["from"] == "pkg.main:run" and e["to"] == "pkg.util:helper"]
     assert helper[0]["sites"] == 2
     # b.get() (a variable's method), getattr(...)() and len() are not resolved
