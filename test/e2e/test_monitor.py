@@ -58,7 +58,9 @@ def test_cpu_time_matches_getrusage_of_the_child(tmp_path):
     ours = (last["cpu_user_ns"] + last["cpu_sys_ns"]) / 1e9
     assert ours == pytest.approx(child, rel=0.05), (ours, child)
     summary = report_json(str(s))["timeline"]["summary"]
-    assert 80 < summary["cpu_pct_mean"] < 115
+    # one core busy: about 100%, less when other programs take turns on the
+    # cores (the sanitizers' build on a busy CI machine)
+    assert 50 < summary["cpu_pct_mean"] < 115
 
 
 def test_disk_bytes_of_a_known_write(tmp_path):
