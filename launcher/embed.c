@@ -66,7 +66,8 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     omni_run_config_t rc = {
         .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv,
         .interval_ms = o->interval_ms, .grams_co2_per_kwh = o->grams_co2_per_kwh,
-        .sample_hz = o->sample_hz, .timeout_s = o->timeout_s};
+        .sample_hz = o->sample_hz, .timeout_s = o->timeout_s,
+        .memory_interval = o->memory_interval};
     /* A child of a profiled process is profiled as its parent is, unless its
      * own command line (or OMNIPYTHON_OPTIONS) says otherwise. */
     omni_lineage_t parent;
@@ -80,6 +81,7 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         if (!(o->given & OMNI_GIVEN_CARBON))
             rc.grams_co2_per_kwh = parent.grams_co2_per_kwh;
     }
+    rc.memory = o->memory || rc.mode == OMNI_MODE_FULL;
     /* a later run of --repeat adds to the session; the target's own
      * children must not see the variable */
     const char *rr = getenv("OMNIPYTHON_REPEAT_RUN");
@@ -89,6 +91,16 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
 
     /* import omni: built in (it wins over an installed extension module) */
     PyImport_AppendInittab("omni", PyInit_omni);
+    /* Pre-initialisation first (it sets the allocators, -X utf8, -E, -I),
+     * then the allocator hooks, before anything of Python allocates. */
+    PyPreConfig pre;
+    PyPreConfig_InitPythonConfig(&pre);
+    PyStatus pst = Py_PreInitializeFromBytesArgs(&pre, n, args);
+    if (PyStatus_Exception(pst)) {
+        free(args);
+        return status_exit(pst);
+    }
+    omni_runtime_install_memory();
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
     PyStatus st = PyConfig_SetBytesArgv(&config, n, args);

@@ -233,6 +233,20 @@ static int parse_list(omni_options_t *o, char **args, int from, int n, int from_
                 return -1;
             }
             o->process = pid;
+        } else if (strcmp(a, "--memory") == 0) {
+            o->memory = 1;
+        } else if ((r = take_value("--memory-interval", args, n, &i, &v)) != 0) {
+            char *end;
+            long long b = r > 0 ? strtoll(v, &end, 10) : 0;
+            if (r < 0)
+                goto missing;
+            if (!*v || *end || b < 1 || b > (1LL << 40)) {
+                snprintf(o->err, sizeof o->err,
+                         "--memory-interval takes a number of bytes (1 to 2^40), not '%s'", v);
+                return -1;
+            }
+            o->memory_interval = (size_t)b;
+            o->memory = 1;
         } else if (strcmp(a, "--hw") == 0) {
             o->cmd = OMNI_CMD_HW;
         } else if (strcmp(a, "--bench") == 0) {
@@ -470,6 +484,9 @@ void omni_options_usage(void *fp) {
             "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
             "  --timeout S     after S seconds: KeyboardInterrupt in the main thread, 5 s\n"
             "                  later SIGTERM, 2 s later SIGKILL; exit status 124\n"
+            "  --memory        allocation accounting (always in --mode full): exact counts,\n"
+            "                  live and peak bytes, sampled allocation sites, leak candidates\n"
+            "  --memory-interval BYTES  mean bytes between sampled allocations (262144)\n"
             "  --repeat N      run the target N times into one session (the report shows\n"
             "                  the median run and the spread over all)\n"
             "  --sample-rate HZ  stack samples a second (100 minimal, 200 default, 1000\n"

@@ -44,6 +44,8 @@ typedef struct omni_options {
     int sample_hz;          /* --sample-rate HZ; -1 = the mode's */
     double timeout_s;       /* --timeout SECONDS; 0 = none */
     int repeat;             /* --repeat N: runs of the target into one session; 0 = once */
+    int memory;             /* --memory: allocation accounting (always in --mode full) */
+    size_t memory_interval; /* --memory-interval BYTES; 0 = the default */
     long long process;      /* --process PID (with --report): one process of the tree */
     unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
     const char *session;    /* --report SESSION, --export FORMAT SESSION, --diff SESSION B */

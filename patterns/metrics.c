@@ -213,8 +213,12 @@ static void find_needs(const omni_session_t *s, const omni_timeline_summary_t *t
     if (!tl->gpu_available || tl->n_gpus == 0)
         need_missing(x, OMNI_NEEDS_GPU, "no GPU: %s",
                      tl->gpu_reason[0] ? tl->gpu_reason : "none seen");
-    need_missing(x, OMNI_NEEDS_MEMORY,
-                 "no allocation accounting in this version of omnipython");
+    if (!s->has_memory)
+        need_missing(x, OMNI_NEEDS_MEMORY,
+                     "no allocation accounting in this run (--mode full or --memory)");
+    else if (!s->memory_available)
+        need_missing(x, OMNI_NEEDS_MEMORY, "no allocation accounting: %s",
+                     s->memory_reason ? s->memory_reason : "?");
     need_missing(x, OMNI_NEEDS_SCAN, "no static scan joined to the run");
     if (!s->n_runs)
         need_missing(x, OMNI_NEEDS_REPEATS, "one run of the target (--repeat N runs it N times)");
@@ -237,6 +241,26 @@ const char *omni_entities_missing(const omni_entities_t *x, unsigned needs) {
     return lack ? x->why[__builtin_ctz(lack)] : NULL;
 }
 
+/* The memory sites added up by function (their innermost code). */
+static void memory_by_function(const omni_session_t *s, double *alloc, double *allocs,
+                               double *live, double *growth) {
+    omni_memory_t m;
+    if (omni_memory_build(s, &m) < 0)
+        return;
+    for (size_t i = 0; i < m.n_sites; i++) {
+        int64_t c = m.sites[i].code;
+        if (c < 0 || (size_t)c >= s->n_codes)
+            continue;
+        alloc[c] += m.sites[i].alloc_bytes;
+        allocs[c] += m.sites[i].allocs;
+        live[c] += m.sites[i].live_bytes;
+    }
+    for (size_t i = 0; i < m.n_leaks; i++)
+        if (m.leaks[i].code >= 0 && (size_t)m.leaks[i].code < s->n_codes)
+            growth[m.leaks[i].code] += m.leaks[i].growth_bytes_per_s;
+    omni_memory_free(&m);
+}
+
 static int build_functions(const omni_session_t *s, const omni_sample_totals_t *st,
                            const omni_runs_t *runs, omni_entities_t *x) {
     omni_profile_t p;
@@ -247,9 +271,19 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
     double *rd = calloc(nc, sizeof *rd), *wr = calloc(nc, sizeof *wr),
            *ops = calloc(nc, sizeof *ops);
     char *seen = calloc(nc, 1);
+    double *ma = calloc(nc, sizeof *ma), *mn = calloc(nc, sizeof *mn), *ml = calloc(nc, sizeof *ml),
+           *mg = calloc(nc, sizeof *mg);
     int rc = -1;
-    if (!rd || !wr || !ops || !seen)
+    if (!rd || !wr || !ops || !seen || !ma || !mn || !ml || !mg)
         goto out;
+    int mem = (x->have & OMNI_NEEDS_MEMORY) != 0;
+    double mem_wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
+    if (mem) {
+        memory_by_function(s, ma, mn, ml, mg);
+        for (size_t c = 0; c < s->n_codes; c++)
+            if (ma[c] > 0 || ml[c] > 0)
+                seen[c] = 1; /* a function with allocation sites is an entity too */
+    }
     for (size_t i = 0; i < s->n_io_fns; i++) {
         const omni_siofn_t *r = &s->io_fns[i];
         if (r->code < 0 || (size_t)r->code >= s->n_codes)
@@ -309,6 +343,12 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
                 v[M_F_CV] = ratio(fr->excl_sd, fr->excl_mean);
             }
         }
+        if (mem) {
+            v[M_F_ALLOC] = ma[c];
+            v[M_F_APS] = ratio(mn[c], mem_wall);
+            v[M_F_LIVE] = ml[c];
+            v[M_F_GROWTH] = mg[c];
+        }
         if (x->have & OMNI_NEEDS_IO) {
             v[M_F_READ] = rd[c];
             v[M_F_WRITE] = wr[c];
@@ -323,6 +363,10 @@ out:
     free(wr);
     free(ops);
     free(seen);
+    free(ma);
+    free(mn);
+    free(ml);
+    free(mg);
     omni_profile_free(&p);
     return rc;
 }
@@ -505,6 +549,11 @@ static int build_process(const omni_session_t *s, const omni_sample_totals_t *st
         for (size_t i = 0; i < s->n_threads; i++)
             depth = fmax(depth, (double)s->threads[i].max_depth);
         v[M_MAX_DEPTH] = depth;
+    }
+    if (x->have & OMNI_NEEDS_MEMORY) {
+        double w = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
+        v[M_PEAK_LIVE] = (double)s->mem_peak_bytes;
+        v[M_P_APS] = ratio((double)s->mem_allocations, w);
     }
     if (runs) {
         v[M_P_RUNS] = runs->runs;

@@ -105,6 +105,35 @@ typedef struct omni_sample_totals {
 int omni_samples_build(const omni_session_t *s, omni_sample_totals_t *out);
 void omni_samples_free(omni_sample_totals_t *t);
 
+/* ---------------------------------------------------------------- memory */
+
+/* An allocation site: the innermost frame (code, line) of sampled
+ * allocations; bytes and counts are estimates from the samples. */
+typedef struct omni_mem_site {
+    int64_t code, line;
+    double alloc_bytes, allocs, live_bytes, peak_live_bytes;
+} omni_mem_site_t;
+
+typedef struct omni_mem_leak {
+    int64_t code, line;
+    double live_bytes, growth_bytes_per_s, confidence;
+    size_t survivors;          /* sampled blocks alive at the end */
+    double first_s, last_s;    /* when the first and last of them were allocated */
+} omni_mem_leak_t;
+
+typedef struct omni_memory {
+    omni_mem_site_t *sites;    /* most bytes allocated first */
+    size_t n_sites;
+    omni_mem_leak_t *leaks;    /* most likely first */
+    size_t n_leaks;
+    double import_time_bytes;  /* alive at the end, allocated under an import */
+} omni_memory_t;
+
+/* The sites and leak candidates of the session's memory record (empty
+ * without one). Returns 0 or -1 (memory). */
+int omni_memory_build(const omni_session_t *s, omni_memory_t *out);
+void omni_memory_free(omni_memory_t *m);
+
 /* ---------------------------------------------------------------- audited events */
 
 /* Events of one kind added up over processes: strings borrowed from the

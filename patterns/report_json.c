@@ -245,6 +245,78 @@ static void code_fields(omni_json_t *j, const omni_session_t *s, uint32_t code) 
     kv_int(j, "line", s->codes[code].line);
 }
 
+/* A site's place: the file and name of its code, and the line allocated at. */
+static void site_fields(omni_json_t *j, const omni_session_t *s, int64_t code, int64_t line) {
+    kv_str(j, "file", code >= 0 ? s->codes[code].file : NULL);
+    kv_str(j, "name", code >= 0 ? s->codes[code].name : NULL);
+    kv_int(j, "line", line >= 0 ? line : code >= 0 ? s->codes[code].line : 0);
+    kv_int(j, "function_line", code >= 0 ? s->codes[code].line : 0);
+}
+
+static void write_memory(omni_json_t *j, const omni_session_t *s) {
+    omni_memory_t m;
+    if (!s->has_memory) {
+        unavailable(j, "memory", "no allocation accounting in this run (--mode full or --memory)");
+        return;
+    }
+    if (!s->memory_available) {
+        unavailable(j, "memory", s->memory_reason ? s->memory_reason : "not measured");
+        return;
+    }
+    if (omni_memory_build(s, &m) < 0) {
+        unavailable(j, "memory", "out of memory reading the allocation sites");
+        return;
+    }
+    double wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
+    available(j, "memory");
+    kv_uint(j, "peak_bytes", s->mem_peak_bytes);
+    kv_num(j, "peak_s", s->mem_peak_s);
+    kv_uint(j, "exit_live_bytes", s->mem_exit_live_bytes);
+    kv_uint(j, "allocations", s->mem_allocations);
+    kv_uint(j, "frees", s->mem_frees);
+    kv_uint(j, "allocated_bytes", s->mem_allocated_bytes);
+    kv_uint(j, "freed_bytes", s->mem_freed_bytes);
+    kv_num(j, "allocations_per_s", wall > 0 ? (double)s->mem_allocations / wall : NAN);
+    kv_num(j, "sample_interval_bytes", s->mem_interval_bytes);
+    kv_uint(j, "samples", s->mem_samples);
+    kv_num(j, "import_time_live_bytes", m.import_time_bytes);
+    kv_str(j, "estimates", "sites' bytes and counts are estimated from allocations sampled "
+                           "every sample_interval_bytes on average (each sampled block of "
+                           "size s stands for s / (1 - exp(-s / interval)) bytes); the totals "
+                           "are exact");
+    omni_json_key(j, "sites");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < m.n_sites && i < 200; i++) {
+        const omni_mem_site_t *x = &m.sites[i];
+        omni_json_begin_object(j);
+        site_fields(j, s, x->code, x->line);
+        kv_num(j, "allocated_bytes", x->alloc_bytes);
+        kv_num(j, "allocations", x->allocs);
+        kv_num(j, "allocations_per_s", wall > 0 ? x->allocs / wall : NAN);
+        kv_num(j, "live_bytes", x->live_bytes);
+        kv_num(j, "peak_live_bytes", x->peak_live_bytes);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_key(j, "leaks");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < m.n_leaks; i++) {
+        const omni_mem_leak_t *x = &m.leaks[i];
+        omni_json_begin_object(j);
+        site_fields(j, s, x->code, x->line);
+        kv_num(j, "live_bytes", x->live_bytes);
+        kv_num(j, "growth_bytes_per_s", x->growth_bytes_per_s);
+        kv_num(j, "confidence", x->confidence);
+        kv_uint(j, "survivors", x->survivors);
+        kv_num(j, "first_s", x->first_s);
+        kv_num(j, "last_s", x->last_s);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_end_object(j);
+    omni_memory_free(&m);
+}
+
 static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_profile_t *p,
                             const omni_sample_totals_t *st) {
     omni_json_key(j, "functions");
@@ -827,8 +899,7 @@ int omni_report_json(const omni_session_t *s, const char *session_path,
     write_lines(&j, s, &st);
     write_threads(&j, s);
     write_sampling(&j, s, &st);
-    const char *later = "not collected by this version of omnipython";
-    unavailable(&j, "memory", later);
+    write_memory(&j, s);
     write_io(&j, s);
     write_imports(&j, s);
     write_subprocesses(&j, s);

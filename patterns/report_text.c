@@ -385,6 +385,50 @@ static void print_resources(const out_t *o) {
     }
 }
 
+/* Allocation accounting: totals, the sites, the leak candidates. */
+static void print_memory(const out_t *o) {
+    const omni_session_t *s = o->s;
+    FILE *f = o->f;
+    if (!s->has_memory)
+        return;
+    fprintf(f, "\n%sMemory%s", bold(o), reset(o));
+    if (!s->memory_available) {
+        fprintf(f, "  unavailable: %s\n", s->memory_reason ? s->memory_reason : "?");
+        return;
+    }
+    omni_memory_t m;
+    if (omni_memory_build(s, &m) < 0)
+        return;
+    char a[32], b[32], c[32];
+    double wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
+    fprintf(f, "  %s(Python's allocators, exact; sites estimated from a sample every %s)%s\n", dim(o),
+            omni_fmt_bytes(s->mem_interval_bytes, a, sizeof a), reset(o));
+    fprintf(f, "  peak %s at %.2f s, alive at the end %s; %llu allocations (%.0f/s), %s allocated\n",
+            omni_fmt_bytes((double)s->mem_peak_bytes, a, sizeof a), s->mem_peak_s,
+            omni_fmt_bytes((double)s->mem_exit_live_bytes, b, sizeof b),
+            (unsigned long long)s->mem_allocations,
+            wall > 0 ? (double)s->mem_allocations / wall : 0,
+            omni_fmt_bytes((double)s->mem_allocated_bytes, c, sizeof c));
+    for (size_t i = 0; i < m.n_sites && i < 10; i++) {
+        const omni_mem_site_t *x = &m.sites[i];
+        const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
+        fprintf(f, "  %10s allocated %10s alive  %s  %s:%lld\n",
+                omni_fmt_bytes(x->alloc_bytes, a, sizeof a), omni_fmt_bytes(x->live_bytes, b, sizeof b),
+                code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
+                (long long)x->line);
+    }
+    for (size_t i = 0; i < m.n_leaks && i < 5; i++) {
+        const omni_mem_leak_t *x = &m.leaks[i];
+        const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
+        fprintf(f, "  %sleak candidate%s %s alive, growing %s/s (confidence %.2f)  %s  %s:%lld\n",
+                bold(o), reset(o), omni_fmt_bytes(x->live_bytes, a, sizeof a),
+                omni_fmt_bytes(x->growth_bytes_per_s, b, sizeof b), x->confidence,
+                code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
+                (long long)x->line);
+    }
+    omni_memory_free(&m);
+}
+
 /* omni.profile's regions by name. */
 static void print_regions(const out_t *o) {
     const omni_session_t *s = o->s;
@@ -448,6 +492,7 @@ int omni_report_text(const omni_session_t *s, const char *session_path,
         print_edges(&o, &p, p.funcs[0].code, 0);
     }
     print_hot_lines(&o);
+    print_memory(&o);
     print_regions(&o);
     print_processes(&o);
     print_threads(&o);

@@ -550,6 +550,14 @@ uint32_t omni_callprof_current(uint32_t *depth) {
     return t && t->depth ? t->stack[t->depth - 1].code : OMNI_CODE_NONE;
 }
 
+uint32_t omni_callprof_stack(uint32_t *codes, uint32_t max) {
+    omni_cthread_t *t = tls_thread;
+    uint32_t n = 0;
+    for (uint32_t d = t ? t->depth : 0; d > 0 && n < max; d--)
+        codes[n++] = t->stack[d - 1].code;
+    return n;
+}
+
 int omni_callprof_watch(uint32_t depth, void (*fn)(void *arg), void *arg) {
     omni_cthread_t *t = tls_thread;
     if (!t || !cp.active)

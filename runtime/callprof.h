@@ -87,6 +87,10 @@ uint32_t omni_callprof_code_lookup(const void *code);
  * the copied line table; co_firstlineno when it cannot tell. */
 int omni_callprof_code_line(uint32_t id, int offset);
 
+/* This thread's shadow stack as code ids, innermost first, at most max.
+ * Returns how many. No allocation, no Python: callable from an allocator. */
+uint32_t omni_callprof_stack(uint32_t *codes, uint32_t max);
+
 /* The code id of the function running on this thread (the top of its
  * shadow stack), OMNI_CODE_NONE when none; and the stack's depth. */
 uint32_t omni_callprof_current(uint32_t *depth);

@@ -10,6 +10,7 @@
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
 #include "runtime/iocount.h"
+#include "runtime/memtrack.h"
 #include "runtime/regions.h"
 #include "runtime/clock.h"
 #include "runtime/lineage.h"
@@ -92,6 +93,15 @@ const char *omni_runtime_session_path(void) {
 
 uint64_t omni_runtime_start_mono_ns(void) {
     return rt.start_mono_ns;
+}
+
+static char memory_why[256]; /* why allocation accounting could not start */
+
+void omni_runtime_install_memory(void) {
+    if (!rt.cfg.memory || rt.cfg.mode == OMNI_MODE_OFF)
+        return;
+    if (omni_memtrack_install(rt.cfg.memory_interval, memory_why, sizeof memory_why) < 0)
+        omni_runtime_warn("no allocation accounting: %s", memory_why);
 }
 
 /* ---------------------------------------------------------------- exit interposition */
@@ -476,6 +486,7 @@ static void begin_forked_child(void) {
     omni_audit_start();
     omni_iocount_reset();
     omni_regions_reset();
+    omni_memtrack_reset();
     omni_sampler_reset();
     export_lineage();
     start_monitor();
@@ -510,6 +521,28 @@ static int watch_forks(void) {
     Py_XDECREF(reg);
     Py_XDECREF(posix);
     return rc;
+}
+
+/* atexit: the program's own exit handlers have run (they were registered
+ * later, and run first), the interpreter has not torn anything down. */
+static PyObject *on_program_exit(PyObject *self, PyObject *noargs) {
+    (void)self, (void)noargs;
+    omni_memtrack_mark_exit();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef program_exit_def = {"_omnipython_program_exit", on_program_exit, METH_NOARGS,
+                                       NULL};
+
+static void watch_program_exit(void) {
+    PyObject *atexit = PyImport_ImportModule("atexit");
+    PyObject *fn = atexit ? PyCFunction_New(&program_exit_def, NULL) : NULL;
+    PyObject *r = fn ? PyObject_CallMethod(atexit, "register", "O", fn) : NULL;
+    if (!r)
+        PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(fn);
+    Py_XDECREF(atexit);
 }
 
 static void start_monitor(void) {
@@ -564,6 +597,8 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     } else {
         omni_audit_start();
     }
+    if (omni_memtrack_active())
+        watch_program_exit();
     if (Py_AtExit(on_py_finalized) != 0)
         omni_runtime_warn("cannot watch for KeyboardInterrupt at exit");
     pthread_atfork(omni_monitor_before_fork, NULL, after_fork_child);
@@ -622,6 +657,7 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
 /* The end of the session, with the asynchronous fatal signals held. */
 static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     omni_iocount_stop(); /* before the session's own writes */
+    omni_memtrack_stop();
     omni_audit_stop();
     omni_callprof_stop();
     uint64_t now = omni_clock_ticks();
@@ -661,6 +697,10 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
         omni_sampler_write(&rt.writer);
         omni_iocount_write(&rt.writer);
         omni_regions_write(&rt.writer);
+        if (omni_memtrack_active())
+            omni_memtrack_write(&rt.writer, end_mono - rt.start_mono_ns);
+        else if (rt.cfg.memory && memory_why[0])
+            omni_memtrack_write_unavailable(&rt.writer, memory_why);
         f.n_warnings = rt.n_warnings;
         f.warnings = rt.warning_ptrs;
         omni_session_write_footer(&rt.writer, &f);

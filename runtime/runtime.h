@@ -22,6 +22,8 @@ typedef struct omni_run_config {
     int sample_hz;          /* stack samples a second; 0 = none, -1 = the mode's */
     double timeout_s;       /* --timeout: end the target after this long; 0 = never */
     int append;             /* a later run of --repeat: add to out_path's runs */
+    int memory;             /* allocation accounting (--mode full, --memory) */
+    size_t memory_interval; /* --memory-interval: mean bytes between samples; 0 = default */
     int argc;               /* omnipython's whole command line (borrowed) */
     char **argv;
 } omni_run_config_t;
@@ -60,6 +62,11 @@ void omni_runtime_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 /* Whether this process's parent runs the same omnipython executable (a
  * child started through sys.executable). Reads /proc; not for hot paths. */
 int omni_runtime_parent_is_omnipython(void);
+
+/* After pre-initialisation, before the interpreter starts: the allocator
+ * hooks when the run asks for memory accounting (a failure is a reason in
+ * the session, not an error). */
+void omni_runtime_install_memory(void);
 
 /* The session path of this run, or NULL when there is none. */
 const char *omni_runtime_session_path(void);

@@ -525,6 +525,86 @@ static int read_regions(const msgpack_object *r, omni_session_t *s, char *err, s
     return 0;
 }
 
+static uint64_t get_u64(const msgpack_object *r, const char *key) {
+    uint64_t v = 0;
+    obj_u64(omni_mp_get(r, key), &v);
+    return v;
+}
+
+static int read_memory(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    if (s->has_memory) {
+        snprintf(err, cap, "malformed memory record (a second one)");
+        return -1;
+    }
+    s->has_memory = 1;
+    const msgpack_object *av = omni_mp_get(r, "available");
+    s->memory_available = av && av->type == MSGPACK_OBJECT_BOOLEAN && av->via.boolean;
+    if (!s->memory_available) {
+        s->memory_reason = obj_strdup(omni_mp_get(r, "reason"));
+        return 0;
+    }
+    static const char *const nwant[] = {"parent", "code", "line", "alloc_bytes", "allocs",
+                                        "exit_live_bytes", "peak_live_bytes"};
+    static const char *const swant[] = {"node", "bytes", "t_ns"};
+    int npos[7], spos[3];
+    const msgpack_object *nodes = table_rows(omni_mp_get(r, "nodes"), nwant, 7, npos);
+    const msgpack_object *surv = table_rows(omni_mp_get(r, "survivors"), swant, 3, spos);
+    if (!nodes || !surv) {
+        snprintf(err, cap, "malformed memory record");
+        return -1;
+    }
+    omni_mp_num(omni_mp_get(r, "mean_interval_bytes"), &s->mem_interval_bytes);
+    s->mem_allocations = get_u64(r, "allocations");
+    s->mem_frees = get_u64(r, "frees");
+    s->mem_allocated_bytes = get_u64(r, "allocated_bytes");
+    s->mem_freed_bytes = get_u64(r, "freed_bytes");
+    s->mem_peak_bytes = get_u64(r, "peak_bytes");
+    s->mem_exit_live_bytes = get_u64(r, "exit_live_bytes");
+    s->mem_samples = get_u64(r, "samples");
+    s->mem_unknown_frees = get_u64(r, "unknown_frees");
+    s->mem_peak_s = (double)get_u64(r, "peak_ns") / 1e9;
+    s->mem_exit_s = (double)get_u64(r, "exit_ns") / 1e9;
+    s->mem_wall_s = (double)get_u64(r, "wall_ns") / 1e9;
+    uint32_t nn = nodes->via.array.size, ns = surv->via.array.size;
+    s->mem_nodes = calloc(nn + 1, sizeof *s->mem_nodes);
+    s->mem_survivors = calloc(ns + 1, sizeof *s->mem_survivors);
+    if (!s->mem_nodes || !s->mem_survivors) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < nn; i++) {
+        const msgpack_object *row = &nodes->via.array.ptr[i];
+        omni_smemnode_t *m = &s->mem_nodes[i];
+        m->parent = m->code = -1;
+        if (cell(row, npos[0])->type != MSGPACK_OBJECT_NIL &&
+            (obj_i64(cell(row, npos[0]), &m->parent) < 0 || m->parent < 0 ||
+             m->parent >= (int64_t)i)) {
+            snprintf(err, cap, "malformed memory node %u", i);
+            return -1;
+        }
+        if (cell(row, npos[1])->type != MSGPACK_OBJECT_NIL)
+            obj_i64(cell(row, npos[1]), &m->code);
+        obj_i64(cell(row, npos[2]), &m->line);
+        m->alloc_bytes = cell_num(row, npos[3]);
+        m->allocs = cell_num(row, npos[4]);
+        m->exit_live_bytes = cell_num(row, npos[5]);
+        m->peak_live_bytes = cell_num(row, npos[6]);
+        s->n_mem_nodes++;
+    }
+    for (uint32_t i = 0; i < ns; i++) {
+        const msgpack_object *row = &surv->via.array.ptr[i];
+        uint64_t node = 0;
+        if (obj_u64(cell(row, spos[0]), &node) < 0 || node >= nn) {
+            snprintf(err, cap, "malformed memory survivor %u", i);
+            return -1;
+        }
+        s->mem_survivors[s->n_mem_survivors++] =
+            (omni_smemsurvivor_t){(uint32_t)node, cell_num(row, spos[1]),
+                                  cell_num(row, spos[2]) / 1e9};
+    }
+    return 0;
+}
+
 int omni_session_io_kind(omni_session_t *s, const char *name) {
     for (size_t i = 0; i < s->n_io_kinds; i++)
         if (strcmp(s->io_kinds[i].name, name) == 0)
@@ -696,6 +776,9 @@ static int check_refs(const omni_session_t *s, char *err, size_t cap) {
     for (size_t i = 0; i < s->n_snodes; i++)
         if (s->snodes[i].code >= (int64_t)s->n_codes)
             goto bad;
+    for (size_t i = 0; i < s->n_mem_nodes; i++)
+        if (s->mem_nodes[i].code >= (int64_t)s->n_codes)
+            goto bad;
     for (size_t t = 0; t < s->n_threads; t++) {
         const omni_sthread_t *th = &s->threads[t];
         for (size_t i = 0; i < th->n_funcs; i++)
@@ -849,6 +932,8 @@ static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, 
             rc = read_events(r, s, err, cap);
         else if (omni_mp_is_str(kind, "regions"))
             rc = read_regions(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "memory"))
+            rc = read_memory(r, s, err, cap);
         else if (omni_mp_is_str(kind, "timeline"))
             rc = read_timeline(r, s, err, cap);
         else if (omni_mp_is_str(kind, "machine"))
@@ -1075,6 +1160,9 @@ void omni_session_free(omni_session_t *s) {
         free_strv(p->argv, p->argc);
     }
     free(s->processes);
+    free(s->memory_reason);
+    free(s->mem_nodes);
+    free(s->mem_survivors);
     for (size_t i = 0; i < s->n_region_names; i++)
         free(s->region_names[i].name);
     free(s->region_names);

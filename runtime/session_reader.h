@@ -93,6 +93,21 @@ typedef struct omni_sregion {
     double flops;            /* NaN when not estimated */
 } omni_sregion_t;
 
+/* Allocation accounting: a node of the sampled allocations' stacks (a frame
+ * under its caller), with the bytes it stands for (estimated from samples). */
+typedef struct omni_smemnode {
+    int64_t parent;          /* -1 for an outermost frame */
+    int64_t code;            /* -1 when unknown */
+    int64_t line;            /* the innermost frame's line; -1 for callers */
+    double alloc_bytes, allocs, exit_live_bytes, peak_live_bytes;
+} omni_smemnode_t;
+
+/* A sampled block alive when the program ended. */
+typedef struct omni_smemsurvivor {
+    uint32_t node;
+    double bytes, t_s;       /* estimated bytes; when it was allocated */
+} omni_smemsurvivor_t;
+
 /* The stack sampler's tree: a node is a frame under its caller. */
 typedef struct omni_snode {
     int64_t parent;          /* -1 for an outermost frame */
@@ -181,6 +196,17 @@ typedef struct omni_session {
     size_t n_snodes;
     omni_sstack_t *sstacks;
     size_t n_sstacks;
+    /* allocation accounting */
+    int has_memory;          /* a memory record was read */
+    int memory_available;
+    char *memory_reason;
+    double mem_interval_bytes, mem_peak_s, mem_exit_s, mem_wall_s;
+    uint64_t mem_allocations, mem_frees, mem_allocated_bytes, mem_freed_bytes;
+    uint64_t mem_peak_bytes, mem_exit_live_bytes, mem_samples, mem_unknown_frees;
+    omni_smemnode_t *mem_nodes;
+    size_t n_mem_nodes;
+    omni_smemsurvivor_t *mem_survivors;
+    size_t n_mem_survivors;
     /* omni.profile's regions */
     int has_regions;
     omni_sregion_name_t *region_names;

@@ -1,0 +1,654 @@
+/* memtrack.c - allocator hooks on Python's three domains.
+ *
+ * Every block is counted once at the size its allocator gave it: pymalloc's
+ * size class for a small MEM/OBJ block (requests round up to 16 bytes), the
+ * C library's usable size for the rest (malloc_usable_size). No header is
+ * added to any block (that would push small objects into larger classes):
+ * the size of a pymalloc block on free comes from a byte per 4 KiB page of
+ * pymalloc's arenas (a page lies in one pool, and a pool holds one size
+ * class), which the arena allocator's hook keeps; a block outside the arenas
+ * is the C library's. pymalloc hands requests over 512 bytes (and 0) to the
+ * RAW domain: the RAW hook knows it runs inside a MEM/OBJ call and leaves
+ * such blocks to it.
+ *
+ * Sampling: each thread counts bytes down from a random, exponentially
+ * distributed interval (mean: the option); the allocation that crosses it is
+ * sampled: its Python stack (the frame hook's shadow stack, and the line of
+ * the innermost frame when the GIL is held) is interned in a tree, and the
+ * block is remembered until it is freed. A sampled block of size s stands for
+ * s / (1 - exp(-s / mean)) bytes (the expected bytes per sample). */
+#define _GNU_SOURCE
+#include "runtime/memtrack.h"
+
+#include "runtime/callprof.h"
+#include "runtime/clock.h"
+#include "runtime/pylayout.h"
+
+#include <internal/pycore_pymem.h>
+
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define SMALL_MAX 512         /* pymalloc's SMALL_REQUEST_THRESHOLD */
+#define PAGE_SHIFT 12
+#define MAX_ARENAS 65536
+#define MAX_NODES (1u << 18)  /* sampled stacks' tree */
+#define MAX_LIVE (1u << 17)   /* sampled blocks alive at once */
+#define MAX_STACK 48
+#define BLOOM_SLOTS (1u << 20) /* counts of sampled blocks alive by address hash: frees look
+                                  here first */
+
+/* ---------------------------------------------------------------- arenas */
+
+typedef struct arena {
+    uintptr_t base;
+    size_t size;
+    unsigned char *cls;       /* a byte per page: size class + 1, 0 = unknown */
+} arena_t;
+
+static PyMemAllocatorEx orig[3];
+static PyObjectArenaAllocator orig_arena;
+
+static struct {
+    int installed, on;
+    double mean;                     /* bytes between samples */
+    /* arenas, sorted by base: changed and read with the GIL held */
+    arena_t arenas[MAX_ARENAS];
+    size_t n_arenas;
+    int unknown_arenas;              /* a small block came from an arena we never saw */
+    /* exact counts: Python's domains under the GIL; RAW on any thread */
+    uint64_t py_allocs, py_frees, py_alloc_bytes, py_free_bytes, unknown_frees;
+    uint64_t raw_allocs, raw_frees, raw_alloc_bytes, raw_free_bytes;   /* atomics */
+    uint64_t peak;                   /* atomic */
+    uint64_t peak_t_ns;
+    uint64_t start_ns;
+    /* samples: a spinlock, held for a few hundred nanoseconds per sample */
+    int lock;
+    struct snode {
+        uint32_t parent, code;       /* parent node (UINT32_MAX: root), code id */
+        int32_t line;                /* the innermost frame's line, -1 unknown */
+        uint32_t next;               /* hash chain */
+        double alloc_bytes, allocs;  /* estimated */
+        double live_bytes, peak_live; /* estimated */
+        double exit_live;            /* estimated, when the program ended */
+    } *nodes;
+    uint32_t n_nodes;
+    uint32_t *node_hash;             /* MAX_NODES buckets */
+    struct lblock {
+        uintptr_t addr;              /* 0: empty, 1: deleted */
+        uint32_t node;
+        float weight;                /* estimated bytes it stands for */
+        uint64_t t_ns;
+    } *live;                         /* open addressing, MAX_LIVE * 2 slots */
+    uint32_t n_live;
+    unsigned char *bloom;            /* BLOOM_SLOTS counters */
+    uint32_t tombstones;             /* deleted slots of live */
+    struct lblock *scratch;          /* for compacting live */
+    uint64_t samples, samples_dropped;
+    double peak_snapshot;            /* total live when at-peak was copied last */
+    /* when the program ended (before the interpreter tears its modules down) */
+    int exited;
+    uint64_t exit_ns, exit_live;
+    struct xblock {
+        uint32_t node;
+        float weight;
+        uint64_t t_ns;
+    } *survivors;                    /* the sampled blocks alive then */
+    uint32_t n_survivors;
+} mt;
+
+static __thread int tls_depth;       /* inside an original MEM/OBJ call */
+static __thread int tls_raw_inside;  /* that call went to RAW */
+static __thread double tls_countdown = -1;
+static __thread uint64_t tls_rng;
+
+static size_t last_arena; /* most blocks are in the arena of the one before */
+
+static arena_t *arena_of(uintptr_t p) {
+    if (last_arena < mt.n_arenas && p - mt.arenas[last_arena].base < mt.arenas[last_arena].size)
+        return &mt.arenas[last_arena];
+    size_t lo = 0, hi = mt.n_arenas;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (mt.arenas[mid].base <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo)
+        return NULL;
+    arena_t *a = &mt.arenas[lo - 1];
+    if (p - a->base >= a->size)
+        return NULL;
+    last_arena = lo - 1;
+    return a;
+}
+
+static void *arena_alloc(void *ctx, size_t size) {
+    void *p = orig_arena.alloc(ctx, size);
+    if (!p || mt.n_arenas == MAX_ARENAS)
+        return p;
+    size_t pages = (size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
+    unsigned char *cls = mmap(NULL, pages, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                              -1, 0);
+    if (cls == MAP_FAILED)
+        return p;
+    size_t i = mt.n_arenas;
+    while (i > 0 && mt.arenas[i - 1].base > (uintptr_t)p) {
+        mt.arenas[i] = mt.arenas[i - 1];
+        i--;
+    }
+    mt.arenas[i] = (arena_t){(uintptr_t)p, size, cls};
+    mt.n_arenas++;
+    return p;
+}
+
+static void arena_free(void *ctx, void *p, size_t size) {
+    arena_t *a = arena_of((uintptr_t)p);
+    if (a && a->base == (uintptr_t)p) {
+        munmap(a->cls, (a->size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT);
+        size_t i = (size_t)(a - mt.arenas);
+        memmove(a, a + 1, (mt.n_arenas - i - 1) * sizeof *a);
+        mt.n_arenas--;
+    }
+    orig_arena.free(ctx, p, size);
+}
+
+/* ---------------------------------------------------------------- sampling */
+
+static void lock(void) {
+    while (__atomic_exchange_n(&mt.lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&mt.lock, __ATOMIC_RELAXED))
+            ;
+}
+
+static void unlock(void) {
+    __atomic_store_n(&mt.lock, 0, __ATOMIC_RELEASE);
+}
+
+static double next_interval(void) {
+    if (!tls_rng)
+        tls_rng = (uint64_t)(uintptr_t)&tls_rng ^ omni_clock_mono_ns() ^ 0x9E3779B97F4A7C15ull;
+    tls_rng ^= tls_rng << 13;
+    tls_rng ^= tls_rng >> 7;
+    tls_rng ^= tls_rng << 17;
+    double u = ((tls_rng >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+    return -log(u) * mt.mean;
+}
+
+static uint32_t intern(uint32_t parent, uint32_t code, int32_t line) {
+    uint32_t h = (parent * 2654435761u ^ code * 40503u ^ (uint32_t)line * 97u) & (MAX_NODES - 1);
+    for (uint32_t i = mt.node_hash[h]; i != UINT32_MAX; i = mt.nodes[i].next)
+        if (mt.nodes[i].parent == parent && mt.nodes[i].code == code && mt.nodes[i].line == line)
+            return i;
+    if (mt.n_nodes == MAX_NODES)
+        return UINT32_MAX;
+    uint32_t i = mt.n_nodes++;
+    mt.nodes[i] = (struct snode){parent, code, line, mt.node_hash[h], 0, 0, 0, 0, 0};
+    mt.node_hash[h] = i;
+    return i;
+}
+
+/* The line of this thread's innermost Python frame, when it holds the GIL. */
+static int32_t current_line(uint32_t code) {
+    if (!PyGILState_Check())
+        return -1;
+    PyThreadState *ts = PyThreadState_GET();
+    if (!ts || !ts->cframe || !ts->cframe->current_frame)
+        return -1;
+    return omni_callprof_code_line(code, omni_pyframe_offset(ts->cframe->current_frame));
+}
+
+static uint32_t slot_of(uintptr_t p) {
+    return (uint32_t)((p >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (2 * MAX_LIVE - 1);
+}
+
+static uint32_t bloom_slot(uintptr_t p) {
+    return (uint32_t)((p >> 4) * 0xD6E8FEB86659FD93ull >> 44) & (BLOOM_SLOTS - 1);
+}
+
+/* Deleted slots make probes long: the live blocks are put in afresh when
+ * they are as many as the table's capacity (under the lock). */
+static void compact(void) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < 2 * MAX_LIVE; i++)
+        if (mt.live[i].addr > 1)
+            mt.scratch[n++] = mt.live[i];
+    memset(mt.live, 0, 2 * MAX_LIVE * sizeof *mt.live);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = slot_of(mt.scratch[k].addr);
+        while (mt.live[i].addr)
+            i = (i + 1) & (2 * MAX_LIVE - 1);
+        mt.live[i] = mt.scratch[k];
+    }
+    mt.tombstones = 0;
+}
+
+
+static void take_sample(uintptr_t p, size_t size) {
+    uint32_t codes[MAX_STACK];
+    uint32_t n = omni_callprof_stack(codes, MAX_STACK);
+    int32_t line = n ? current_line(codes[0]) : -1;
+    double weight = (double)size / (1 - exp(-(double)size / mt.mean));
+    uint64_t now = omni_clock_mono_ns();
+    lock();
+    mt.samples++;
+    uint32_t node = UINT32_MAX;
+    for (uint32_t k = n; k > 0 && !(k < n && node == UINT32_MAX); k--)
+        node = intern(node, codes[k - 1], k == 1 ? line : -1);
+    if (!n)
+        node = intern(UINT32_MAX, OMNI_CODE_NONE, -1);
+    if (node == UINT32_MAX || mt.n_live == MAX_LIVE) {
+        mt.samples_dropped++;
+        unlock();
+        return;
+    }
+    struct snode *s = &mt.nodes[node];
+    s->alloc_bytes += weight;
+    s->allocs += weight / (double)size;
+    s->live_bytes += weight;
+    uint32_t i = slot_of(p);
+    while (mt.live[i].addr > 1)
+        i = (i + 1) & (2 * MAX_LIVE - 1);
+    mt.live[i] = (struct lblock){p, node, (float)weight, now};
+    mt.n_live++;
+    unsigned char *c = &mt.bloom[bloom_slot(p)];
+    if (*c < 255)
+        __atomic_store_n(c, (unsigned char)(*c + 1), __ATOMIC_RELAXED);
+    unlock();
+}
+
+/* A freed block that was sampled: its site's live bytes go down. */
+static void forget(uintptr_t p) {
+    unsigned char *c = &mt.bloom[bloom_slot(p)];
+    if (!__atomic_load_n(c, __ATOMIC_RELAXED))
+        return; /* no sampled block alive at such an address: no lock */
+    lock();
+    for (uint32_t i = slot_of(p); mt.live[i].addr; i = (i + 1) & (2 * MAX_LIVE - 1))
+        if (mt.live[i].addr == p) {
+            mt.nodes[mt.live[i].node].live_bytes -= mt.live[i].weight;
+            mt.live[i].addr = 1;
+            mt.n_live--;
+            if (*c < 255) /* a saturated counter stays: it may stand for more */
+                __atomic_store_n(c, (unsigned char)(*c - 1), __ATOMIC_RELAXED);
+            if (++mt.tombstones > MAX_LIVE)
+                compact();
+            break;
+        }
+    unlock();
+}
+
+static uint64_t live_now(void) {
+    uint64_t ra = __atomic_load_n(&mt.raw_alloc_bytes, __ATOMIC_RELAXED);
+    uint64_t rf = __atomic_load_n(&mt.raw_free_bytes, __ATOMIC_RELAXED);
+    uint64_t py = mt.py_alloc_bytes > mt.py_free_bytes ? mt.py_alloc_bytes - mt.py_free_bytes : 0;
+    return py + (ra > rf ? ra - rf : 0);
+}
+
+/* After an allocation: the peak, and the sites' bytes at it. */
+static void after_alloc(uintptr_t p, size_t size) {
+    uint64_t live = live_now();
+    if (live > __atomic_load_n(&mt.peak, __ATOMIC_RELAXED)) {
+        /* a plain store: two threads racing here leave the peak within
+         * one allocation of the truth */
+        __atomic_store_n(&mt.peak, live, __ATOMIC_RELAXED);
+        /* the time and the sites at the peak: again each time it grows by
+         * 1% (reading the clock at every new byte would cost too much) */
+        if ((double)live > mt.peak_snapshot * 1.01) {
+            mt.peak_t_ns = omni_clock_mono_ns();
+            lock();
+            for (uint32_t i = 0; i < mt.n_nodes; i++)
+                mt.nodes[i].peak_live = mt.nodes[i].live_bytes;
+            mt.peak_snapshot = (double)live;
+            unlock();
+        }
+    }
+    if (tls_countdown < 0)
+        tls_countdown = next_interval();
+    tls_countdown -= (double)size;
+    if (tls_countdown < 0) {
+        tls_countdown = next_interval();
+        take_sample(p, size);
+    }
+}
+
+/* ---------------------------------------------------------------- the hooks */
+
+static size_t raw_size(void *p) {
+    return p ? malloc_usable_size(p) : 0;
+}
+
+static void raw_count(void *p, int alloc) {
+    size_t n = raw_size(p);
+    if (alloc) {
+        __atomic_fetch_add(&mt.raw_allocs, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&mt.raw_alloc_bytes, n, __ATOMIC_RELAXED);
+        after_alloc((uintptr_t)p, n);
+    } else {
+        __atomic_fetch_add(&mt.raw_frees, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&mt.raw_free_bytes, n, __ATOMIC_RELAXED);
+        forget((uintptr_t)p);
+    }
+}
+
+static void *raw_malloc(void *ctx, size_t n) {
+    void *p = orig[PYMEM_DOMAIN_RAW].malloc(ctx, n);
+    if (tls_depth) {
+        tls_raw_inside = 1; /* a MEM/OBJ block: counted there */
+        return p;
+    }
+    if (p && mt.on)
+        raw_count(p, 1);
+    return p;
+}
+
+static void *raw_calloc(void *ctx, size_t k, size_t n) {
+    void *p = orig[PYMEM_DOMAIN_RAW].calloc(ctx, k, n);
+    if (tls_depth) {
+        tls_raw_inside = 1;
+        return p;
+    }
+    if (p && mt.on)
+        raw_count(p, 1);
+    return p;
+}
+
+static void *raw_realloc(void *ctx, void *old, size_t n) {
+    if (tls_depth) {
+        tls_raw_inside = 1;
+        return orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n);
+    }
+    int on = mt.on;
+    if (old && on)
+        raw_count(old, 0);
+    void *p = orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n);
+    if (on) {
+        if (p)
+            raw_count(p, 1);
+        else if (old && n)
+            raw_count(old, 1); /* failed: the old block lives on */
+    }
+    return p;
+}
+
+static void raw_free(void *ctx, void *p) {
+    if (!tls_depth && p && mt.on)
+        raw_count(p, 0);
+    orig[PYMEM_DOMAIN_RAW].free(ctx, p);
+}
+
+/* The size of a MEM/OBJ block: its page's class in an arena, else the C
+ * library's; 0 when it cannot be known (a block of an arena never seen). */
+static size_t py_size(void *p) {
+    arena_t *a = arena_of((uintptr_t)p);
+    if (a) {
+        unsigned char c = a->cls[((uintptr_t)p - a->base) >> PAGE_SHIFT];
+        return c ? (size_t)c * 16 : 0;
+    }
+    return mt.unknown_arenas ? 0 : raw_size(p);
+}
+
+static void py_alloc_done(void *p, size_t req) {
+    if (!p)
+        return;
+    size_t size;
+    arena_t *a = arena_of((uintptr_t)p);
+    if (a) {
+        /* pymalloc's: its class (the call may have gone to RAW for the
+         * arenas' own bookkeeping, not for the block) */
+        size = (req + 15) & ~(size_t)15;
+        a->cls[((uintptr_t)p - a->base) >> PAGE_SHIFT] = (unsigned char)(size / 16);
+    } else if (!tls_raw_inside && req && req <= SMALL_MAX) {
+        size = (req + 15) & ~(size_t)15;
+        if (getenv("OMNI_MEMDEBUG") && !mt.unknown_arenas)
+            fprintf(stderr, "memtrack: %p (%zu bytes) in no known arena (%zu arenas)\n", p, req,
+                    mt.n_arenas);
+        mt.unknown_arenas = 1; /* pymalloc used an arena made before the hooks */
+    } else {
+        size = raw_size(p);
+    }
+    mt.py_allocs++;
+    mt.py_alloc_bytes += size;
+    after_alloc((uintptr_t)p, size);
+}
+
+static void py_free_done(void *p, size_t size) {
+    mt.py_frees++;
+    if (size)
+        mt.py_free_bytes += size;
+    else
+        mt.unknown_frees++;
+    forget((uintptr_t)p);
+}
+
+#define PY_HOOKS(NAME, DOMAIN)                                                              \
+    static void *NAME##_malloc(void *ctx, size_t n) {                                       \
+        tls_depth++;                                                                        \
+        tls_raw_inside = 0;                                                                 \
+        void *p = orig[DOMAIN].malloc(ctx, n);                                              \
+        tls_depth--;                                                                        \
+        if (mt.on)                                                                          \
+            py_alloc_done(p, n);                                                            \
+        return p;                                                                           \
+    }                                                                                       \
+    static void *NAME##_calloc(void *ctx, size_t k, size_t n) {                             \
+        tls_depth++;                                                                        \
+        tls_raw_inside = 0;                                                                 \
+        void *p = orig[DOMAIN].calloc(ctx, k, n);                                           \
+        tls_depth--;                                                                        \
+        if (mt.on)                                                                          \
+            py_alloc_done(p, k * n);                                                        \
+        return p;                                                                           \
+    }                                                                                       \
+    static void *NAME##_realloc(void *ctx, void *old, size_t n) {                           \
+        int on = mt.on;                                                                     \
+        size_t old_size = old && on ? py_size(old) : 0;                                     \
+        tls_depth++;                                                                        \
+        tls_raw_inside = 0;                                                                 \
+        void *p = orig[DOMAIN].realloc(ctx, old, n);                                        \
+        tls_depth--;                                                                        \
+        if (on && (p || !n)) {                                                              \
+            if (old)                                                                        \
+                py_free_done(old, old_size);                                                \
+            py_alloc_done(p, n);                                                            \
+        }                                                                                   \
+        return p;                                                                           \
+    }                                                                                       \
+    static void NAME##_free(void *ctx, void *p) {                                           \
+        if (p && mt.on)                                                                     \
+            py_free_done(p, py_size(p));                                                    \
+        tls_depth++;                                                                        \
+        orig[DOMAIN].free(ctx, p);                                                          \
+        tls_depth--;                                                                        \
+    }
+
+PY_HOOKS(mem, PYMEM_DOMAIN_MEM)
+PY_HOOKS(obj, PYMEM_DOMAIN_OBJ)
+
+/* ---------------------------------------------------------------- installing */
+
+int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
+    const char *pm = getenv("PYTHONMALLOC");
+    const char *dev = getenv("PYTHONDEVMODE");
+    if ((pm && *pm) || (dev && *dev)) {
+        snprintf(why, cap, "PYTHONMALLOC or PYTHONDEVMODE is set: with other allocators or "
+                           "their debug hooks, block sizes cannot be known safely");
+        return -1;
+    }
+    if (mt.installed)
+        return 0;
+    mt.nodes = mmap(NULL, MAX_NODES * sizeof *mt.nodes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    mt.node_hash = mmap(NULL, MAX_NODES * sizeof *mt.node_hash, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mt.live = mmap(NULL, 2 * MAX_LIVE * sizeof *mt.live, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    mt.survivors = mmap(NULL, MAX_LIVE * sizeof *mt.survivors, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    mt.bloom = mmap(NULL, BLOOM_SLOTS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mt.scratch = mmap(NULL, MAX_LIVE * sizeof *mt.scratch, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mt.nodes == MAP_FAILED || mt.node_hash == MAP_FAILED || mt.live == MAP_FAILED ||
+        mt.survivors == MAP_FAILED || mt.bloom == MAP_FAILED || mt.scratch == MAP_FAILED) {
+        snprintf(why, cap, "cannot map the tables of the allocation sampler");
+        return -1;
+    }
+    memset(mt.node_hash, 0xff, MAX_NODES * sizeof *mt.node_hash);
+    /* pymalloc's arenas made before the hooks are unknown: their blocks'
+     * sizes cannot be told on free then */
+    char *stats = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&stats, &len);
+    if (f) {
+        _PyObject_DebugMallocStats(f);
+        fclose(f);
+    }
+    const char *cur = stats ? strstr(stats, "arenas allocated current") : NULL;
+    if (cur && strtol(cur + strcspn(cur, "0123456789"), NULL, 10) > 0)
+        mt.unknown_arenas = 1;
+    if (getenv("OMNI_MEMDEBUG"))
+        fprintf(stderr, "memtrack: arenas before the hooks: %s\n", cur ? cur : "?");
+    free(stats);
+    mt.mean = mean_interval ? (double)mean_interval : OMNI_MEM_DEFAULT_INTERVAL;
+    PyObject_GetArenaAllocator(&orig_arena);
+    PyObjectArenaAllocator a = {orig_arena.ctx, arena_alloc, arena_free};
+    PyObject_SetArenaAllocator(&a);
+    static const PyMemAllocatorDomain d[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
+                                              PYMEM_DOMAIN_OBJ};
+    for (int i = 0; i < 3; i++)
+        PyMem_GetAllocator(d[i], &orig[i]);
+    PyMemAllocatorEx raw = {orig[0].ctx, raw_malloc, raw_calloc, raw_realloc, raw_free};
+    PyMemAllocatorEx mem = {orig[1].ctx, mem_malloc, mem_calloc, mem_realloc, mem_free};
+    PyMemAllocatorEx obj = {orig[2].ctx, obj_malloc, obj_calloc, obj_realloc, obj_free};
+    PyMem_SetAllocator(PYMEM_DOMAIN_RAW, &raw);
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
+    mt.start_ns = omni_clock_mono_ns();
+    mt.installed = mt.on = 1;
+    return 0;
+}
+
+void omni_memtrack_mark_exit(void) {
+    if (!mt.installed || mt.exited)
+        return;
+    lock();
+    mt.exited = 1;
+    mt.exit_ns = omni_clock_mono_ns();
+    mt.exit_live = live_now();
+    for (uint32_t i = 0; i < mt.n_nodes; i++)
+        mt.nodes[i].exit_live = mt.nodes[i].live_bytes > 0 ? mt.nodes[i].live_bytes : 0;
+    mt.n_survivors = 0;
+    for (uint32_t i = 0; mt.survivors && i < 2 * MAX_LIVE; i++)
+        if (mt.live[i].addr > 1)
+            mt.survivors[mt.n_survivors++] =
+                (struct xblock){mt.live[i].node, mt.live[i].weight, mt.live[i].t_ns};
+    unlock();
+}
+
+int omni_memtrack_active(void) {
+    return mt.installed;
+}
+
+void omni_memtrack_stop(void) {
+    mt.on = 0;
+}
+
+void omni_memtrack_live(uint64_t *live, uint64_t *peak) {
+    *live = live_now();
+    *peak = __atomic_load_n(&mt.peak, __ATOMIC_RELAXED);
+}
+
+void omni_memtrack_reset(void) {
+    mt.lock = 0; /* a thread of the parent's may have held it at the fork */
+    mt.py_allocs = mt.py_frees = mt.py_alloc_bytes = mt.py_free_bytes = mt.unknown_frees = 0;
+    mt.raw_allocs = mt.raw_frees = mt.raw_alloc_bytes = mt.raw_free_bytes = 0;
+    mt.peak = 0;
+    mt.samples = mt.samples_dropped = 0;
+    for (uint32_t i = 0; i < mt.n_nodes; i++)
+        mt.nodes[i].alloc_bytes = mt.nodes[i].allocs = mt.nodes[i].live_bytes =
+            mt.nodes[i].peak_live = 0;
+    for (uint32_t i = 0; mt.live && i < 2 * MAX_LIVE; i++)
+        mt.live[i].addr = 0;
+    mt.n_live = 0;
+    if (mt.bloom)
+        memset(mt.bloom, 0, BLOOM_SLOTS);
+    mt.tombstones = 0;
+    mt.exited = 0;
+    mt.n_survivors = 0;
+    mt.start_ns = omni_clock_mono_ns();
+}
+
+/* ---------------------------------------------------------------- the record */
+
+void omni_memtrack_write_unavailable(omni_writer_t *w, const char *why) {
+    msgpack_packer *pk = &w->pk;
+    msgpack_pack_map(pk, 3);
+    omni_pack_kv_str(pk, "kind", "memory");
+    omni_pack_str(pk, "available");
+    msgpack_pack_false(pk);
+    omni_pack_kv_str(pk, "reason", why);
+}
+
+void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
+    if (!mt.installed)
+        return;
+    mt.on = 0;
+    msgpack_packer *pk = &w->pk;
+    if (!mt.exited)
+        omni_memtrack_mark_exit(); /* ended without the interpreter's exit: now */
+    msgpack_pack_map(pk, 20);
+    omni_pack_kv_str(pk, "kind", "memory");
+    omni_pack_str(pk, "available");
+    msgpack_pack_true(pk);
+    omni_pack_kv_f64(pk, "mean_interval_bytes", mt.mean);
+    omni_pack_kv_u64(pk, "allocations", mt.py_allocs + mt.raw_allocs);
+    omni_pack_kv_u64(pk, "frees", mt.py_frees + mt.raw_frees);
+    omni_pack_kv_u64(pk, "allocated_bytes", mt.py_alloc_bytes + mt.raw_alloc_bytes);
+    omni_pack_kv_u64(pk, "freed_bytes", mt.py_free_bytes + mt.raw_free_bytes);
+    omni_pack_kv_u64(pk, "python_allocations", mt.py_allocs);
+    omni_pack_kv_u64(pk, "raw_allocations", mt.raw_allocs);
+    omni_pack_kv_u64(pk, "live_bytes", live_now());
+    omni_pack_kv_u64(pk, "peak_bytes", mt.peak);
+    omni_pack_kv_u64(pk, "peak_ns", mt.peak_t_ns > mt.start_ns ? mt.peak_t_ns - mt.start_ns : 0);
+    omni_pack_kv_u64(pk, "unknown_frees", mt.unknown_frees);
+    omni_pack_kv_u64(pk, "samples", mt.samples);
+    omni_pack_kv_u64(pk, "samples_dropped", mt.samples_dropped);
+    omni_pack_kv_u64(pk, "wall_ns", wall_ns);
+    omni_pack_kv_u64(pk, "exit_ns", mt.exit_ns > mt.start_ns ? mt.exit_ns - mt.start_ns : 0);
+    omni_pack_kv_u64(pk, "exit_live_bytes", mt.exit_live);
+    static const char *const ncols[] = {"parent", "code", "line", "alloc_bytes", "allocs",
+                                        "exit_live_bytes", "peak_live_bytes"};
+    omni_pack_table_head(pk, "nodes", ncols, 7, mt.n_nodes);
+    for (uint32_t i = 0; i < mt.n_nodes; i++) {
+        const struct snode *s = &mt.nodes[i];
+        msgpack_pack_array(pk, 7);
+        if (s->parent == UINT32_MAX)
+            msgpack_pack_nil(pk);
+        else
+            msgpack_pack_uint32(pk, s->parent);
+        if (s->code == OMNI_CODE_NONE)
+            msgpack_pack_nil(pk);
+        else
+            msgpack_pack_uint32(pk, s->code);
+        msgpack_pack_int32(pk, s->line);
+        msgpack_pack_double(pk, s->alloc_bytes);
+        msgpack_pack_double(pk, s->allocs);
+        msgpack_pack_double(pk, s->exit_live);
+        msgpack_pack_double(pk, s->peak_live > 0 ? s->peak_live : 0);
+    }
+    /* the sampled blocks alive when the program ended: their site, and when
+     * they were made */
+    static const char *const lcols[] = {"node", "bytes", "t_ns"};
+    omni_pack_table_head(pk, "survivors", lcols, 3, mt.n_survivors);
+    for (uint32_t i = 0; i < mt.n_survivors; i++) {
+        const struct xblock *b = &mt.survivors[i];
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_uint32(pk, b->node);
+        msgpack_pack_double(pk, b->weight);
+        msgpack_pack_uint64(pk, b->t_ns > mt.start_ns ? b->t_ns - mt.start_ns : 0);
+    }
+}

@@ -1,0 +1,39 @@
+/* memtrack.h - Python's memory, through allocator hooks on the three
+ * domains (RAW, MEM, OBJ): exact counts and bytes of allocations and frees,
+ * live and peak bytes, and allocation sites sampled by bytes (a random,
+ * exponentially distributed interval, as tcmalloc's and memray's samplers
+ * do) with the Python stack of each sampled allocation, kept until it is
+ * freed. The hooks never call Python and never take the GIL. */
+#ifndef OMNI_MEMTRACK_H
+#define OMNI_MEMTRACK_H
+
+#include "runtime/session_writer.h"
+
+#define OMNI_MEM_DEFAULT_INTERVAL (256 * 1024)
+
+/* Installs the hooks: after pre-initialisation, before the interpreter
+ * starts. mean_interval: bytes between samples on average. Returns 0, or -1
+ * with the reason in why (PYTHONMALLOC or dev mode's debug hooks: block
+ * sizes cannot be known safely then). */
+int omni_memtrack_install(size_t mean_interval, char *why, size_t cap);
+/* When the program has ended, before the interpreter frees its modules:
+ * what is alive then is what "alive at exit" means. Idempotent. */
+void omni_memtrack_mark_exit(void);
+
+/* Whether the hooks are installed and counting. */
+int omni_memtrack_active(void);
+/* Stops counting (the hooks stay, passing through). Idempotent. */
+void omni_memtrack_stop(void);
+
+/* The totals so far: bytes alive in Python's allocators, and the peak. */
+void omni_memtrack_live(uint64_t *live, uint64_t *peak);
+
+/* Writes the "memory" record (no allocation: callable at the end). */
+void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns);
+/* The "memory" record says why when the hooks could not be installed. */
+void omni_memtrack_write_unavailable(omni_writer_t *w, const char *why);
+
+/* In a forked child that starts a session of its own: zero the counts. */
+void omni_memtrack_reset(void);
+
+#endif
