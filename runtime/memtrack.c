@@ -404,9 +404,6 @@ static void py_alloc_done(void *p, size_t req) {
         a->cls[((uintptr_t)p - a->base) >> PAGE_SHIFT] = (unsigned char)(size / 16);
     } else if (!tls_raw_inside && req && req <= SMALL_MAX) {
         size = (req + 15) & ~(size_t)15;
-        if (getenv("OMNI_MEMDEBUG") && !mt.unknown_arenas)
-            fprintf(stderr, "memtrack: %p (%zu bytes) in no known arena (%zu arenas)\n", p, req,
-                    mt.n_arenas);
         mt.unknown_arenas = 1; /* pymalloc used an arena made before the hooks */
     } else {
         size = raw_size(p);
@@ -510,8 +507,6 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
     const char *cur = stats ? strstr(stats, "arenas allocated current") : NULL;
     if (cur && strtol(cur + strcspn(cur, "0123456789"), NULL, 10) > 0)
         mt.unknown_arenas = 1;
-    if (getenv("OMNI_MEMDEBUG"))
-        fprintf(stderr, "memtrack: arenas before the hooks: %s\n", cur ? cur : "?");
     free(stats);
     mt.mean = mean_interval ? (double)mean_interval : OMNI_MEM_DEFAULT_INTERVAL;
     PyObject_GetArenaAllocator(&orig_arena);
