@@ -298,6 +298,23 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
+    omni_json_key(j, "census");
+    omni_json_begin_object(j);
+    omni_json_key(j, "partial");
+    omni_json_bool(j, s->mem_census_partial);
+    kv_uint(j, "objects", s->mem_census_objects);
+    kv_str(j, "reason", s->mem_census_reason);
+    omni_json_key(j, "types");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < s->n_mem_census; i++) {
+        omni_json_begin_object(j);
+        kv_str(j, "type", s->mem_census[i].type);
+        kv_uint(j, "count", s->mem_census[i].count);
+        kv_uint(j, "bytes", s->mem_census[i].bytes);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_end_object(j);
     omni_json_key(j, "leaks");
     omni_json_begin_array(j);
     for (size_t i = 0; i < m.n_leaks; i++) {

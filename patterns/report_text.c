@@ -417,6 +417,15 @@ static void print_memory(const out_t *o) {
                 code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
                 (long long)x->line);
     }
+    if (s->n_mem_census) {
+        fprintf(f, "  %salive at the end, by type%s%s:", dim(o), s->mem_census_partial ? " (partial)" : "",
+                reset(o));
+        for (size_t i = 0; i < s->n_mem_census && i < 6; i++)
+            fprintf(f, "%s %s %s (%llu)", i ? "," : "", s->mem_census[i].type,
+                    omni_fmt_bytes((double)s->mem_census[i].bytes, a, sizeof a),
+                    (unsigned long long)s->mem_census[i].count);
+        fputc('\n', f);
+    }
     for (size_t i = 0; i < m.n_leaks && i < 5; i++) {
         const omni_mem_leak_t *x = &m.leaks[i];
         const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;

@@ -528,6 +528,7 @@ static int watch_forks(void) {
 static PyObject *on_program_exit(PyObject *self, PyObject *noargs) {
     (void)self, (void)noargs;
     omni_memtrack_mark_exit();
+    omni_memtrack_census();
     Py_RETURN_NONE;
 }
 

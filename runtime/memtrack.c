@@ -21,6 +21,7 @@
 #include "runtime/memtrack.h"
 
 #include "runtime/callprof.h"
+#include "runtime/embedded.h"
 #include "runtime/clock.h"
 #include "runtime/pylayout.h"
 
@@ -99,7 +100,17 @@ static struct {
         uint64_t t_ns;
     } *survivors;                    /* the sampled blocks alive then */
     uint32_t n_survivors;
+    /* the heap census at the end, by type */
+    struct ctype {
+        char name[128];
+        uint64_t count, bytes;
+    } census[40];
+    int n_census, census_partial, census_done;
+    uint64_t census_objects;
+    char census_why[160];
 } mt;
+
+extern const omni_embedded_file_t omni_census_py[]; /* runtime/census.py */
 
 static __thread int tls_depth;       /* inside an original MEM/OBJ call */
 static __thread int tls_raw_inside;  /* that call went to RAW */
@@ -544,6 +555,58 @@ void omni_memtrack_mark_exit(void) {
     unlock();
 }
 
+void omni_memtrack_census(void) {
+    if (!mt.installed || mt.census_done)
+        return;
+    mt.census_done = 1;
+    int was = mt.on;
+    mt.on = 0; /* the census's own objects are not the program's */
+    PyObject *globals = PyDict_New();
+    PyObject *code = globals ? Py_CompileString(omni_census_py[0].text, "<omnipython census>",
+                                                Py_file_input)
+                             : NULL;
+    PyObject *r = NULL, *res = NULL;
+    if (code && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0)
+        r = PyEval_EvalCode(code, globals, globals);
+    PyObject *fn = r ? PyDict_GetItemString(globals, "census") : NULL;
+    if (fn)
+        res = PyObject_CallNoArgs(fn);
+    PyObject *rows = NULL;
+    int partial = 0;
+    unsigned long long objects = 0;
+    if (res && PyArg_ParseTuple(res, "OpK", &rows, &partial, &objects) && PyList_Check(rows)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows) && mt.n_census < 40; i++) {
+            const char *name;
+            unsigned long long count, bytes;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(rows, i), "sKK", &name, &count, &bytes))
+                break;
+            struct ctype *c = &mt.census[mt.n_census++];
+            snprintf(c->name, sizeof c->name, "%s", name);
+            c->count = count;
+            c->bytes = bytes;
+        }
+        mt.census_partial = partial;
+        mt.census_objects = objects;
+    }
+    if (PyErr_Occurred()) {
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        PyObject *s = v ? PyObject_Str(v) : NULL;
+        const char *m = s ? PyUnicode_AsUTF8(s) : NULL;
+        snprintf(mt.census_why, sizeof mt.census_why, "the census failed: %s", m ? m : "?");
+        PyErr_Clear();
+        Py_XDECREF(s);
+        Py_XDECREF(t);
+        Py_XDECREF(v);
+        Py_XDECREF(tb);
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(r);
+    Py_XDECREF(code);
+    Py_XDECREF(globals);
+    mt.on = was;
+}
+
 int omni_memtrack_active(void) {
     return mt.installed;
 }
@@ -574,6 +637,8 @@ void omni_memtrack_reset(void) {
     mt.tombstones = 0;
     mt.exited = 0;
     mt.n_survivors = 0;
+    mt.n_census = mt.census_partial = mt.census_done = 0;
+    mt.census_why[0] = 0;
     mt.start_ns = omni_clock_mono_ns();
 }
 
@@ -595,7 +660,7 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     msgpack_packer *pk = &w->pk;
     if (!mt.exited)
         omni_memtrack_mark_exit(); /* ended without the interpreter's exit: now */
-    msgpack_pack_map(pk, 20);
+    msgpack_pack_map(pk, 21);
     omni_pack_kv_str(pk, "kind", "memory");
     omni_pack_str(pk, "available");
     msgpack_pack_true(pk);
@@ -634,6 +699,26 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
         msgpack_pack_double(pk, s->allocs);
         msgpack_pack_double(pk, s->exit_live);
         msgpack_pack_double(pk, s->peak_live > 0 ? s->peak_live : 0);
+    }
+    /* the census: by type, the most bytes first */
+    omni_pack_str(pk, "census");
+    msgpack_pack_map(pk, 4);
+    omni_pack_str(pk, "partial");
+    if (mt.census_partial)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    omni_pack_kv_u64(pk, "objects", mt.census_objects);
+    omni_pack_kv_str(pk, "reason", mt.census_done ? (mt.census_why[0] ? mt.census_why : NULL)
+                                                  : "the program did not end through its exit "
+                                                    "handlers (os._exit, a signal)");
+    static const char *const ccols[] = {"type", "count", "bytes"};
+    omni_pack_table_head(pk, "rows", ccols, 3, (uint32_t)mt.n_census);
+    for (int i = 0; i < mt.n_census; i++) {
+        msgpack_pack_array(pk, 3);
+        omni_pack_str(pk, mt.census[i].name);
+        msgpack_pack_uint64(pk, mt.census[i].count);
+        msgpack_pack_uint64(pk, mt.census[i].bytes);
     }
     /* the sampled blocks alive when the program ended: their site, and when
      * they were made */

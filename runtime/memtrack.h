@@ -20,6 +20,11 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap);
  * what is alive then is what "alive at exit" means. Idempotent. */
 void omni_memtrack_mark_exit(void);
 
+/* The heap census by type (the garbage collector's objects and what they
+ * refer to directly), bounded to about a second: at the program's end, with
+ * the GIL. Idempotent. */
+void omni_memtrack_census(void);
+
 /* Whether the hooks are installed and counting. */
 int omni_memtrack_active(void);
 /* Stops counting (the hooks stay, passing through). Idempotent. */

@@ -591,6 +591,34 @@ static int read_memory(const msgpack_object *r, omni_session_t *s, char *err, si
         m->peak_live_bytes = cell_num(row, npos[6]);
         s->n_mem_nodes++;
     }
+    const msgpack_object *cen = omni_mp_get(r, "census");
+    static const char *const cwant[] = {"type", "count", "bytes"};
+    int cpos[3];
+    const msgpack_object *crow = cen ? table_rows(omni_mp_get(cen, "rows"), cwant, 3, cpos) : NULL;
+    if (cen) {
+        const msgpack_object *pa = omni_mp_get(cen, "partial");
+        s->mem_census_partial = pa && pa->type == MSGPACK_OBJECT_BOOLEAN && pa->via.boolean;
+        s->mem_census_objects = get_u64(cen, "objects");
+        const msgpack_object *why = omni_mp_get(cen, "reason");
+        if (why && why->type == MSGPACK_OBJECT_STR)
+            s->mem_census_reason = obj_strdup(why);
+    }
+    if (crow) {
+        s->mem_census = calloc(crow->via.array.size + 1, sizeof *s->mem_census);
+        if (!s->mem_census) {
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
+        for (uint32_t i = 0; i < crow->via.array.size; i++) {
+            const msgpack_object *row = &crow->via.array.ptr[i];
+            omni_smemtype_t *t = &s->mem_census[s->n_mem_census];
+            if (!(t->type = obj_strdup(cell(row, cpos[0]))))
+                break;
+            obj_u64(cell(row, cpos[1]), &t->count);
+            obj_u64(cell(row, cpos[2]), &t->bytes);
+            s->n_mem_census++;
+        }
+    }
     for (uint32_t i = 0; i < ns; i++) {
         const msgpack_object *row = &surv->via.array.ptr[i];
         uint64_t node = 0;
@@ -1161,6 +1189,10 @@ void omni_session_free(omni_session_t *s) {
     }
     free(s->processes);
     free(s->memory_reason);
+    free(s->mem_census_reason);
+    for (size_t i = 0; i < s->n_mem_census; i++)
+        free(s->mem_census[i].type);
+    free(s->mem_census);
     free(s->mem_nodes);
     free(s->mem_survivors);
     for (size_t i = 0; i < s->n_region_names; i++)

@@ -108,6 +108,12 @@ typedef struct omni_smemsurvivor {
     double bytes, t_s;       /* estimated bytes; when it was allocated */
 } omni_smemsurvivor_t;
 
+/* The heap census at the program's end: a type's live objects. */
+typedef struct omni_smemtype {
+    char *type;
+    uint64_t count, bytes;
+} omni_smemtype_t;
+
 /* The stack sampler's tree: a node is a frame under its caller. */
 typedef struct omni_snode {
     int64_t parent;          /* -1 for an outermost frame */
@@ -207,6 +213,11 @@ typedef struct omni_session {
     size_t n_mem_nodes;
     omni_smemsurvivor_t *mem_survivors;
     size_t n_mem_survivors;
+    omni_smemtype_t *mem_census;   /* the most bytes first */
+    size_t n_mem_census;
+    int mem_census_partial;
+    uint64_t mem_census_objects;
+    char *mem_census_reason;       /* why there is none, or NULL */
     /* omni.profile's regions */
     int has_regions;
     omni_sregion_name_t *region_names;

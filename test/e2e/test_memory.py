@@ -76,6 +76,10 @@ def test_growing_cache_is_the_top_leak_and_churn_is_not(tmp_path):
     assert 0.5 < leaks[0]["confidence"] <= 1
     f = [f for f in rep["findings"] if f["id"] == "memory_growth"]
     assert f and f[0]["location"]["function"] == "render"
+    # what the memory is: the census by type at the end (the cache's pages are str)
+    census = rep["memory"]["census"]
+    assert census["types"][0]["type"] == "str" and census["types"][0]["bytes"] > 40e6
+    assert census["types"][0]["count"] >= 40000 and census["reason"] is None
 
     # the same bytes allocated and freed in a loop: churn, no leak
     s2 = tmp_path / "churn.omni"
