@@ -106,6 +106,7 @@ static struct {
         uint64_t count, bytes;
     } census[40];
     int n_census, census_partial, census_done;
+    int census_running;              /* its objects neither make a peak nor get sampled */
     uint64_t census_objects;
     char census_why[160];
 } mt;
@@ -302,6 +303,8 @@ static uint64_t live_now(void) {
 
 /* After an allocation: the peak, and the sites' bytes at it. */
 static void after_alloc(uintptr_t p, size_t size) {
+    if (mt.census_running)
+        return;
     uint64_t live = live_now();
     if (live > __atomic_load_n(&mt.peak, __ATOMIC_RELAXED)) {
         /* a plain store: two threads racing here leave the peak within
@@ -559,8 +562,9 @@ void omni_memtrack_census(void) {
     if (!mt.installed || mt.census_done)
         return;
     mt.census_done = 1;
-    int was = mt.on;
-    mt.on = 0; /* the census's own objects are not the program's */
+    /* the census's own objects are counted (they are allocated and freed
+     * like any), but make no peak and no sample */
+    mt.census_running = 1;
     PyObject *globals = PyDict_New();
     PyObject *code = globals ? Py_CompileString(omni_census_py[0].text, "<omnipython census>",
                                                 Py_file_input)
@@ -604,7 +608,7 @@ void omni_memtrack_census(void) {
     Py_XDECREF(r);
     Py_XDECREF(code);
     Py_XDECREF(globals);
-    mt.on = was;
+    mt.census_running = 0;
 }
 
 int omni_memtrack_active(void) {
