@@ -105,7 +105,8 @@ int omni_memory_build(const omni_session_t *s, omni_memory_t *out) {
         if (m->alloc_bytes <= 0 && m->exit_live_bytes <= 0)
             continue;
         out->sites[out->n_sites++] = (omni_mem_site_t){m->code, m->line, m->alloc_bytes, m->allocs,
-                                                       m->exit_live_bytes, m->peak_live_bytes};
+                                                       m->exit_live_bytes, m->peak_live_bytes,
+                                                       NULL};
     }
     if (out->n_sites)
         qsort(out->sites, out->n_sites, sizeof *out->sites, site_cmp);
@@ -123,9 +124,15 @@ int omni_memory_build(const omni_session_t *s, omni_memory_t *out) {
     }
     out->n_sites = k;
     for (size_t i = 0; i < n; i++) {
-        omni_mem_site_t key = {s->mem_nodes[i].code, s->mem_nodes[i].line, 0, 0, 0, 0};
+        omni_mem_site_t key = {s->mem_nodes[i].code, s->mem_nodes[i].line, 0, 0, 0, 0, NULL};
         omni_mem_site_t *f = k ? bsearch(&key, out->sites, k, sizeof key, site_cmp) : NULL;
         site_of[i] = f ? f - out->sites : -1;
+    }
+    /* the census's referrer chains, by site */
+    for (size_t i = 0; i < s->n_mem_chains; i++) {
+        int64_t site = site_of[s->mem_chains[i].node];
+        if (site >= 0 && !out->sites[site].referrers)
+            out->sites[site].referrers = s->mem_chains[i].chain;
     }
     /* the survivors by site: leak candidates */
     pt_t *pts = malloc((s->n_mem_survivors + 1) * sizeof *pts);
@@ -148,7 +155,8 @@ int omni_memory_build(const omni_session_t *s, omni_memory_t *out) {
             }
             pts[m++] = (pt_t){v->t_s, v->bytes};
         }
-        omni_mem_leak_t l = {out->sites[site].code, out->sites[site].line, 0, 0, 0, 0, 0, 0};
+        omni_mem_leak_t l = {out->sites[site].code, out->sites[site].line, 0, 0, 0, 0, 0, 0,
+                             out->sites[site].referrers};
         if (leak_of(s, pts, m, out->sites[site].live_bytes, &l))
             out->leaks[out->n_leaks++] = l;
     }

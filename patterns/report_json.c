@@ -295,6 +295,7 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
         kv_num(j, "allocations_per_s", wall > 0 ? x->allocs / wall : NAN);
         kv_num(j, "live_bytes", x->live_bytes);
         kv_num(j, "peak_live_bytes", x->peak_live_bytes);
+        kv_str(j, "referrers", x->referrers);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -327,6 +328,7 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
         kv_uint(j, "survivors", x->survivors);
         kv_num(j, "first_s", x->first_s);
         kv_num(j, "last_s", x->last_s);
+        kv_str(j, "referrers", x->referrers);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);

@@ -434,6 +434,8 @@ static void print_memory(const out_t *o) {
                 omni_fmt_bytes(x->growth_bytes_per_s, b, sizeof b), x->confidence,
                 code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
                 (long long)x->line);
+        if (x->referrers)
+            fprintf(f, "      %skept by: %s%s\n", dim(o), x->referrers, reset(o));
     }
     omni_memory_free(&m);
 }

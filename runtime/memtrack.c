@@ -107,6 +107,11 @@ static struct {
     } census[40];
     int n_census, census_partial, census_done;
     int census_running;              /* its objects neither make a peak nor get sampled */
+    struct chain {
+        uint32_t node;
+        char text[400];
+    } chains[15];                    /* what keeps a site's blocks alive, from a module */
+    int n_chains;
     uint64_t census_objects;
     char census_why[160];
 } mt;
@@ -558,6 +563,47 @@ void omni_memtrack_mark_exit(void) {
     unlock();
 }
 
+/* The census's question: for the five sites with the most bytes alive at
+ * the end, up to three of their sampled blocks' addresses. */
+static PyObject *wanted_blocks(void) {
+    uint32_t top[5];
+    int n = 0;
+    for (uint32_t i = 0; i < mt.n_nodes; i++) {
+        if (mt.nodes[i].exit_live <= 0)
+            continue;
+        int k;
+        if (n < 5)
+            k = n++;
+        else if (mt.nodes[top[4]].exit_live < mt.nodes[i].exit_live)
+            k = 4;
+        else
+            continue;
+        top[k] = i;
+        for (; k > 0 && mt.nodes[top[k - 1]].exit_live < mt.nodes[top[k]].exit_live; k--) {
+            uint32_t t = top[k];
+            top[k] = top[k - 1];
+            top[k - 1] = t;
+        }
+    }
+    PyObject *list = PyList_New(0);
+    for (int k = 0; list && k < n; k++) {
+        PyObject *addrs = PyList_New(0);
+        for (uint32_t i = 0; addrs && i < 2 * MAX_LIVE && PyList_GET_SIZE(addrs) < 3; i++)
+            if (mt.live[i].addr > 1 && mt.live[i].node == top[k]) {
+                PyObject *a = PyLong_FromUnsignedLongLong(mt.live[i].addr);
+                if (!a || PyList_Append(addrs, a) < 0)
+                    Py_CLEAR(addrs);
+                Py_XDECREF(a);
+            }
+        PyObject *pair = addrs ? Py_BuildValue("(IO)", top[k], addrs) : NULL;
+        if (!pair || PyList_Append(list, pair) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(pair);
+        Py_XDECREF(addrs);
+    }
+    return list;
+}
+
 void omni_memtrack_census(void) {
     if (!mt.installed || mt.census_done)
         return;
@@ -573,12 +619,24 @@ void omni_memtrack_census(void) {
     if (code && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0)
         r = PyEval_EvalCode(code, globals, globals);
     PyObject *fn = r ? PyDict_GetItemString(globals, "census") : NULL;
-    if (fn)
-        res = PyObject_CallNoArgs(fn);
-    PyObject *rows = NULL;
+    PyObject *wanted = fn ? wanted_blocks() : NULL;
+    if (wanted)
+        res = PyObject_CallOneArg(fn, wanted);
+    Py_XDECREF(wanted);
+    PyObject *rows = NULL, *chains = NULL;
     int partial = 0;
     unsigned long long objects = 0;
-    if (res && PyArg_ParseTuple(res, "OpK", &rows, &partial, &objects) && PyList_Check(rows)) {
+    if (res && PyArg_ParseTuple(res, "OpKO", &rows, &partial, &objects, &chains) &&
+        PyList_Check(rows) && PyList_Check(chains)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(chains) && mt.n_chains < 15; i++) {
+            unsigned int node;
+            const char *text;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(chains, i), "Is", &node, &text))
+                break;
+            mt.chains[mt.n_chains].node = node;
+            snprintf(mt.chains[mt.n_chains].text, sizeof mt.chains[0].text, "%s", text);
+            mt.n_chains++;
+        }
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows) && mt.n_census < 40; i++) {
             const char *name;
             unsigned long long count, bytes;
@@ -641,7 +699,7 @@ void omni_memtrack_reset(void) {
     mt.tombstones = 0;
     mt.exited = 0;
     mt.n_survivors = 0;
-    mt.n_census = mt.census_partial = mt.census_done = 0;
+    mt.n_census = mt.census_partial = mt.census_done = mt.n_chains = 0;
     mt.census_why[0] = 0;
     mt.start_ns = omni_clock_mono_ns();
 }
@@ -706,7 +764,7 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     }
     /* the census: by type, the most bytes first */
     omni_pack_str(pk, "census");
-    msgpack_pack_map(pk, 4);
+    msgpack_pack_map(pk, 5);
     omni_pack_str(pk, "partial");
     if (mt.census_partial)
         msgpack_pack_true(pk);
@@ -716,6 +774,13 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     omni_pack_kv_str(pk, "reason", mt.census_done ? (mt.census_why[0] ? mt.census_why : NULL)
                                                   : "the program did not end through its exit "
                                                     "handlers (os._exit, a signal)");
+    static const char *const rcols[] = {"node", "chain"};
+    omni_pack_table_head(pk, "referrers", rcols, 2, (uint32_t)mt.n_chains);
+    for (int i = 0; i < mt.n_chains; i++) {
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_uint32(pk, mt.chains[i].node);
+        omni_pack_str(pk, mt.chains[i].text);
+    }
     static const char *const ccols[] = {"type", "count", "bytes"};
     omni_pack_table_head(pk, "rows", ccols, 3, (uint32_t)mt.n_census);
     for (int i = 0; i < mt.n_census; i++) {

@@ -603,6 +603,23 @@ static int read_memory(const msgpack_object *r, omni_session_t *s, char *err, si
         if (why && why->type == MSGPACK_OBJECT_STR)
             s->mem_census_reason = obj_strdup(why);
     }
+    static const char *const rwant[] = {"node", "chain"};
+    int rpos[2];
+    const msgpack_object *rrow = cen ? table_rows(omni_mp_get(cen, "referrers"), rwant, 2, rpos)
+                                     : NULL;
+    if (rrow) {
+        s->mem_chains = calloc(rrow->via.array.size + 1, sizeof *s->mem_chains);
+        for (uint32_t i = 0; s->mem_chains && i < rrow->via.array.size; i++) {
+            const msgpack_object *row = &rrow->via.array.ptr[i];
+            uint64_t node = 0;
+            char *chain = obj_strdup(cell(row, rpos[1]));
+            if (obj_u64(cell(row, rpos[0]), &node) < 0 || node >= nn || !chain) {
+                free(chain);
+                continue;
+            }
+            s->mem_chains[s->n_mem_chains++] = (struct omni_smemchain){(uint32_t)node, chain};
+        }
+    }
     if (crow) {
         s->mem_census = calloc(crow->via.array.size + 1, sizeof *s->mem_census);
         if (!s->mem_census) {
@@ -1190,6 +1207,9 @@ void omni_session_free(omni_session_t *s) {
     free(s->processes);
     free(s->memory_reason);
     free(s->mem_census_reason);
+    for (size_t i = 0; i < s->n_mem_chains; i++)
+        free(s->mem_chains[i].chain);
+    free(s->mem_chains);
     for (size_t i = 0; i < s->n_mem_census; i++)
         free(s->mem_census[i].type);
     free(s->mem_census);

@@ -213,6 +213,11 @@ typedef struct omni_session {
     size_t n_mem_nodes;
     omni_smemsurvivor_t *mem_survivors;
     size_t n_mem_survivors;
+    struct omni_smemchain {
+        uint32_t node;
+        char *chain;               /* what keeps that node's blocks alive, from a module */
+    } *mem_chains;
+    size_t n_mem_chains;
     omni_smemtype_t *mem_census;   /* the most bytes first */
     size_t n_mem_census;
     int mem_census_partial;
