@@ -40,8 +40,10 @@ def test_peak_agrees_with_tracemalloc(tmp_path):
     theirs = tracemalloc_peak(tmp_path, OBJECTS)
     # block sizes (pymalloc's classes, malloc's usable sizes) against requested sizes
     assert m["peak_bytes"] == pytest.approx(theirs, rel=0.10), (m["peak_bytes"], theirs)
-    assert m["available"] and m["allocations"] >= 150000 * 3 and m["frees"] <= m["allocations"]
-    assert m["allocated_bytes"] >= m["freed_bytes"]
+    assert m["available"] and m["allocations"] >= 150000 * 3
+    # (the few blocks pre-initialisation made before the hooks may be freed after)
+    assert m["frees"] <= m["allocations"] + 100
+    assert m["freed_bytes"] <= m["allocated_bytes"] + 65536
 
 
 HOLD = ("import time\n"
