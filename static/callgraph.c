@@ -4,7 +4,9 @@
 
 /* Qualified and dotted names longer than NAME_MAX_LEN are cut, on purpose:
  * such a name resolves to nothing, which is counted as unresolved. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #include "runtime/mp_get.h"
 #include "runtime/session_writer.h"
