@@ -682,6 +682,10 @@ void omni_memtrack_live(uint64_t *live, uint64_t *peak) {
     *peak = __atomic_load_n(&mt.peak, __ATOMIC_RELAXED);
 }
 
+uint64_t omni_memtrack_allocated(void) {
+    return mt.py_alloc_bytes + __atomic_load_n(&mt.raw_alloc_bytes, __ATOMIC_RELAXED);
+}
+
 void omni_memtrack_reset(void) {
     mt.lock = 0; /* a thread of the parent's may have held it at the fork */
     mt.py_allocs = mt.py_frees = mt.py_alloc_bytes = mt.py_free_bytes = mt.unknown_frees = 0;

@@ -32,6 +32,8 @@ void omni_memtrack_stop(void);
 
 /* The totals so far: bytes alive in Python's allocators, and the peak. */
 void omni_memtrack_live(uint64_t *live, uint64_t *peak);
+/* Bytes allocated so far (all domains). */
+uint64_t omni_memtrack_allocated(void);
 
 /* Writes the "memory" record (no allocation: callable at the end). */
 void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns);

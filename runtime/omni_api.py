@@ -32,8 +32,8 @@ _last_any = [None]
 _seconds = {}         # name -> wall seconds of its finished regions
 _MAX_NAMES = 10000
 
-_NO_ALLOC = ("allocation accounting is not collected by this version of omnipython "
-             "(the peak and final resident memory are measured)")
+_NO_ALLOC = ("allocation accounting is off: run under omnipython with --memory or "
+             "--mode full (the peak and final resident memory are measured)")
 _NO_COUNTERS = ("hardware counters: not read per region by this version of omnipython "
                 "(the session's counters cover the whole run)")
 
@@ -179,8 +179,16 @@ def _metrics(name, a, b, flops, flops_why, error):
     user = b["cpu_user_s"] - a["cpu_user_s"]
     system = b["cpu_sys_s"] - a["cpu_sys_s"]
     cpu = user + system
-    missing = {"allocated_mb": _NO_ALLOC, "memory_leak_detected": _NO_ALLOC,
-               "instructions": _NO_COUNTERS, "ipc": _NO_COUNTERS}
+    missing = {"instructions": _NO_COUNTERS, "ipc": _NO_COUNTERS}
+    allocated = leak = None
+    if a["py_allocated_bytes"] is not None and b["py_allocated_bytes"] is not None:
+        allocated = (b["py_allocated_bytes"] - a["py_allocated_bytes"]) / _MB
+        # still alive when the region ended: more than 1 MB and 10% more than
+        # was alive when it began
+        grown = b["py_live_bytes"] - a["py_live_bytes"]
+        leak = grown > max(_MB, 0.1 * a["py_live_bytes"])
+    else:
+        missing["allocated_mb"] = missing["memory_leak_detected"] = _NO_ALLOC
     # the process's peak, when it was reached inside the region; else the
     # larger of the resident sizes at the start and the end
     rss0, rss1 = a["rss_bytes"], b["rss_bytes"]
@@ -211,7 +219,7 @@ def _metrics(name, a, b, flops, flops_why, error):
     memory = {"peak_ram_mb": peak / _MB if peak else None,
               "final_ram_mb": rss1 / _MB if rss1 is not None else None,
               "initial_ram_mb": rss0 / _MB if rss0 is not None else None,
-              "allocated_mb": None, "peak_gpu_mb": peak_gpu, "memory_leak_detected": None}
+              "allocated_mb": allocated, "peak_gpu_mb": peak_gpu, "memory_leak_detected": leak}
     compute = {"cpu_utilization_percent": 100.0 * cpu / wall if wall > 0 else None,
                "gpu_utilization_percent": gpu_util, "instructions": None, "ipc": None,
                "estimated_flops": flops,

@@ -21,6 +21,7 @@
 #ifndef OMNI_EXTENSION
 #include "runtime/clock.h"
 #include "runtime/iocount.h"
+#include "runtime/memtrack.h"
 #include "runtime/monitor.h"
 #include "runtime/regions.h"
 #include "runtime/runtime.h"
@@ -127,6 +128,18 @@ static PyObject *snapshot(PyObject *self, PyObject *noargs) {
         !set_num(d, "cpu_sys_s", (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6) ||
         !set_num(d, "rss_bytes", rss_bytes()) ||
         !set_num(d, "peak_rss_bytes", (double)ru.ru_maxrss * 1024.0))
+        goto fail;
+    /* allocation accounting's totals, when it runs */
+    double allocated = -1, live = -1;
+#ifndef OMNI_EXTENSION
+    if (omni_memtrack_active()) {
+        uint64_t l, peak;
+        omni_memtrack_live(&l, &peak);
+        live = (double)l;
+        allocated = (double)omni_memtrack_allocated();
+    }
+#endif
+    if (!set_num(d, "py_allocated_bytes", allocated) || !set_num(d, "py_live_bytes", live))
         goto fail;
     PyObject *io = PyDict_New();
     if (!io || PyDict_SetItemString(d, "io", io) < 0) {

@@ -211,3 +211,22 @@ def test_misuse_is_a_clear_error(tmp_path):
              "import omni\ntry:\n    omni.profile(3)\nexcept TypeError as e:\n    print(e)\n"],
             env=clean_env())
     assert r.stdout == b"omni.profile's name must be a string, not int\n"
+
+
+def test_allocations_of_a_region_with_memory_accounting(tmp_path):
+    code = ("import omni\nkeep = []\n"
+            "with omni.profile('keep') as k:\n"
+            "    keep.extend(bytearray(1000) for _ in range(20000))\n"
+            "with omni.profile('temp') as t:\n"
+            "    x = [bytearray(1000) for _ in range(20000)]\n"
+            "    del x\n"
+            "m, n = k.metrics.memory, t.metrics.memory\n"
+            "print(m.allocated_mb, m.memory_leak_detected, n.allocated_mb, n.memory_leak_detected,"
+            " 'allocated_mb' in k.metrics.missing)\n")
+    r = run([OMNI, "--quiet", "--memory", "--out", str(tmp_path / "m.omni"), "-c", code],
+            env=clean_env())
+    assert r.returncode == 0, r.stderr.decode()
+    a, leak_a, b, leak_b, missing = r.stdout.split()
+    # 20,000 blocks of 1,000 bytes (at the allocator's block sizes), kept or not
+    assert 20e6 / 2**20 <= float(a) < 25e6 / 2**20 and 20e6 / 2**20 <= float(b) < 25e6 / 2**20
+    assert (leak_a, leak_b, missing) == (b"True", b"False", b"False")
