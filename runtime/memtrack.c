@@ -487,6 +487,12 @@ PY_HOOKS(obj, PYMEM_DOMAIN_OBJ)
 
 /* ---------------------------------------------------------------- installing */
 
+/* In a forked child the thread that held the samples' lock may not exist:
+ * free it, whatever else the child does. */
+static void after_fork_child(void) {
+    mt.lock = 0;
+}
+
 int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
     const char *pm = getenv("PYTHONMALLOC");
     const char *dev = getenv("PYTHONDEVMODE");
@@ -542,6 +548,7 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
     PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
     PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
     mt.start_ns = omni_clock_mono_ns();
+    pthread_atfork(NULL, NULL, after_fork_child);
     mt.installed = mt.on = 1;
     return 0;
 }
