@@ -142,3 +142,30 @@ def test_off_by_default_and_the_text_report(tmp_path):
     _, rep = profile(tmp_path, HOLD)
     text = run([OMNI, "--report", rep["run"]["session"]]).stdout.decode()
     assert "Memory" in text and "alive at the end" in text
+
+
+def test_forked_children_account_their_own_memory(tmp_path):
+    code = ("import os, threading\n"
+            "def spin():\n"
+            "    for i in range(100000):\n"
+            "        x = [i] * 10\n"
+            "t = threading.Thread(target=spin)\n"
+            "t.start()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    keep = [bytes(1000) for _ in range(20000)]\n"
+            "    os._exit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "t.join()\n"
+            "print('done')\n")
+    s = tmp_path / "f.omni"
+    r = run([OMNI, "--quiet", "--memory", "--out", str(s), "-c", code], env=clean_env())
+    assert (r.returncode, r.stdout) == (0, b"done\n"), r.stderr.decode()
+    children = [p for p in os.listdir(tmp_path) if p.startswith("f-") and p.endswith(".omni")]
+    assert len(children) == 1
+    child = report_json(str(tmp_path / children[0]))
+    m = child["memory"]
+    # the child's own: its 20 MB, alive when it ended by os._exit
+    assert m["available"] and m["exit_live_bytes"] >= 20e6 and m["peak_bytes"] >= 20e6
+    parent = report_json(str(s))
+    assert parent["memory"]["peak_bytes"] < 20e6
