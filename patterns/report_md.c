@@ -144,10 +144,11 @@ int omni_report_md(const omni_session_t *s, const char *session_path,
                "1. Keep this session (`%s`) as the baseline.\n"
                "2. Change the code, then run the same command under omnipython again with "
                "`--out new.omni`.\n"
-               "3. Compare the reports of both sessions: each finding's **Verify** line names "
-               "the metrics that should move. Run both more than once on a busy machine: "
-               "single runs vary by a few percent.\n",
-            session_path);
+               "3. Compare them: `omnipython --diff %s new.omni` (exit status 1 when something "
+               "got slower beyond `--threshold`); each finding's **Verify** line names the "
+               "metrics that should move. On a busy machine run both with `--repeat 5`: single "
+               "runs vary by a few percent, and --diff then tells a change from the noise.\n",
+            session_path, session_path);
     omni_samples_free(&st);
     omni_profile_free(&p);
     return ferror(f) ? -1 : 0;
