@@ -62,6 +62,8 @@ static void side_json(omni_json_t *j, const char *key, const omni_fn_runs_t *f) 
     omni_json_num(j, f->incl_mean);
     omni_json_key(j, "samples");
     omni_json_num(j, f->samples_mean);
+    omni_json_key(j, "allocated_bytes");
+    omni_json_num(j, f->alloc_mean);
     omni_json_end_object(j);
 }
 
@@ -126,6 +128,10 @@ static void write_json(FILE *f, const char *pa, const char *pb, const omni_runs_
         omni_json_num(&j, r->delta_pct);
         omni_json_key(&j, "noise_s");
         omni_json_num(&j, r->noise_s);
+        omni_json_key(&j, "delta_allocated_bytes");
+        omni_json_num(&j, a->memory && b->memory ? (r->b ? r->b->alloc_mean : 0) -
+                                                       (r->a ? r->a->alloc_mean : 0)
+                                                 : NAN);
         omni_json_key(&j, "regressed");
         omni_json_bool(&j, r->regressed);
         omni_json_end_object(&j);
@@ -167,8 +173,9 @@ static void write_text(FILE *f, const char *pa, const char *pb, const omni_runs_
     fprintf(f, "\n  wall %+.3f s (%+.1f%%)%s\n\n", wall_delta,
             a->wall_mean > 0 ? 100 * wall_delta / a->wall_mean : 0,
             wall_regressed ? "  REGRESSED" : "");
-    fprintf(f, "  %10s %10s %10s %8s %12s %12s  function\n", "excl A s", "excl B s", "delta s",
-            "delta%", "calls A", "calls B");
+    int mem = a->memory && b->memory;
+    fprintf(f, "  %10s %10s %10s %8s %12s %12s %s function\n", "excl A s", "excl B s", "delta s",
+            "delta%", "calls A", "calls B", mem ? " alloc delta" : "");
     for (size_t i = 0; i < n && i < SHOW_N; i++) {
         const drow_t *r = &rows[i];
         const omni_fn_runs_t *k = r->a ? r->a : r->b;
@@ -180,8 +187,14 @@ static void write_text(FILE *f, const char *pa, const char *pb, const omni_runs_
             fprintf(f, "%8s", r->a ? "-" : "new");
         else
             fprintf(f, "%+7.1f%%", r->delta_pct);
-        fprintf(f, " %12.0f %12.0f  %s  %s:%lld%s\n", r->a ? r->a->calls_mean : 0,
-                r->b ? r->b->calls_mean : 0, k->name, k->file, (long long)k->line,
+        fprintf(f, " %12.0f %12.0f ", r->a ? r->a->calls_mean : 0, r->b ? r->b->calls_mean : 0);
+        if (mem) {
+            char d[32];
+            double delta = (r->b ? r->b->alloc_mean : 0) - (r->a ? r->a->alloc_mean : 0);
+            omni_fmt_bytes(delta, d, sizeof d);
+            fprintf(f, "%s%11s ", delta > 0 ? "+" : "", d);
+        }
+        fprintf(f, " %s  %s:%lld%s\n", k->name, k->file, (long long)k->line,
                 r->regressed ? "  REGRESSED" : "");
     }
     if (n > SHOW_N)

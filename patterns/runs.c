@@ -11,7 +11,7 @@ typedef struct row {
     const char *file, *name;
     int64_t line;
     int run;
-    double calls, excl, incl, samples;
+    double calls, excl, incl, samples, alloc;
 } row_t;
 
 static int key_cmp(const char *fa, const char *na, int64_t la, const char *fb, const char *nb,
@@ -40,6 +40,15 @@ static long add_rows(const omni_session_t *run, int r, row_t **rows, size_t *n, 
         return -1;
     }
     long added = 0;
+    /* the allocation accounting's sites, by their function */
+    double *alloc = calloc(run->n_codes + 1, sizeof *alloc);
+    omni_memory_t mem;
+    if (alloc && omni_memory_build(run, &mem) == 0) {
+        for (size_t i = 0; i < mem.n_sites; i++)
+            if (mem.sites[i].code >= 0 && (size_t)mem.sites[i].code < run->n_codes)
+                alloc[mem.sites[i].code] += mem.sites[i].alloc_bytes;
+        omni_memory_free(&mem);
+    }
     const omni_ftotal_t **by_code = calloc(run->n_codes + 1, sizeof *by_code);
     if (!by_code)
         added = -1;
@@ -48,7 +57,8 @@ static long add_rows(const omni_session_t *run, int r, row_t **rows, size_t *n, 
     for (size_t c = 0; by_code && c < run->n_codes; c++) {
         double samples = st.fn_samples ? (double)st.fn_samples[c] : 0;
         const omni_ftotal_t *f = by_code[c];
-        if (!f && !samples)
+        double a = alloc ? alloc[c] : 0;
+        if (!f && !samples && !a)
             continue;
         if (*n == *cap) {
             size_t nc = *cap ? 2 * *cap : 256;
@@ -63,10 +73,11 @@ static long add_rows(const omni_session_t *run, int r, row_t **rows, size_t *n, 
         const omni_scode_t *code = &run->codes[c];
         (*rows)[(*n)++] = (row_t){omni_short_file(run, code->file), code->name ? code->name : "?",
                                   code->line, r, f ? (double)f->calls : 0,
-                                  f ? f->exclusive_s : 0, f ? f->inclusive_s : 0, samples};
+                                  f ? f->exclusive_s : 0, f ? f->inclusive_s : 0, samples, a};
         added++;
     }
     free(by_code);
+    free(alloc);
     omni_samples_free(&st);
     omni_profile_free(&p);
     return added;
@@ -94,10 +105,12 @@ int omni_runs_build(const omni_session_t *s, omni_runs_t *out) {
         all[i + 1] = &s->runs[i];
     double wsum = 0, wsq = 0, esum = 0;
     int wn = 0;
+    out->memory = 1;
     for (int r = 0; r < R; r++) {
         const omni_session_t *run = all[r];
         int idx = run->run_index < R ? run->run_index : r;
         out->walls[idx] = run->has_footer ? run->wall_s : NAN;
+        out->memory &= run->has_memory && run->memory_available;
         if (run->has_footer) {
             wsum += run->wall_s;
             wsq += run->wall_s * run->wall_s;
@@ -120,7 +133,7 @@ int omni_runs_build(const omni_session_t *s, omni_runs_t *out) {
         goto fail;
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        double c = 0, e = 0, e2 = 0, in = 0, in2 = 0, sm = 0;
+        double c = 0, e = 0, e2 = 0, in = 0, in2 = 0, sm = 0, al = 0;
         int seen = 0, last_run = -1;
         for (; j < n && by_key(&rows[i], &rows[j]) == 0; j++) {
             c += rows[j].calls;
@@ -129,6 +142,7 @@ int omni_runs_build(const omni_session_t *s, omni_runs_t *out) {
             in += rows[j].incl;
             in2 += rows[j].incl * rows[j].incl;
             sm += rows[j].samples;
+            al += rows[j].alloc;
             seen += rows[j].run != last_run;
             last_run = rows[j].run;
         }
@@ -145,6 +159,7 @@ int omni_runs_build(const omni_session_t *s, omni_runs_t *out) {
         f->incl_mean = in / R;
         f->incl_sd = sd_of(in, in2, R);
         f->samples_mean = sm / R;
+        f->alloc_mean = out->memory ? al / R : NAN;
         if (!f->file || !f->name)
             goto fail;
         i = j;

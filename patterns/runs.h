@@ -12,12 +12,15 @@ typedef struct omni_fn_runs {
     int64_t line;
     int runs_seen;           /* runs the function ran in */
     double calls_mean, excl_mean, excl_sd, incl_mean, incl_sd, samples_mean;
+    double alloc_mean;       /* bytes allocated at the function (estimated; NaN without
+                                allocation accounting) */
 } omni_fn_runs_t;
 
 typedef struct omni_runs {
     omni_fn_runs_t *f;       /* sorted by (file, name, line) */
     size_t n;
     int runs;                /* runs in the session */
+    int memory;              /* every run had allocation accounting */
     double wall_mean, wall_sd, total_excl_mean;
     double *walls;           /* [runs], in run order; NaN for a run without a footer */
 } omni_runs_t;

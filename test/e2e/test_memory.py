@@ -169,3 +169,22 @@ def test_forked_children_account_their_own_memory(tmp_path):
     assert m["available"] and m["exit_live_bytes"] >= 20e6 and m["peak_bytes"] >= 20e6
     parent = report_json(str(s))
     assert parent["memory"]["peak_bytes"] < 20e6
+
+
+def test_diff_shows_allocation_deltas(tmp_path):
+    prog = tmp_path / "p.py"
+    a, b = tmp_path / "a.omni", tmp_path / "b.omni"
+    for n, out in ((1000, a), (4000, b)):
+        prog.write_text("def grow(n):\n    return [bytes(10000) for _ in range(n)]\n"
+                        f"keep = grow({n})\n")
+        r = run([OMNI, "--quiet", "--memory", "--memory-interval", "32768", "--out", str(out),
+                 str(prog)], cwd=str(tmp_path), env=clean_env())
+        assert r.returncode == 0, r.stderr.decode()
+    r = run([OMNI, "--diff", str(a), str(b), "--format", "json", "--threshold", "1000"])
+    d = json.loads(r.stdout)
+    fn = [f for f in d["functions"] if f["name"].startswith("grow")][0]
+    # 30 MB more allocated at grow's comprehension: estimated within 15%
+    assert fn["delta_allocated_bytes"] == pytest.approx(30e6, rel=0.15)
+    assert fn["a"]["allocated_bytes"] == pytest.approx(10e6, rel=0.2)
+    text = run([OMNI, "--diff", str(a), str(b), "--threshold", "1000"]).stdout.decode()
+    assert "alloc delta" in text
