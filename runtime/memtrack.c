@@ -24,6 +24,7 @@
 #include "runtime/embedded.h"
 #include "runtime/clock.h"
 #include "runtime/pylayout.h"
+#include "runtime/pyerr.h"
 
 #include <internal/pycore_pymem.h>
 
@@ -658,16 +659,7 @@ void omni_memtrack_census(void) {
         mt.census_objects = objects;
     }
     if (PyErr_Occurred()) {
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        PyObject *s = v ? PyObject_Str(v) : NULL;
-        const char *m = s ? PyUnicode_AsUTF8(s) : NULL;
-        snprintf(mt.census_why, sizeof mt.census_why, "the census failed: %s", m ? m : "?");
-        PyErr_Clear();
-        Py_XDECREF(s);
-        Py_XDECREF(t);
-        Py_XDECREF(v);
-        Py_XDECREF(tb);
+        omni_pyerr_take(mt.census_why, sizeof mt.census_why, "the census failed: ", 0, "?");
     }
     Py_XDECREF(res);
     Py_XDECREF(r);

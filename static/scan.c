@@ -10,6 +10,7 @@
 #include "patterns/report.h"
 #include "runtime/embedded.h"
 #include "runtime/mp_get.h"
+#include "runtime/pyerr.h"
 #include "runtime/session_writer.h"
 #include "static/callgraph.h"
 #include "static/cc.h"
@@ -244,16 +245,9 @@ static PyObject *decode(const char *buf, size_t len, char *why, size_t cap) {
     }
     PyObject *s = PyUnicode_Decode(p, (Py_ssize_t)n, enc, "strict");
     if (!s) {
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        PyObject *msg = v ? PyObject_Str(v) : NULL;
-        const char *m = msg ? PyUnicode_AsUTF8(msg) : NULL;
-        snprintf(why, cap, "cannot decode as %s: %s", enc, m ? m : "?");
-        PyErr_Clear();
-        Py_XDECREF(msg);
-        Py_XDECREF(t);
-        Py_XDECREF(v);
-        Py_XDECREF(tb);
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "cannot decode as %s: ", enc);
+        omni_pyerr_take(why, cap, prefix, 0, "?");
     }
     return s;
 }
@@ -370,18 +364,7 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
                                 : NULL;
     free(buf);
     if (!mod) {
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        PyErr_NormalizeException(&t, &v, &tb);
-        PyObject *msg = v ? PyObject_Str(v) : NULL;
-        const char *m = msg ? PyUnicode_AsUTF8(msg) : NULL;
-        snprintf(why, sizeof why, "%s: %s", t ? ((PyTypeObject *)t)->tp_name : "error",
-                 m ? m : "cannot parse");
-        PyErr_Clear();
-        Py_XDECREF(msg);
-        Py_XDECREF(t);
-        Py_XDECREF(v);
-        Py_XDECREF(tb);
+        omni_pyerr_take(why, sizeof why, "", 1, "cannot parse");
         pack_error(pk, rel, why);
         goto out;
     }
