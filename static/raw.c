@@ -246,16 +246,12 @@ static long logical(const group_t *g) {
 }
 
 static void count_group(const group_t *g, omni_raw_t *r) {
-    long real = 0, comments = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        real++;
-        comments += g->t[i].type == T_COMMENT;
-    }
-    r->comments += comments;
+    for (size_t i = 0; i < g->n; i++)
+        r->comments += g->t[i].type == T_COMMENT;
     long nonblank = g->lines - g->blank;
-    if (real == 1 && g->t[0].type == T_COMMENT) {
+    if (g->n == 1 && g->t[0].type == T_COMMENT) {
         r->single_comments++;
-    } else if (real == 1 && g->t[0].type == T_STRING) {
+    } else if (g->n == 1 && g->t[0].type == T_STRING) {
         if (g->t[0].row0 == g->t[0].row1) {
             r->single_comments++;
         } else {
