@@ -174,3 +174,26 @@ void omni_memory_free(omni_memory_t *m) {
     free(m->leaks);
     memset(m, 0, sizeof *m);
 }
+
+int omni_memory_by_code(const omni_session_t *s, double *alloc, double *allocs, double *live,
+                        double *growth) {
+    omni_memory_t m;
+    if (omni_memory_build(s, &m) < 0)
+        return -1;
+    for (size_t i = 0; i < m.n_sites; i++) {
+        int64_t c = m.sites[i].code;
+        if (c < 0 || (size_t)c >= s->n_codes)
+            continue;
+        if (alloc)
+            alloc[c] += m.sites[i].alloc_bytes;
+        if (allocs)
+            allocs[c] += m.sites[i].allocs;
+        if (live)
+            live[c] += m.sites[i].live_bytes;
+    }
+    for (size_t i = 0; growth && i < m.n_leaks; i++)
+        if (m.leaks[i].code >= 0 && (size_t)m.leaks[i].code < s->n_codes)
+            growth[m.leaks[i].code] += m.leaks[i].growth_bytes_per_s;
+    omni_memory_free(&m);
+    return 0;
+}

@@ -241,26 +241,6 @@ const char *omni_entities_missing(const omni_entities_t *x, unsigned needs) {
     return lack ? x->why[__builtin_ctz(lack)] : NULL;
 }
 
-/* The memory sites added up by function (their innermost code). */
-static void memory_by_function(const omni_session_t *s, double *alloc, double *allocs,
-                               double *live, double *growth) {
-    omni_memory_t m;
-    if (omni_memory_build(s, &m) < 0)
-        return;
-    for (size_t i = 0; i < m.n_sites; i++) {
-        int64_t c = m.sites[i].code;
-        if (c < 0 || (size_t)c >= s->n_codes)
-            continue;
-        alloc[c] += m.sites[i].alloc_bytes;
-        allocs[c] += m.sites[i].allocs;
-        live[c] += m.sites[i].live_bytes;
-    }
-    for (size_t i = 0; i < m.n_leaks; i++)
-        if (m.leaks[i].code >= 0 && (size_t)m.leaks[i].code < s->n_codes)
-            growth[m.leaks[i].code] += m.leaks[i].growth_bytes_per_s;
-    omni_memory_free(&m);
-}
-
 static int build_functions(const omni_session_t *s, const omni_sample_totals_t *st,
                            const omni_runs_t *runs, omni_entities_t *x) {
     omni_profile_t p;
@@ -279,7 +259,7 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
     int mem = (x->have & OMNI_NEEDS_MEMORY) != 0;
     double mem_wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
     if (mem) {
-        memory_by_function(s, ma, mn, ml, mg);
+        omni_memory_by_code(s, ma, mn, ml, mg);
         for (size_t c = 0; c < s->n_codes; c++)
             if (ma[c] > 0 || ml[c] > 0)
                 seen[c] = 1; /* a function with allocation sites is an entity too */

@@ -135,6 +135,12 @@ typedef struct omni_memory {
  * without one). Returns 0 or -1 (memory). */
 int omni_memory_build(const omni_session_t *s, omni_memory_t *out);
 void omni_memory_free(omni_memory_t *m);
+/* The sites and leak candidates added up by their function: adds into the
+ * arrays (s->n_codes long, indexed by code; any may be NULL) the bytes
+ * allocated, the allocations, the bytes alive at the end and the leaks' growth
+ * in bytes/s. Returns 0 or -1 (memory). */
+int omni_memory_by_code(const omni_session_t *s, double *alloc, double *allocs, double *live,
+                        double *growth);
 
 /* ---------------------------------------------------------------- audited events */
 

@@ -42,13 +42,8 @@ static long add_rows(const omni_session_t *run, int r, row_t **rows, size_t *n, 
     long added = 0;
     /* the allocation accounting's sites, by their function */
     double *alloc = calloc(run->n_codes + 1, sizeof *alloc);
-    omni_memory_t mem;
-    if (alloc && omni_memory_build(run, &mem) == 0) {
-        for (size_t i = 0; i < mem.n_sites; i++)
-            if (mem.sites[i].code >= 0 && (size_t)mem.sites[i].code < run->n_codes)
-                alloc[mem.sites[i].code] += mem.sites[i].alloc_bytes;
-        omni_memory_free(&mem);
-    }
+    if (alloc)
+        omni_memory_by_code(run, alloc, NULL, NULL, NULL);
     const omni_ftotal_t **by_code = calloc(run->n_codes + 1, sizeof *by_code);
     if (!by_code)
         added = -1;
