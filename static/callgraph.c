@@ -255,8 +255,8 @@ struct omni_cg {
     size_t n_mod_edges, cap_mod_edges;
     node_t *nodes;
     size_t n_nodes, cap_nodes;
-    edge_t *edges;
-    size_t n_edges, cap_edges;
+    edge_t *edges;           /* the static ones sorted and merged, then those seen only in a run */
+    size_t n_edges, cap_edges, n_static;
     module_t *mods;
     size_t n_mods;
     msgpack_unpacked *u;        /* one per file, kept while the graph lives */
@@ -314,23 +314,30 @@ static const module_t *module_named(const omni_cg_t *g, const char *name) {
     return found;
 }
 
+static edge_t *append_edge(omni_cg_t *g, size_t from, size_t to, char kind, int line) {
+    if (g->n_edges == g->cap_edges) {
+        size_t cap = g->cap_edges ? 2 * g->cap_edges : 1024;
+        edge_t *ne = realloc(g->edges, cap * sizeof *ne);
+        if (!ne) {
+            g->oom = 1;
+            return NULL;
+        }
+        g->edges = ne;
+        g->cap_edges = cap;
+    }
+    g->edges[g->n_edges] = (edge_t){from, to, kind, line, 1, 0, 0};
+    return &g->edges[g->n_edges++];
+}
+
+/* A call site: a caller's sites come one after another, so a repeat is
+ * looked for among the last few edges only (merge_edges adds up the rest). */
 static void add_edge(omni_cg_t *g, size_t from, size_t to, char kind, int line) {
     for (size_t i = g->n_edges; i-- > 0 && i + 64 > g->n_edges;)
         if (g->edges[i].from == from && g->edges[i].to == to && g->edges[i].kind == kind) {
             g->edges[i].count++;
             return;
         }
-    if (g->n_edges == g->cap_edges) {
-        size_t cap = g->cap_edges ? 2 * g->cap_edges : 1024;
-        edge_t *ne = realloc(g->edges, cap * sizeof *ne);
-        if (!ne) {
-            g->oom = 1;
-            return;
-        }
-        g->edges = ne;
-        g->cap_edges = cap;
-    }
-    g->edges[g->n_edges++] = (edge_t){from, to, kind, line, 1, 0, 0};
+    append_edge(g, from, to, kind, line);
 }
 
 /* "a.b.c" in the tree: the longest module prefix, the rest a qualified name
@@ -649,6 +656,7 @@ omni_cg_t *omni_cg_build(const char *const *data, const uint32_t *size, size_t n
         }
     }
     merge_edges(g);
+    g->n_static = g->n_edges;
     module_edges(g);
     return g;
 }
@@ -680,22 +688,39 @@ static long node_at(const omni_cg_t *g, const char *path, const char *qualname) 
     return k;
 }
 
+/* The edge from -> to: the first static one (a call before an
+ * instantiation), else one a run added. */
+static edge_t *edge_between(omni_cg_t *g, size_t from, size_t to) {
+    size_t lo = 0, hi = g->n_static;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const edge_t *e = &g->edges[mid];
+        if (e->from < from || (e->from == from && e->to < to))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < g->n_static && g->edges[lo].from == from && g->edges[lo].to == to)
+        return &g->edges[lo];
+    for (size_t i = g->n_static; i < g->n_edges; i++)
+        if (g->edges[i].from == from && g->edges[i].to == to)
+            return &g->edges[i];
+    return NULL;
+}
+
 void omni_cg_seen(omni_cg_t *g, const char *caller_path, const char *caller_qualname,
                   const char *callee_path, const char *callee_qualname, uint64_t calls) {
     long from = node_at(g, caller_path, caller_qualname);
     long to = node_at(g, callee_path, callee_qualname);
     if (from < 0 || to < 0)
         return;
-    for (size_t i = 0; i < g->n_edges; i++)
-        if (g->edges[i].from == (size_t)from && g->edges[i].to == (size_t)to &&
-            g->edges[i].kind != 'd') {
-            g->edges[i].seen = 1;
-            g->edges[i].run_calls += calls;
-            return;
-        }
-    add_edge(g, (size_t)from, (size_t)to, 'd', 0);
-    g->edges[g->n_edges - 1].seen = 1;
-    g->edges[g->n_edges - 1].run_calls = calls;
+    edge_t *e = edge_between(g, (size_t)from, (size_t)to);
+    if (!e)
+        e = append_edge(g, (size_t)from, (size_t)to, 'd', 0);
+    if (e) {
+        e->seen = 1;
+        e->run_calls += calls;
+    }
 }
 
 void omni_cg_totals(const omni_cg_t *g, size_t *nodes, size_t *edges, uint64_t *calls,

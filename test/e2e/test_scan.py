@@ -318,9 +318,13 @@ def test_run_marks_the_edges_it_took(tmp_path):
     make_project(tmp_path)
     (tmp_path / "app" / "core.py").write_text(
         COMPLEX + "\n\ndef never():\n    return simple(0)\n\n\ndef dynamic():\n"
-        "    return globals()['simple'](1)\n")
+        "    return globals()['simple'](1)\n\n\n"
+        # two functions of one name: the run's calls from both land on one edge
+        "def twice():\n    return globals()['simple'](2)\n\n\nfirst_twice = twice\n\n\n"
+        "def twice():\n    return globals()['simple'](3)\n")
     (tmp_path / "app" / "__main__.py").write_text(MAIN.replace(
-        "    print(t)", "    from app.core import dynamic\n    dynamic()\n    print(t)"))
+        "    print(t)", "    from app.core import dynamic, first_twice, twice\n    dynamic()\n"
+        "    for _ in range(3):\n        first_twice()\n    twice(), twice()\n    print(t)"))
     r, rep = scan(tmp_path, "--run", "-m app")
     assert r.returncode == 0, r.stderr.decode()
     edges = {(e["from"], e["to"]): e for e in rep["callgraph"]["edges"]}
@@ -329,6 +333,8 @@ def test_run_marks_the_edges_it_took(tmp_path):
     assert not edges[("app.core:never", "app.core:simple")]["seen"]       # never ran
     dyn = edges[("app.core:dynamic", "app.core:simple")]                   # only at run time
     assert dyn["kind"] == "runtime_only" and dyn["seen"] and dyn["run_calls"] == 1
+    two = edges[("app.core:twice", "app.core:simple")]
+    assert two["kind"] == "runtime_only" and two["run_calls"] == 5
 
 
 @pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (test/run_tests.sh installs it)")
