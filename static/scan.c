@@ -551,9 +551,28 @@ static omni_scan_results_t results_of(const result_t *res, size_t n, const char 
     return (omni_scan_results_t){data, size, n};
 }
 
-static int write_text(FILE *f, const char *root, const result_t *res, size_t n, double secs,
-                      int jobs) {
-    long files_ok = 0, errors = 0, loc = 0, sloc = 0, lloc = 0, comments = 0, nblocks = 0;
+/* Whether a file's record says it could not be analysed. */
+static int has_error(const msgpack_object *o) {
+    const msgpack_object *e = omni_mp_get(o, "error");
+    return e && e->type == MSGPACK_OBJECT_STR;
+}
+
+/* The files that could not be analysed. */
+static long count_errors(const result_t *res, size_t n) {
+    long errors = 0;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    for (size_t i = 0; i < n; i++)
+        errors += res[i].data &&
+                  msgpack_unpack_next(&u, res[i].data, res[i].size, NULL) == MSGPACK_UNPACK_SUCCESS &&
+                  has_error(&u.data);
+    msgpack_unpacked_destroy(&u);
+    return errors;
+}
+
+static int write_text(FILE *f, const char *root, const result_t *res, size_t n, long errors,
+                      double secs, int jobs) {
+    long files_ok = 0, loc = 0, sloc = 0, lloc = 0, comments = 0, nblocks = 0;
     double cc_sum = 0, mi_sum = 0;
     size_t ntop = 0, captop = 0;
     top_t *tops = NULL;
@@ -567,11 +586,8 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
                                 MSGPACK_UNPACK_SUCCESS)
             continue;
         const msgpack_object *o = &u.data;
-        const msgpack_object *err = omni_mp_get(o, "error");
-        if (err && err->type == MSGPACK_OBJECT_STR) {
-            errors++;
+        if (has_error(o))
             continue;
-        }
         files_ok++;
         loc += mp_long(o, "loc"), sloc += mp_long(o, "sloc"), lloc += mp_long(o, "lloc");
         comments += mp_long(o, "comments");
@@ -650,8 +666,7 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
             if (!res[i].data ||
                 msgpack_unpack_next(&u, res[i].data, res[i].size, NULL) != MSGPACK_UNPACK_SUCCESS)
                 continue;
-            const msgpack_object *err = omni_mp_get(&u.data, "error");
-            if (err && err->type == MSGPACK_OBJECT_STR)
+            if (has_error(&u.data))
                 continue;
             double mi = 0;
             omni_mp_num(omni_mp_get(&u.data, "mi"), &mi);
@@ -687,8 +702,7 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
             if (!res[i].data ||
                 msgpack_unpack_next(&u, res[i].data, res[i].size, NULL) != MSGPACK_UNPACK_SUCCESS)
                 continue;
-            const msgpack_object *err = omni_mp_get(&u.data, "error");
-            if (!err || err->type != MSGPACK_OBJECT_STR)
+            if (!has_error(&u.data))
                 continue;
             char p[512], e[600];
             fprintf(f, "  %s: %s\n", mp_cstr(&u.data, "path", p, sizeof p),
@@ -699,8 +713,8 @@ static int write_text(FILE *f, const char *root, const result_t *res, size_t n, 
     return ferror(f) ? -1 : 0;
 }
 
-static int write_json(FILE *f, const char *root, const result_t *res, size_t n, double secs,
-                      int jobs, const omni_scan_run_options_t *run, omni_cg_t *cg, char *err,
+static int write_json(FILE *f, const char *root, const result_t *res, size_t n, long errors,
+                      double secs, int jobs, const omni_scan_run_options_t *run, omni_cg_t *cg, char *err,
                       size_t cap, int *run_failed) {
     omni_json_t j;
     omni_json_init(&j, f);
@@ -719,15 +733,10 @@ static int write_json(FILE *f, const char *root, const result_t *res, size_t n, 
     omni_json_begin_array(&j);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    long errors = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!res[i].data ||
-            msgpack_unpack_next(&u, res[i].data, res[i].size, NULL) != MSGPACK_UNPACK_SUCCESS)
-            continue;
-        const msgpack_object *err = omni_mp_get(&u.data, "error");
-        errors += err && err->type == MSGPACK_OBJECT_STR;
-        omni_json_msgpack(&j, &u.data);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (res[i].data &&
+            msgpack_unpack_next(&u, res[i].data, res[i].size, NULL) == MSGPACK_UNPACK_SUCCESS)
+            omni_json_msgpack(&j, &u.data);
     msgpack_unpacked_destroy(&u);
     omni_json_end_array(&j);
     omni_json_key(&j, "errors");
@@ -886,6 +895,7 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
     size_t missing = 0;
     for (size_t i = 0; i < w.files.n; i++)
         missing += !res[i].data;
+    long errors = count_errors(res, w.files.n);
     double secs = now_s() - t0;
     omni_scan_run_options_t ro = {opt->root, opt->run_args, "/proc/self/exe", opt->run_timeout_s,
                                   opt->patterns_dir};
@@ -904,7 +914,7 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
         char *buf = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&buf, &len);
-        wr = m ? write_json(m, opt->root, res, w.files.n, secs, started,
+        wr = m ? write_json(m, opt->root, res, w.files.n, errors, secs, started,
                             opt->run_args ? &ro : NULL, cg, err, errcap, &run_failed)
                : -1;
         if (m && fclose(m) != 0)
@@ -913,10 +923,10 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
             wr = omni_html_fill(out, omni_scan_template[0].text, buf, len);
         free(buf);
     } else if (opt->json) {
-        wr = write_json(out, opt->root, res, w.files.n, secs, started, opt->run_args ? &ro : NULL,
-                        cg, err, errcap, &run_failed);
+        wr = write_json(out, opt->root, res, w.files.n, errors, secs, started,
+                        opt->run_args ? &ro : NULL, cg, err, errcap, &run_failed);
     } else {
-        wr = write_text(out, opt->root, res, w.files.n, secs, started);
+        wr = write_text(out, opt->root, res, w.files.n, errors, secs, started);
     }
     if (!opt->json && !opt->html && wr == 0 && cg) {
         size_t nn, ne;
@@ -941,17 +951,6 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
     omni_cg_free(cg);
     free(cgd);
     free(cgs);
-    long errors = 0;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    for (size_t i = 0; i < w.files.n; i++) {
-        if (!res[i].data ||
-            msgpack_unpack_next(&u, res[i].data, res[i].size, NULL) != MSGPACK_UNPACK_SUCCESS)
-            continue;
-        const msgpack_object *e = omni_mp_get(&u.data, "error");
-        errors += e && e->type == MSGPACK_OBJECT_STR;
-    }
-    msgpack_unpacked_destroy(&u);
     for (int k = 0; maps && lens && k < jobs; k++)
         if (maps[k])
             munmap(maps[k], lens[k]);
