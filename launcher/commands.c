@@ -232,16 +232,11 @@ int omni_cmd_patterns(const omni_options_t *o) {
             continue;
         }
         omni_json_begin_object(&j);
-        omni_json_key(&j, "id");
-        omni_json_str(&j, p->id);
-        omni_json_key(&j, "level");
-        omni_json_str(&j, omni_level_name(p->level));
-        omni_json_key(&j, "condition");
-        omni_json_str(&j, p->cond.src);
-        omni_json_key(&j, "source");
-        omni_json_str(&j, p->source);
-        omni_json_key(&j, "builtin");
-        omni_json_bool(&j, p->builtin);
+        omni_json_kv_str(&j, "id", p->id);
+        omni_json_kv_str(&j, "level", omni_level_name(p->level));
+        omni_json_kv_str(&j, "condition", p->cond.src);
+        omni_json_kv_str(&j, "source", p->source);
+        omni_json_kv_bool(&j, "builtin", p->builtin);
         omni_json_end_object(&j);
     }
     if (json) {
@@ -251,14 +246,10 @@ int omni_cmd_patterns(const omni_options_t *o) {
         omni_json_begin_array(&j);
         for (int m = 0; m < omni_n_metrics; m++) {
             omni_json_begin_object(&j);
-            omni_json_key(&j, "name");
-            omni_json_str(&j, omni_metrics[m].name);
-            omni_json_key(&j, "level");
-            omni_json_str(&j, omni_level_name(omni_metrics[m].level));
-            omni_json_key(&j, "unit");
-            omni_json_str(&j, omni_metrics[m].unit);
-            omni_json_key(&j, "doc");
-            omni_json_str(&j, omni_metrics[m].doc);
+            omni_json_kv_str(&j, "name", omni_metrics[m].name);
+            omni_json_kv_str(&j, "level", omni_level_name(omni_metrics[m].level));
+            omni_json_kv_str(&j, "unit", omni_metrics[m].unit);
+            omni_json_kv_str(&j, "doc", omni_metrics[m].doc);
             omni_json_end_object(&j);
         }
         omni_json_end_array(&j);

@@ -52,34 +52,23 @@ static void side_json(omni_json_t *j, const char *key, const omni_fn_runs_t *f) 
         return;
     }
     omni_json_begin_object(j);
-    omni_json_key(j, "calls");
-    omni_json_num(j, f->calls_mean);
-    omni_json_key(j, "exclusive_s");
-    omni_json_num(j, f->excl_mean);
-    omni_json_key(j, "exclusive_sd_s");
-    omni_json_num(j, f->excl_sd);
-    omni_json_key(j, "inclusive_s");
-    omni_json_num(j, f->incl_mean);
-    omni_json_key(j, "samples");
-    omni_json_num(j, f->samples_mean);
-    omni_json_key(j, "allocated_bytes");
-    omni_json_num(j, f->alloc_mean);
+    omni_json_kv_num(j, "calls", f->calls_mean);
+    omni_json_kv_num(j, "exclusive_s", f->excl_mean);
+    omni_json_kv_num(j, "exclusive_sd_s", f->excl_sd);
+    omni_json_kv_num(j, "inclusive_s", f->incl_mean);
+    omni_json_kv_num(j, "samples", f->samples_mean);
+    omni_json_kv_num(j, "allocated_bytes", f->alloc_mean);
     omni_json_end_object(j);
 }
 
 static void run_json(omni_json_t *j, const char *key, const char *path, const omni_runs_t *r) {
     omni_json_key(j, key);
     omni_json_begin_object(j);
-    omni_json_key(j, "session");
-    omni_json_str(j, path);
-    omni_json_key(j, "runs");
-    omni_json_int(j, r->runs);
-    omni_json_key(j, "wall_s");
-    omni_json_num(j, r->wall_mean);
-    omni_json_key(j, "wall_sd_s");
-    omni_json_num(j, r->wall_sd);
-    omni_json_key(j, "exclusive_s");
-    omni_json_num(j, r->total_excl_mean);
+    omni_json_kv_str(j, "session", path);
+    omni_json_kv_int(j, "runs", r->runs);
+    omni_json_kv_num(j, "wall_s", r->wall_mean);
+    omni_json_kv_num(j, "wall_sd_s", r->wall_sd);
+    omni_json_kv_num(j, "exclusive_s", r->total_excl_mean);
     omni_json_end_object(j);
 }
 
@@ -89,24 +78,17 @@ static void write_json(FILE *f, const char *pa, const char *pb, const omni_runs_
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
-    omni_json_key(&j, "schema");
-    omni_json_str(&j, "omnipython-diff");
-    omni_json_key(&j, "schema_version");
-    omni_json_int(&j, 1);
-    omni_json_key(&j, "threshold_pct");
-    omni_json_num(&j, threshold);
-    omni_json_key(&j, "floor_s");
-    omni_json_num(&j, floor_s);
+    omni_json_kv_str(&j, "schema", "omnipython-diff");
+    omni_json_kv_int(&j, "schema_version", 1);
+    omni_json_kv_num(&j, "threshold_pct", threshold);
+    omni_json_kv_num(&j, "floor_s", floor_s);
     run_json(&j, "a", pa, a);
     run_json(&j, "b", pb, b);
     omni_json_key(&j, "wall");
     omni_json_begin_object(&j);
-    omni_json_key(&j, "delta_s");
-    omni_json_num(&j, wall_delta);
-    omni_json_key(&j, "delta_pct");
-    omni_json_num(&j, a->wall_mean > 0 ? 100 * wall_delta / a->wall_mean : NAN);
-    omni_json_key(&j, "regressed");
-    omni_json_bool(&j, wall_regressed);
+    omni_json_kv_num(&j, "delta_s", wall_delta);
+    omni_json_kv_num(&j, "delta_pct", a->wall_mean > 0 ? 100 * wall_delta / a->wall_mean : NAN);
+    omni_json_kv_bool(&j, "regressed", wall_regressed);
     omni_json_end_object(&j);
     omni_json_key(&j, "functions");
     omni_json_begin_array(&j);
@@ -114,26 +96,19 @@ static void write_json(FILE *f, const char *pa, const char *pb, const omni_runs_
         const drow_t *r = &rows[i];
         const omni_fn_runs_t *k = r->a ? r->a : r->b;
         omni_json_begin_object(&j);
-        omni_json_key(&j, "file");
-        omni_json_str(&j, k->file);
-        omni_json_key(&j, "name");
-        omni_json_str(&j, k->name);
-        omni_json_key(&j, "line");
-        omni_json_int(&j, k->line);
+        omni_json_kv_str(&j, "file", k->file);
+        omni_json_kv_str(&j, "name", k->name);
+        omni_json_kv_int(&j, "line", k->line);
         side_json(&j, "a", r->a);
         side_json(&j, "b", r->b);
-        omni_json_key(&j, "delta_s");
-        omni_json_num(&j, r->delta_s);
-        omni_json_key(&j, "delta_pct");
-        omni_json_num(&j, r->delta_pct);
-        omni_json_key(&j, "noise_s");
-        omni_json_num(&j, r->noise_s);
+        omni_json_kv_num(&j, "delta_s", r->delta_s);
+        omni_json_kv_num(&j, "delta_pct", r->delta_pct);
+        omni_json_kv_num(&j, "noise_s", r->noise_s);
         omni_json_key(&j, "delta_allocated_bytes");
         omni_json_num(&j, a->memory && b->memory ? (r->b ? r->b->alloc_mean : 0) -
                                                        (r->a ? r->a->alloc_mean : 0)
                                                  : NAN);
-        omni_json_key(&j, "regressed");
-        omni_json_bool(&j, r->regressed);
+        omni_json_kv_bool(&j, "regressed", r->regressed);
         omni_json_end_object(&j);
     }
     omni_json_end_array(&j);

@@ -11,18 +11,13 @@
 
 static void meta(omni_json_t *j, const char *what, int64_t pid, int64_t tid, const char *name) {
     omni_json_begin_object(j);
-    omni_json_key(j, "ph");
-    omni_json_str(j, "M");
-    omni_json_key(j, "name");
-    omni_json_str(j, what);
-    omni_json_key(j, "pid");
-    omni_json_int(j, pid);
-    omni_json_key(j, "tid");
-    omni_json_int(j, tid);
+    omni_json_kv_str(j, "ph", "M");
+    omni_json_kv_str(j, "name", what);
+    omni_json_kv_int(j, "pid", pid);
+    omni_json_kv_int(j, "tid", tid);
     omni_json_key(j, "args");
     omni_json_begin_object(j);
-    omni_json_key(j, "name");
-    omni_json_str(j, name);
+    omni_json_kv_str(j, "name", name);
     omni_json_end_object(j);
     omni_json_end_object(j);
 }
@@ -33,20 +28,14 @@ static void counter(omni_json_t *j, int64_t pid, const char *name, double ts_us,
     if (isnan(v))
         return;
     omni_json_begin_object(j);
-    omni_json_key(j, "ph");
-    omni_json_str(j, "C");
-    omni_json_key(j, "name");
-    omni_json_str(j, name);
-    omni_json_key(j, "pid");
-    omni_json_int(j, pid);
-    omni_json_key(j, "tid");
-    omni_json_int(j, pid);
-    omni_json_key(j, "ts");
-    omni_json_num(j, ts_us);
+    omni_json_kv_str(j, "ph", "C");
+    omni_json_kv_str(j, "name", name);
+    omni_json_kv_int(j, "pid", pid);
+    omni_json_kv_int(j, "tid", pid);
+    omni_json_kv_num(j, "ts", ts_us);
     omni_json_key(j, "args");
     omni_json_begin_object(j);
-    omni_json_key(j, key);
-    omni_json_num(j, v);
+    omni_json_kv_num(j, key, v);
     omni_json_end_object(j);
     omni_json_end_object(j);
 }
@@ -101,14 +90,11 @@ int omni_export_chrome(const omni_session_t *s, FILE *f, char *err, size_t cap) 
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
-    omni_json_key(&j, "displayTimeUnit");
-    omni_json_str(&j, "ms");
+    omni_json_kv_str(&j, "displayTimeUnit", "ms");
     omni_json_key(&j, "otherData");
     omni_json_begin_object(&j);
-    omni_json_key(&j, "exporter");
-    omni_json_str(&j, "omnipython " OMNI_VERSION);
-    omni_json_key(&j, "session_id");
-    omni_json_str(&j, s->session_id);
+    omni_json_kv_str(&j, "exporter", "omnipython " OMNI_VERSION);
+    omni_json_kv_str(&j, "session_id", s->session_id);
     omni_json_end_object(&j);
     omni_json_key(&j, "traceEvents");
     omni_json_begin_array(&j);
@@ -122,18 +108,12 @@ int omni_export_chrome(const omni_session_t *s, FILE *f, char *err, size_t cap) 
             continue;
         /* The process's life as one span on its main track. */
         omni_json_begin_object(&j);
-        omni_json_key(&j, "ph");
-        omni_json_str(&j, "X");
-        omni_json_key(&j, "name");
-        omni_json_str(&j, "run");
-        omni_json_key(&j, "pid");
-        omni_json_int(&j, p->pid);
-        omni_json_key(&j, "tid");
-        omni_json_int(&j, p->pid);
-        omni_json_key(&j, "ts");
-        omni_json_num(&j, 0);
-        omni_json_key(&j, "dur");
-        omni_json_num(&j, p->wall_s * 1e6);
+        omni_json_kv_str(&j, "ph", "X");
+        omni_json_kv_str(&j, "name", "run");
+        omni_json_kv_int(&j, "pid", p->pid);
+        omni_json_kv_int(&j, "tid", p->pid);
+        omni_json_kv_num(&j, "ts", 0);
+        omni_json_kv_num(&j, "dur", p->wall_s * 1e6);
         omni_json_end_object(&j);
     }
     for (size_t i = 0; i < s->n_threads; i++) {
@@ -144,28 +124,18 @@ int omni_export_chrome(const omni_session_t *s, FILE *f, char *err, size_t cap) 
     for (size_t i = 0; i < s->n_regions; i++) {
         const omni_sregion_t *g = &s->regions[i];
         omni_json_begin_object(&j);
-        omni_json_key(&j, "ph");
-        omni_json_str(&j, "X");
-        omni_json_key(&j, "cat");
-        omni_json_str(&j, "omni.profile");
-        omni_json_key(&j, "name");
-        omni_json_str(&j, g->name);
-        omni_json_key(&j, "pid");
-        omni_json_int(&j, g->pid);
-        omni_json_key(&j, "tid");
-        omni_json_int(&j, g->tid);
-        omni_json_key(&j, "ts");
-        omni_json_num(&j, g->start_s * 1e6);
-        omni_json_key(&j, "dur");
-        omni_json_num(&j, (g->end_s - g->start_s) * 1e6);
+        omni_json_kv_str(&j, "ph", "X");
+        omni_json_kv_str(&j, "cat", "omni.profile");
+        omni_json_kv_str(&j, "name", g->name);
+        omni_json_kv_int(&j, "pid", g->pid);
+        omni_json_kv_int(&j, "tid", g->tid);
+        omni_json_kv_num(&j, "ts", g->start_s * 1e6);
+        omni_json_kv_num(&j, "dur", (g->end_s - g->start_s) * 1e6);
         omni_json_key(&j, "args");
         omni_json_begin_object(&j);
-        omni_json_key(&j, "cpu_s");
-        omni_json_num(&j, g->cpu_s);
-        omni_json_key(&j, "peak_rss_bytes");
-        omni_json_num(&j, g->rss_peak_bytes);
-        omni_json_key(&j, "error");
-        omni_json_str(&j, g->error);
+        omni_json_kv_num(&j, "cpu_s", g->cpu_s);
+        omni_json_kv_num(&j, "peak_rss_bytes", g->rss_peak_bytes);
+        omni_json_kv_str(&j, "error", g->error);
         omni_json_end_object(&j);
         omni_json_end_object(&j);
     }

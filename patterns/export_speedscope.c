@@ -65,14 +65,10 @@ int omni_export_speedscope(const omni_session_t *s, FILE *f, char *err, size_t c
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
-    omni_json_key(&j, "$schema");
-    omni_json_str(&j, "https://www.speedscope.app/file-format-schema.json");
-    omni_json_key(&j, "name");
-    omni_json_str(&j, s->target);
-    omni_json_key(&j, "exporter");
-    omni_json_str(&j, "omnipython " OMNI_VERSION);
-    omni_json_key(&j, "activeProfileIndex");
-    omni_json_int(&j, 0);
+    omni_json_kv_str(&j, "$schema", "https://www.speedscope.app/file-format-schema.json");
+    omni_json_kv_str(&j, "name", s->target);
+    omni_json_kv_str(&j, "exporter", "omnipython " OMNI_VERSION);
+    omni_json_kv_int(&j, "activeProfileIndex", 0);
     omni_json_key(&j, "shared");
     omni_json_begin_object(&j);
     omni_json_key(&j, "frames");
@@ -80,12 +76,9 @@ int omni_export_speedscope(const omni_session_t *s, FILE *f, char *err, size_t c
     for (size_t k = 0; k < n_frames; k++) {
         const omni_snode_t *n = &s->snodes[first[k]];
         omni_json_begin_object(&j);
-        omni_json_key(&j, "name");
-        omni_json_str(&j, n->code >= 0 ? s->codes[n->code].name : "?");
-        omni_json_key(&j, "file");
-        omni_json_str(&j, n->code >= 0 ? s->codes[n->code].file : "?");
-        omni_json_key(&j, "line");
-        omni_json_int(&j, n->line);
+        omni_json_kv_str(&j, "name", n->code >= 0 ? s->codes[n->code].name : "?");
+        omni_json_kv_str(&j, "file", n->code >= 0 ? s->codes[n->code].file : "?");
+        omni_json_kv_int(&j, "line", n->line);
         omni_json_end_object(&j);
     }
     omni_json_end_array(&j);
@@ -109,14 +102,10 @@ int omni_export_speedscope(const omni_session_t *s, FILE *f, char *err, size_t c
                  (long long)x->pid, (long long)x->native_id);
         double total = 0;
         omni_json_begin_object(&j);
-        omni_json_key(&j, "type");
-        omni_json_str(&j, "sampled");
-        omni_json_key(&j, "name");
-        omni_json_str(&j, name);
-        omni_json_key(&j, "unit");
-        omni_json_str(&j, "seconds");
-        omni_json_key(&j, "startValue");
-        omni_json_int(&j, 0);
+        omni_json_kv_str(&j, "type", "sampled");
+        omni_json_kv_str(&j, "name", name);
+        omni_json_kv_str(&j, "unit", "seconds");
+        omni_json_kv_int(&j, "startValue", 0);
         omni_json_key(&j, "samples");
         omni_json_begin_array(&j);
         for (size_t k = i; k < s->n_sstacks; k++) {
@@ -137,8 +126,7 @@ int omni_export_speedscope(const omni_session_t *s, FILE *f, char *err, size_t c
             omni_json_num(&j, w);
         }
         omni_json_end_array(&j);
-        omni_json_key(&j, "endValue");
-        omni_json_num(&j, total);
+        omni_json_kv_num(&j, "endValue", total);
         omni_json_end_object(&j);
     }
     omni_json_end_array(&j);

@@ -20,32 +20,25 @@ static void location_json(omni_json_t *j, const omni_entity_t *e) {
     omni_json_key(j, "location");
     omni_json_begin_object(j);
     if (e->level == OMNI_LEVEL_THREAD) {
-        omni_json_key(j, "thread");
-        omni_json_str(j, e->thread);
+        omni_json_kv_str(j, "thread", e->thread);
     }
     if (e->level == OMNI_LEVEL_THREAD || e->level == OMNI_LEVEL_PROCESS) {
-        omni_json_key(j, "pid");
-        omni_json_int(j, e->pid);
+        omni_json_kv_int(j, "pid", e->pid);
     }
     if (e->path) {
-        omni_json_key(j, "path");
-        omni_json_str(j, e->path);
+        omni_json_kv_str(j, "path", e->path);
     }
     if (e->file) {
-        omni_json_key(j, "file");
-        omni_json_str(j, e->file);
-        omni_json_key(j, "function");
-        omni_json_str(j, e->function);
-        omni_json_key(j, "line");
-        omni_json_int(j, e->line);
+        omni_json_kv_str(j, "file", e->file);
+        omni_json_kv_str(j, "function", e->function);
+        omni_json_kv_int(j, "line", e->line);
     }
     omni_json_end_object(j);
 }
 
 static void metric_json(const char *name, double value, void *ctx) {
     omni_json_t *j = ctx;
-    omni_json_key(j, name);
-    omni_json_num(j, value);
+    omni_json_kv_num(j, name, value);
 }
 
 void omni_findings_json(omni_json_t *j, const omni_findings_t *fs) {
@@ -57,34 +50,24 @@ void omni_findings_json(omni_json_t *j, const omni_findings_t *fs) {
         char where[2048];
         omni_entity_where(f->entity, where, sizeof where);
         omni_json_begin_object(j);
-        omni_json_key(j, "id");
-        omni_json_str(j, p->id);
-        omni_json_key(j, "level");
-        omni_json_str(j, omni_level_name(p->level));
+        omni_json_kv_str(j, "id", p->id);
+        omni_json_kv_str(j, "level", omni_level_name(p->level));
         location_json(j, f->entity);
-        omni_json_key(j, "where");
-        omni_json_str(j, where);
+        omni_json_kv_str(j, "where", where);
         if (f->entity->detail) {
-            omni_json_key(j, "call_path");
-            omni_json_str(j, f->entity->detail);
+            omni_json_kv_str(j, "call_path", f->entity->detail);
         }
-        omni_json_key(j, "description");
-        omni_json_str(j, p->description);
+        omni_json_kv_str(j, "description", p->description);
         omni_json_key(j, "evidence");
         omni_json_begin_array(j);
         for (size_t k = 0; k < f->n_ev; k++) {
             const omni_evidence_t *ev = &f->ev[k];
             omni_json_begin_object(j);
-            omni_json_key(j, "condition");
-            omni_json_str(j, ev->text);
-            omni_json_key(j, "metric");
-            omni_json_str(j, ev->lhs);
-            omni_json_key(j, "value");
-            omni_json_num(j, ev->value);
-            omni_json_key(j, "op");
-            omni_json_str(j, ev->op);
-            omni_json_key(j, "threshold");
-            omni_json_num(j, ev->threshold);
+            omni_json_kv_str(j, "condition", ev->text);
+            omni_json_kv_str(j, "metric", ev->lhs);
+            omni_json_kv_num(j, "value", ev->value);
+            omni_json_kv_str(j, "op", ev->op);
+            omni_json_kv_num(j, "threshold", ev->threshold);
             omni_json_end_object(j);
         }
         omni_json_end_array(j);
@@ -92,30 +75,24 @@ void omni_findings_json(omni_json_t *j, const omni_findings_t *fs) {
         omni_json_begin_object(j);
         omni_finding_metrics(f, metric_json, j);
         omni_json_end_object(j);
-        omni_json_key(j, "confidence");
-        omni_json_num(j, f->confidence);
+        omni_json_kv_num(j, "confidence", f->confidence);
         omni_json_key(j, "suggestions");
         omni_json_begin_array(j);
         for (size_t k = 0; k < p->n_suggestions; k++)
             omni_json_str(j, p->suggestions[k]);
         omni_json_end_array(j);
-        omni_json_key(j, "verify");
-        omni_json_str(j, p->verify);
-        omni_json_key(j, "pattern_source");
-        omni_json_str(j, p->source);
+        omni_json_kv_str(j, "verify", p->verify);
+        omni_json_kv_str(j, "pattern_source", p->source);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
-    omni_json_key(j, "findings_omitted");
-    omni_json_uint(j, fs ? fs->omitted : 0);
+    omni_json_kv_uint(j, "findings_omitted", fs ? fs->omitted : 0);
     omni_json_key(j, "patterns_skipped");
     omni_json_begin_array(j);
     for (size_t i = 0; fs && i < fs->n_skipped; i++) {
         omni_json_begin_object(j);
-        omni_json_key(j, "id");
-        omni_json_str(j, fs->skipped[i].pattern->id);
-        omni_json_key(j, "reason");
-        omni_json_str(j, fs->skipped[i].why);
+        omni_json_kv_str(j, "id", fs->skipped[i].pattern->id);
+        omni_json_kv_str(j, "reason", fs->skipped[i].why);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);

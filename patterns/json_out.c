@@ -108,6 +108,31 @@ void omni_json_null(omni_json_t *j) {
     fputs("null", j->f);
 }
 
+void omni_json_kv_str(omni_json_t *j, const char *key, const char *v) {
+    omni_json_key(j, key);
+    omni_json_str(j, v);
+}
+
+void omni_json_kv_int(omni_json_t *j, const char *key, int64_t v) {
+    omni_json_key(j, key);
+    omni_json_int(j, v);
+}
+
+void omni_json_kv_uint(omni_json_t *j, const char *key, uint64_t v) {
+    omni_json_key(j, key);
+    omni_json_uint(j, v);
+}
+
+void omni_json_kv_num(omni_json_t *j, const char *key, double v) {
+    omni_json_key(j, key);
+    omni_json_num(j, v);
+}
+
+void omni_json_kv_bool(omni_json_t *j, const char *key, int v) {
+    omni_json_key(j, key);
+    omni_json_bool(j, v);
+}
+
 /* Depth beyond which a msgpack value is written as null: the writer's own
  * nesting limit, with room for the document around it. */
 #define MSGPACK_MAX_DEPTH (OMNI_JSON_MAX_DEPTH - 8)

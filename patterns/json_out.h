@@ -27,6 +27,12 @@ void omni_json_uint(omni_json_t *j, uint64_t v);
 void omni_json_num(omni_json_t *j, double v);        /* NaN and infinities write null */
 void omni_json_bool(omni_json_t *j, int v);
 void omni_json_null(omni_json_t *j);
+/* A key and its value, in one call. */
+void omni_json_kv_str(omni_json_t *j, const char *key, const char *s);
+void omni_json_kv_int(omni_json_t *j, const char *key, int64_t v);
+void omni_json_kv_uint(omni_json_t *j, const char *key, uint64_t v);
+void omni_json_kv_num(omni_json_t *j, const char *key, double v);
+void omni_json_kv_bool(omni_json_t *j, const char *key, int v);
 /* Writes a msgpack value as JSON (maps with string keys, arrays, numbers,
  * strings, booleans; anything else, and nesting too deep, as null). NULL
  * writes null. */

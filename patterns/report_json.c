@@ -15,27 +15,7 @@
 
 #define OMNI_REPORT_SCHEMA_VERSION 1
 
-static void kv_str(omni_json_t *j, const char *k, const char *v) {
-    omni_json_key(j, k);
-    omni_json_str(j, v);
-}
-
 /* NaN (a value nobody measured) writes null. */
-static void kv_num(omni_json_t *j, const char *k, double v) {
-    omni_json_key(j, k);
-    omni_json_num(j, v);
-}
-
-static void kv_uint(omni_json_t *j, const char *k, uint64_t v) {
-    omni_json_key(j, k);
-    omni_json_uint(j, v);
-}
-
-static void kv_int(omni_json_t *j, const char *k, int64_t v) {
-    omni_json_key(j, k);
-    omni_json_int(j, v);
-}
-
 static void str_list(omni_json_t *j, const char *k, char *const *v, size_t n) {
     omni_json_key(j, k);
     omni_json_begin_array(j);
@@ -49,17 +29,15 @@ static void str_list(omni_json_t *j, const char *k, char *const *v, size_t n) {
 static void available(omni_json_t *j, const char *k) {
     omni_json_key(j, k);
     omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 1);
+    omni_json_kv_bool(j, "available", 1);
 }
 
 /* A collector this version does not have: {available: false, reason}. */
 static void unavailable(omni_json_t *j, const char *k, const char *reason) {
     omni_json_key(j, k);
     omni_json_begin_object(j);
-    omni_json_key(j, "available");
-    omni_json_bool(j, 0);
-    kv_str(j, "reason", reason);
+    omni_json_kv_bool(j, "available", 0);
+    omni_json_kv_str(j, "reason", reason);
     omni_json_end_object(j);
 }
 
@@ -83,26 +61,24 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
     omni_json_begin_object(j);
     str_list(j, "argv", s->argv, s->argc);
     str_list(j, "sys_argv", s->sys_argv, s->sys_argc);
-    kv_str(j, "target", s->target);
+    omni_json_kv_str(j, "target", s->target);
     exit_and_wall(j, s);
-    kv_str(j, "exit_how", s->has_footer ? s->exit_how : NULL);
-    kv_int(j, "signal", s->signal);
-    kv_num(j, "cpu_user_s", s->cpu_user_s);
-    kv_num(j, "cpu_sys_s", s->cpu_sys_s);
-    kv_uint(j, "peak_rss_bytes", s->peak_rss_bytes);
-    kv_str(j, "python_version", s->python_version);
-    kv_str(j, "omni_version", s->omni_version);
-    kv_str(j, "mode", s->mode);
-    omni_json_key(j, "timed_out");
-    omni_json_bool(j, s->timed_out);
-    omni_json_key(j, "complete");
-    omni_json_bool(j, s->has_footer && !s->truncated);
-    kv_str(j, "session", path);
-    kv_str(j, "session_id", s->session_id);
-    kv_int(j, "pid", s->pid);
-    kv_num(j, "start_unix_s", s->start_unix_s);
-    kv_str(j, "cwd", s->cwd);
-    kv_str(j, "clock", s->clock);
+    omni_json_kv_str(j, "exit_how", s->has_footer ? s->exit_how : NULL);
+    omni_json_kv_int(j, "signal", s->signal);
+    omni_json_kv_num(j, "cpu_user_s", s->cpu_user_s);
+    omni_json_kv_num(j, "cpu_sys_s", s->cpu_sys_s);
+    omni_json_kv_uint(j, "peak_rss_bytes", s->peak_rss_bytes);
+    omni_json_kv_str(j, "python_version", s->python_version);
+    omni_json_kv_str(j, "omni_version", s->omni_version);
+    omni_json_kv_str(j, "mode", s->mode);
+    omni_json_kv_bool(j, "timed_out", s->timed_out);
+    omni_json_kv_bool(j, "complete", s->has_footer && !s->truncated);
+    omni_json_kv_str(j, "session", path);
+    omni_json_kv_str(j, "session_id", s->session_id);
+    omni_json_kv_int(j, "pid", s->pid);
+    omni_json_kv_num(j, "start_unix_s", s->start_unix_s);
+    omni_json_kv_str(j, "cwd", s->cwd);
+    omni_json_kv_str(j, "clock", s->clock);
     str_list(j, "warnings", s->warnings, s->n_warnings);
     omni_json_end_object(j);
 }
@@ -127,15 +103,15 @@ static void write_repeats(omni_json_t *j, const omni_session_t *s) {
         return;
     }
     available(j, "repeats");
-    kv_int(j, "runs", r.runs);
-    kv_int(j, "shown_run", s->run_index);
+    omni_json_kv_int(j, "runs", r.runs);
+    omni_json_kv_int(j, "shown_run", s->run_index);
     omni_json_key(j, "wall_s");
     omni_json_begin_array(j);
     for (int i = 0; i < r.runs; i++)
         omni_json_num(j, r.walls[i]);
     omni_json_end_array(j);
-    kv_num(j, "wall_mean_s", r.wall_mean);
-    kv_num(j, "wall_sd_s", r.wall_sd);
+    omni_json_kv_num(j, "wall_mean_s", r.wall_mean);
+    omni_json_kv_num(j, "wall_sd_s", r.wall_sd);
     omni_json_key(j, "functions");
     omni_json_begin_array(j);
     /* the functions with the most time on average */
@@ -148,15 +124,15 @@ static void write_repeats(omni_json_t *j, const omni_session_t *s) {
         qsort(top, n, sizeof *top, fn_runs_by_excl);
     for (size_t i = 0; i < n && i < 100; i++) {
         omni_json_begin_object(j);
-        kv_str(j, "file", top[i]->file);
-        kv_str(j, "name", top[i]->name);
-        kv_int(j, "line", top[i]->line);
-        kv_int(j, "runs_seen", top[i]->runs_seen);
-        kv_num(j, "calls_mean", top[i]->calls_mean);
-        kv_num(j, "exclusive_mean_s", top[i]->excl_mean);
-        kv_num(j, "exclusive_sd_s", top[i]->excl_sd);
-        kv_num(j, "inclusive_mean_s", top[i]->incl_mean);
-        kv_num(j, "inclusive_sd_s", top[i]->incl_sd);
+        omni_json_kv_str(j, "file", top[i]->file);
+        omni_json_kv_str(j, "name", top[i]->name);
+        omni_json_kv_int(j, "line", top[i]->line);
+        omni_json_kv_int(j, "runs_seen", top[i]->runs_seen);
+        omni_json_kv_num(j, "calls_mean", top[i]->calls_mean);
+        omni_json_kv_num(j, "exclusive_mean_s", top[i]->excl_mean);
+        omni_json_kv_num(j, "exclusive_sd_s", top[i]->excl_sd);
+        omni_json_kv_num(j, "inclusive_mean_s", top[i]->incl_mean);
+        omni_json_kv_num(j, "inclusive_sd_s", top[i]->incl_sd);
         omni_json_end_object(j);
     }
     free(top);
@@ -172,17 +148,17 @@ static void write_regions(omni_json_t *j, const omni_session_t *s) {
         return;
     }
     available(j, "regions");
-    kv_uint(j, "dropped", s->regions_dropped);
+    omni_json_kv_uint(j, "dropped", s->regions_dropped);
     omni_json_key(j, "names");
     omni_json_begin_array(j);
     for (size_t i = 0; i < s->n_region_names; i++) {
         const omni_sregion_name_t *n = &s->region_names[i];
         omni_json_begin_object(j);
-        kv_str(j, "name", n->name);
-        kv_uint(j, "count", n->count);
-        kv_uint(j, "errors", n->errors);
-        kv_num(j, "wall_s", n->wall_s);
-        kv_num(j, "cpu_s", n->cpu_s);
+        omni_json_kv_str(j, "name", n->name);
+        omni_json_kv_uint(j, "count", n->count);
+        omni_json_kv_uint(j, "errors", n->errors);
+        omni_json_kv_num(j, "wall_s", n->wall_s);
+        omni_json_kv_num(j, "cpu_s", n->cpu_s);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -191,20 +167,20 @@ static void write_regions(omni_json_t *j, const omni_session_t *s) {
     for (size_t i = 0; i < s->n_regions && i < 1000; i++) {
         const omni_sregion_t *g = &s->regions[i];
         omni_json_begin_object(j);
-        kv_str(j, "name", g->name);
-        kv_int(j, "pid", g->pid);
-        kv_int(j, "thread", g->tid);
-        kv_num(j, "start_s", g->start_s);
-        kv_num(j, "end_s", g->end_s);
-        kv_num(j, "wall_s", g->end_s - g->start_s);
-        kv_num(j, "cpu_s", g->cpu_s);
-        kv_num(j, "rss_start_bytes", g->rss_start_bytes);
-        kv_num(j, "rss_end_bytes", g->rss_end_bytes);
-        kv_num(j, "peak_rss_bytes", g->rss_peak_bytes);
-        kv_num(j, "read_bytes", g->read_bytes);
-        kv_num(j, "write_bytes", g->write_bytes);
-        kv_num(j, "flops", g->flops);
-        kv_str(j, "error", g->error);
+        omni_json_kv_str(j, "name", g->name);
+        omni_json_kv_int(j, "pid", g->pid);
+        omni_json_kv_int(j, "thread", g->tid);
+        omni_json_kv_num(j, "start_s", g->start_s);
+        omni_json_kv_num(j, "end_s", g->end_s);
+        omni_json_kv_num(j, "wall_s", g->end_s - g->start_s);
+        omni_json_kv_num(j, "cpu_s", g->cpu_s);
+        omni_json_kv_num(j, "rss_start_bytes", g->rss_start_bytes);
+        omni_json_kv_num(j, "rss_end_bytes", g->rss_end_bytes);
+        omni_json_kv_num(j, "peak_rss_bytes", g->rss_peak_bytes);
+        omni_json_kv_num(j, "read_bytes", g->read_bytes);
+        omni_json_kv_num(j, "write_bytes", g->write_bytes);
+        omni_json_kv_num(j, "flops", g->flops);
+        omni_json_kv_str(j, "error", g->error);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -217,13 +193,13 @@ static void write_processes(omni_json_t *j, const omni_session_t *s) {
     for (size_t i = 0; i < s->n_processes; i++) {
         const omni_sprocess_t *p = &s->processes[i];
         omni_json_begin_object(j);
-        kv_int(j, "pid", p->pid);
-        kv_int(j, "ppid", p->ppid);
+        omni_json_kv_int(j, "pid", p->pid);
+        omni_json_kv_int(j, "ppid", p->ppid);
         str_list(j, "argv", p->argv, p->argc);
-        kv_str(j, "session", p->session);
-        kv_str(j, "session_id", p->session_id);
-        kv_str(j, "parent_session_id", p->parent_session_id);
-        kv_str(j, "started_by", p->started_by);
+        omni_json_kv_str(j, "session", p->session);
+        omni_json_kv_str(j, "session_id", p->session_id);
+        omni_json_kv_str(j, "parent_session_id", p->parent_session_id);
+        omni_json_kv_str(j, "started_by", p->started_by);
         omni_json_key(j, "exit_status");
         if (p->has_footer)
             omni_json_int(j, p->exit_status);
@@ -240,17 +216,17 @@ static void write_processes(omni_json_t *j, const omni_session_t *s) {
 }
 
 static void code_fields(omni_json_t *j, const omni_session_t *s, uint32_t code) {
-    kv_str(j, "file", s->codes[code].file);
-    kv_str(j, "name", s->codes[code].name);
-    kv_int(j, "line", s->codes[code].line);
+    omni_json_kv_str(j, "file", s->codes[code].file);
+    omni_json_kv_str(j, "name", s->codes[code].name);
+    omni_json_kv_int(j, "line", s->codes[code].line);
 }
 
 /* A site's place: the file and name of its code, and the line allocated at. */
 static void site_fields(omni_json_t *j, const omni_session_t *s, int64_t code, int64_t line) {
-    kv_str(j, "file", code >= 0 ? s->codes[code].file : NULL);
-    kv_str(j, "name", code >= 0 ? s->codes[code].name : NULL);
-    kv_int(j, "line", line >= 0 ? line : code >= 0 ? s->codes[code].line : 0);
-    kv_int(j, "function_line", code >= 0 ? s->codes[code].line : 0);
+    omni_json_kv_str(j, "file", code >= 0 ? s->codes[code].file : NULL);
+    omni_json_kv_str(j, "name", code >= 0 ? s->codes[code].name : NULL);
+    omni_json_kv_int(j, "line", line >= 0 ? line : code >= 0 ? s->codes[code].line : 0);
+    omni_json_kv_int(j, "function_line", code >= 0 ? s->codes[code].line : 0);
 }
 
 static void write_memory(omni_json_t *j, const omni_session_t *s) {
@@ -269,49 +245,49 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     }
     double wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
     available(j, "memory");
-    kv_uint(j, "peak_bytes", s->mem_peak_bytes);
-    kv_num(j, "peak_s", s->mem_peak_s);
-    kv_uint(j, "exit_live_bytes", s->mem_exit_live_bytes);
-    kv_uint(j, "allocations", s->mem_allocations);
-    kv_uint(j, "frees", s->mem_frees);
-    kv_uint(j, "allocated_bytes", s->mem_allocated_bytes);
-    kv_uint(j, "freed_bytes", s->mem_freed_bytes);
-    kv_num(j, "allocations_per_s", wall > 0 ? (double)s->mem_allocations / wall : NAN);
-    kv_num(j, "sample_interval_bytes", s->mem_interval_bytes);
-    kv_uint(j, "samples", s->mem_samples);
-    kv_num(j, "import_time_live_bytes", m.import_time_bytes);
-    kv_str(j, "estimates", "sites' bytes and counts are estimated from allocations sampled "
-                           "every sample_interval_bytes on average (each sampled block of "
-                           "size s stands for s / (1 - exp(-s / interval)) bytes); the totals "
-                           "are exact");
+    omni_json_kv_uint(j, "peak_bytes", s->mem_peak_bytes);
+    omni_json_kv_num(j, "peak_s", s->mem_peak_s);
+    omni_json_kv_uint(j, "exit_live_bytes", s->mem_exit_live_bytes);
+    omni_json_kv_uint(j, "allocations", s->mem_allocations);
+    omni_json_kv_uint(j, "frees", s->mem_frees);
+    omni_json_kv_uint(j, "allocated_bytes", s->mem_allocated_bytes);
+    omni_json_kv_uint(j, "freed_bytes", s->mem_freed_bytes);
+    omni_json_kv_num(j, "allocations_per_s", wall > 0 ? (double)s->mem_allocations / wall : NAN);
+    omni_json_kv_num(j, "sample_interval_bytes", s->mem_interval_bytes);
+    omni_json_kv_uint(j, "samples", s->mem_samples);
+    omni_json_kv_num(j, "import_time_live_bytes", m.import_time_bytes);
+    omni_json_kv_str(j, "estimates",
+        "sites' bytes and counts are estimated from allocations sampled "
+        "every sample_interval_bytes on average (each sampled block of "
+        "size s stands for s / (1 - exp(-s / interval)) bytes); the totals "
+        "are exact");
     omni_json_key(j, "sites");
     omni_json_begin_array(j);
     for (size_t i = 0; i < m.n_sites && i < 200; i++) {
         const omni_mem_site_t *x = &m.sites[i];
         omni_json_begin_object(j);
         site_fields(j, s, x->code, x->line);
-        kv_num(j, "allocated_bytes", x->alloc_bytes);
-        kv_num(j, "allocations", x->allocs);
-        kv_num(j, "allocations_per_s", wall > 0 ? x->allocs / wall : NAN);
-        kv_num(j, "live_bytes", x->live_bytes);
-        kv_num(j, "peak_live_bytes", x->peak_live_bytes);
-        kv_str(j, "referrers", x->referrers);
+        omni_json_kv_num(j, "allocated_bytes", x->alloc_bytes);
+        omni_json_kv_num(j, "allocations", x->allocs);
+        omni_json_kv_num(j, "allocations_per_s", wall > 0 ? x->allocs / wall : NAN);
+        omni_json_kv_num(j, "live_bytes", x->live_bytes);
+        omni_json_kv_num(j, "peak_live_bytes", x->peak_live_bytes);
+        omni_json_kv_str(j, "referrers", x->referrers);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
     omni_json_key(j, "census");
     omni_json_begin_object(j);
-    omni_json_key(j, "partial");
-    omni_json_bool(j, s->mem_census_partial);
-    kv_uint(j, "objects", s->mem_census_objects);
-    kv_str(j, "reason", s->mem_census_reason);
+    omni_json_kv_bool(j, "partial", s->mem_census_partial);
+    omni_json_kv_uint(j, "objects", s->mem_census_objects);
+    omni_json_kv_str(j, "reason", s->mem_census_reason);
     omni_json_key(j, "types");
     omni_json_begin_array(j);
     for (size_t i = 0; i < s->n_mem_census; i++) {
         omni_json_begin_object(j);
-        kv_str(j, "type", s->mem_census[i].type);
-        kv_uint(j, "count", s->mem_census[i].count);
-        kv_uint(j, "bytes", s->mem_census[i].bytes);
+        omni_json_kv_str(j, "type", s->mem_census[i].type);
+        omni_json_kv_uint(j, "count", s->mem_census[i].count);
+        omni_json_kv_uint(j, "bytes", s->mem_census[i].bytes);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -322,13 +298,13 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
         const omni_mem_leak_t *x = &m.leaks[i];
         omni_json_begin_object(j);
         site_fields(j, s, x->code, x->line);
-        kv_num(j, "live_bytes", x->live_bytes);
-        kv_num(j, "growth_bytes_per_s", x->growth_bytes_per_s);
-        kv_num(j, "confidence", x->confidence);
-        kv_uint(j, "survivors", x->survivors);
-        kv_num(j, "first_s", x->first_s);
-        kv_num(j, "last_s", x->last_s);
-        kv_str(j, "referrers", x->referrers);
+        omni_json_kv_num(j, "live_bytes", x->live_bytes);
+        omni_json_kv_num(j, "growth_bytes_per_s", x->growth_bytes_per_s);
+        omni_json_kv_num(j, "confidence", x->confidence);
+        omni_json_kv_uint(j, "survivors", x->survivors);
+        omni_json_kv_num(j, "first_s", x->first_s);
+        omni_json_kv_num(j, "last_s", x->last_s);
+        omni_json_kv_str(j, "referrers", x->referrers);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -344,11 +320,11 @@ static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_
         const omni_ftotal_t *f = &p->funcs[i];
         omni_json_begin_object(j);
         code_fields(j, s, f->code);
-        kv_uint(j, "calls", f->calls);
-        kv_uint(j, "primitive_calls", f->primitive_calls);
-        kv_num(j, "inclusive_s", f->inclusive_s);
-        kv_num(j, "exclusive_s", f->exclusive_s);
-        kv_uint(j, "max_recursion", f->max_recursion);
+        omni_json_kv_uint(j, "calls", f->calls);
+        omni_json_kv_uint(j, "primitive_calls", f->primitive_calls);
+        omni_json_kv_num(j, "inclusive_s", f->inclusive_s);
+        omni_json_kv_num(j, "exclusive_s", f->exclusive_s);
+        omni_json_kv_uint(j, "max_recursion", f->max_recursion);
         omni_json_key(j, "samples");
         if (s->has_samples)
             omni_json_uint(j, st->fn_samples[f->code]);
@@ -376,10 +352,10 @@ static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_
         omni_json_begin_object(j);
         code_fields(j, s, e->callee);
         omni_json_end_object(j);
-        kv_uint(j, "calls", e->calls);
-        kv_uint(j, "primitive_calls", e->primitive_calls);
-        kv_num(j, "inclusive_s", e->inclusive_s);
-        kv_num(j, "exclusive_s", e->exclusive_s);
+        omni_json_kv_uint(j, "calls", e->calls);
+        omni_json_kv_uint(j, "primitive_calls", e->primitive_calls);
+        omni_json_kv_num(j, "inclusive_s", e->inclusive_s);
+        omni_json_kv_num(j, "exclusive_s", e->exclusive_s);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -394,17 +370,17 @@ static void write_threads(omni_json_t *j, const omni_session_t *s) {
         for (size_t k = 0; k < t->n_funcs; k++)
             calls += t->funcs[k].calls;
         omni_json_begin_object(j);
-        kv_int(j, "pid", t->pid);
-        kv_uint(j, "id", t->id);
-        kv_int(j, "native_id", t->native_id);
-        kv_str(j, "name", t->name);
-        kv_num(j, "cpu_s", t->cpu_s);
-        kv_uint(j, "calls", calls);
-        kv_uint(j, "max_depth", t->max_depth);
+        omni_json_kv_int(j, "pid", t->pid);
+        omni_json_kv_uint(j, "id", t->id);
+        omni_json_kv_int(j, "native_id", t->native_id);
+        omni_json_kv_str(j, "name", t->name);
+        omni_json_kv_num(j, "cpu_s", t->cpu_s);
+        omni_json_kv_uint(j, "calls", calls);
+        omni_json_kv_uint(j, "max_depth", t->max_depth);
         if (s->has_samples) {
-            kv_uint(j, "samples", t->samples);
-            kv_uint(j, "cpu_samples", t->cpu_samples);
-            kv_uint(j, "gil_samples", t->gil_samples);
+            omni_json_kv_uint(j, "samples", t->samples);
+            omni_json_kv_uint(j, "cpu_samples", t->cpu_samples);
+            omni_json_kv_uint(j, "gil_samples", t->gil_samples);
         } else {
             omni_json_key(j, "samples");
             omni_json_null(j);
@@ -437,10 +413,10 @@ typedef struct io_sum {
 } io_sum_t;
 
 static void sum_fields(omni_json_t *j, const io_sum_t *t) {
-    kv_uint(j, "read_bytes", t->rb);
-    kv_uint(j, "write_bytes", t->wb);
-    kv_uint(j, "read_ops", t->rops);
-    kv_uint(j, "write_ops", t->wops);
+    omni_json_kv_uint(j, "read_bytes", t->rb);
+    omni_json_kv_uint(j, "write_bytes", t->wb);
+    omni_json_kv_uint(j, "read_ops", t->rops);
+    omni_json_kv_uint(j, "write_ops", t->wops);
 }
 
 /* {"2^k": ops} for the sizes of one direction (bucket b holds [2^(b-1), 2^b)). */
@@ -455,7 +431,7 @@ static void sizes(omni_json_t *j, const char *key, const uint64_t *h) {
             snprintf(k, sizeof k, "0");
         else
             snprintf(k, sizeof k, "%llu", 1ull << (b - 1));
-        kv_uint(j, k, h[b]);
+        omni_json_kv_uint(j, k, h[b]);
     }
     omni_json_end_object(j);
 }
@@ -542,16 +518,16 @@ static void write_io_bytes(omni_json_t *j, const omni_session_t *s) {
         if (f->code >= 0) {
             code_fields(j, s, (uint32_t)f->code);
         } else {
-            kv_str(j, "file", NULL);
-            kv_str(j, "name", NULL);
-            kv_str(j, "line", NULL);
+            omni_json_kv_str(j, "file", NULL);
+            omni_json_kv_str(j, "name", NULL);
+            omni_json_kv_str(j, "line", NULL);
         }
-        kv_str(j, "kind", s->io_kinds[f->kind].name);
-        kv_int(j, "pid", f->pid);
-        kv_uint(j, "read_bytes", f->read_bytes);
-        kv_uint(j, "write_bytes", f->write_bytes);
-        kv_uint(j, "read_ops", f->read_ops);
-        kv_uint(j, "write_ops", f->write_ops);
+        omni_json_kv_str(j, "kind", s->io_kinds[f->kind].name);
+        omni_json_kv_int(j, "pid", f->pid);
+        omni_json_kv_uint(j, "read_bytes", f->read_bytes);
+        omni_json_kv_uint(j, "write_bytes", f->write_bytes);
+        omni_json_kv_uint(j, "read_ops", f->read_ops);
+        omni_json_kv_uint(j, "write_ops", f->write_ops);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -582,31 +558,31 @@ static void write_io(omni_json_t *j, const omni_session_t *s) {
             continue;
         }
         omni_json_begin_object(j);
-        kv_str(j, "path", r->what);
-        kv_str(j, "mode", r->detail);
-        kv_uint(j, "count", r->count);
+        omni_json_kv_str(j, "path", r->what);
+        omni_json_kv_str(j, "mode", r->detail);
+        omni_json_kv_uint(j, "count", r->count);
         function_or_null(j, s, r->code);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
     omni_json_key(j, "interpreter_reads");
     omni_json_begin_object(j);
-    kv_uint(j, "files", interp_files);
-    kv_uint(j, "opens", interp_opens);
+    omni_json_kv_uint(j, "files", interp_files);
+    omni_json_kv_uint(j, "opens", interp_opens);
     omni_json_end_object(j);
     omni_json_key(j, "sockets");
     omni_json_begin_array(j);
     for (size_t i = 0; i < socks.n; i++) {
         const omni_etotal_ev_t *r = &socks.rows[i];
         omni_json_begin_object(j);
-        kv_str(j, "address", r->what);
-        kv_str(j, "how", r->detail);
-        kv_uint(j, "count", r->count);
+        omni_json_kv_str(j, "address", r->what);
+        omni_json_kv_str(j, "how", r->detail);
+        omni_json_kv_uint(j, "count", r->count);
         function_or_null(j, s, r->code);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
-    kv_uint(j, "events_dropped", s->events_dropped);
+    omni_json_kv_uint(j, "events_dropped", s->events_dropped);
     write_io_bytes(j, s);
     omni_json_end_object(j);
     omni_events_free(&opens);
@@ -624,18 +600,17 @@ static void write_imports(omni_json_t *j, const omni_session_t *s) {
         if (strcmp(im.rows[i].detail, "outermost") == 0)
             total += im.rows[i].seconds;
     available(j, "imports");
-    kv_num(j, "total_s", total);
-    kv_num(j, "share_of_wall", s->has_footer && s->wall_s > 0 ? total / s->wall_s : NAN);
+    omni_json_kv_num(j, "total_s", total);
+    omni_json_kv_num(j, "share_of_wall", s->has_footer && s->wall_s > 0 ? total / s->wall_s : NAN);
     omni_json_key(j, "modules");
     omni_json_begin_array(j);
     for (size_t i = 0; i < im.n; i++) {
         const omni_etotal_ev_t *r = &im.rows[i];
         omni_json_begin_object(j);
-        kv_str(j, "module", r->what);
-        kv_num(j, "seconds", r->seconds);
-        omni_json_key(j, "outermost");
-        omni_json_bool(j, strcmp(r->detail, "outermost") == 0);
-        kv_uint(j, "count", r->count);
+        omni_json_kv_str(j, "module", r->what);
+        omni_json_kv_num(j, "seconds", r->seconds);
+        omni_json_kv_bool(j, "outermost", strcmp(r->detail, "outermost") == 0);
+        omni_json_kv_uint(j, "count", r->count);
         function_or_null(j, s, r->code);
         omni_json_end_object(j);
     }
@@ -653,10 +628,11 @@ static void write_conflicts(omni_json_t *j, const omni_session_t *s) {
     if (s->has_events && omni_events_build(s, "conflict", &c) == 0) {
         for (size_t i = 0; i < c.n; i++) {
             omni_json_begin_object(j);
-            kv_str(j, "event", c.rows[i].what);
-            kv_uint(j, "count", c.rows[i].count);
+            omni_json_kv_str(j, "event", c.rows[i].what);
+            omni_json_kv_uint(j, "count", c.rows[i].count);
             function_or_null(j, s, c.rows[i].code);
-            kv_str(j, "effect", "both run; omnipython's times include the other tool's cost");
+            omni_json_kv_str(j, "effect",
+                "both run; omnipython's times include the other tool's cost");
             omni_json_end_object(j);
         }
         omni_events_free(&c);
@@ -664,11 +640,11 @@ static void write_conflicts(omni_json_t *j, const omni_session_t *s) {
     for (size_t i = 0; i < s->n_warnings; i++)
         if (s->warnings[i] && strstr(s->warnings[i], "frame-evaluation hook replaced")) {
             omni_json_begin_object(j);
-            kv_str(j, "event", "frame evaluation hook");
-            kv_uint(j, "count", 1);
+            omni_json_kv_str(j, "event", "frame evaluation hook");
+            omni_json_kv_uint(j, "count", 1);
             omni_json_key(j, "function");
             omni_json_null(j);
-            kv_str(j, "effect", s->warnings[i]);
+            omni_json_kv_str(j, "effect", s->warnings[i]);
             omni_json_end_object(j);
         }
     omni_json_end_array(j);
@@ -682,9 +658,9 @@ static void write_subprocesses(omni_json_t *j, const omni_session_t *s) {
         for (size_t i = 0; i < pr.n; i++) {
             const omni_etotal_ev_t *r = &pr.rows[i];
             omni_json_begin_object(j);
-            kv_str(j, "event", r->detail);
-            kv_str(j, "program", r->what);
-            kv_uint(j, "count", r->count);
+            omni_json_kv_str(j, "event", r->detail);
+            omni_json_kv_str(j, "program", r->what);
+            omni_json_kv_uint(j, "count", r->count);
             function_or_null(j, s, r->code);
             omni_json_end_object(j);
         }
@@ -701,7 +677,7 @@ static void write_series(omni_json_t *j, const omni_series_t *t) {
     str_list(j, "columns", t->cols, t->n_cols);
     size_t step = t->n_rows > SERIES_MAX_ROWS ? (t->n_rows + SERIES_MAX_ROWS - 1) / SERIES_MAX_ROWS
                                               : 1;
-    kv_uint(j, "every", step);
+    omni_json_kv_uint(j, "every", step);
     omni_json_key(j, "rows");
     omni_json_begin_array(j);
     for (size_t r = 0; r < t->n_rows; r += step) {
@@ -721,42 +697,42 @@ static void write_timeline(omni_json_t *j, const omni_session_t *s,
         return;
     }
     available(j, "timeline");
-    kv_num(j, "interval_s", t->interval_s);
-    kv_uint(j, "samples", t->samples);
-    kv_num(j, "span_s", t->span_s);
+    omni_json_kv_num(j, "interval_s", t->interval_s);
+    omni_json_kv_uint(j, "samples", t->samples);
+    omni_json_kv_num(j, "span_s", t->span_s);
     omni_json_key(j, "summary");
     omni_json_begin_object(j);
-    kv_num(j, "cpu_pct_mean", t->cpu_pct_mean);
-    kv_num(j, "cpu_pct_max", t->cpu_pct_max);
-    kv_num(j, "peak_rss_bytes", t->peak_rss_bytes);
-    kv_num(j, "final_rss_bytes", t->final_rss_bytes);
-    kv_num(j, "threads_max", t->threads_max);
-    kv_num(j, "fds_max", t->fds_max);
-    kv_num(j, "disk_read_bytes", t->read_bytes);
-    kv_num(j, "disk_write_bytes", t->write_bytes);
+    omni_json_kv_num(j, "cpu_pct_mean", t->cpu_pct_mean);
+    omni_json_kv_num(j, "cpu_pct_max", t->cpu_pct_max);
+    omni_json_kv_num(j, "peak_rss_bytes", t->peak_rss_bytes);
+    omni_json_kv_num(j, "final_rss_bytes", t->final_rss_bytes);
+    omni_json_kv_num(j, "threads_max", t->threads_max);
+    omni_json_kv_num(j, "fds_max", t->fds_max);
+    omni_json_kv_num(j, "disk_read_bytes", t->read_bytes);
+    omni_json_kv_num(j, "disk_write_bytes", t->write_bytes);
     double span = t->span_s > 0 ? t->span_s : NAN;
-    kv_num(j, "disk_read_bytes_per_s", t->read_bytes / span);
-    kv_num(j, "disk_write_bytes_per_s", t->write_bytes / span);
-    kv_num(j, "read_call_bytes", t->rchar);
-    kv_num(j, "write_call_bytes", t->wchar);
-    kv_num(j, "read_syscalls", t->syscr);
-    kv_num(j, "write_syscalls", t->syscw);
-    kv_num(j, "voluntary_ctx", t->voluntary_ctx);
-    kv_num(j, "involuntary_ctx", t->involuntary_ctx);
-    kv_num(j, "minor_faults", t->minor_faults);
-    kv_num(j, "major_faults", t->major_faults);
-    kv_num(j, "load1_max", t->load1_max);
-    kv_num(j, "mem_available_min_bytes", t->mem_available_min_bytes);
-    kv_num(j, "machine_busy_pct_mean", t->machine_busy_pct_mean);
+    omni_json_kv_num(j, "disk_read_bytes_per_s", t->read_bytes / span);
+    omni_json_kv_num(j, "disk_write_bytes_per_s", t->write_bytes / span);
+    omni_json_kv_num(j, "read_call_bytes", t->rchar);
+    omni_json_kv_num(j, "write_call_bytes", t->wchar);
+    omni_json_kv_num(j, "read_syscalls", t->syscr);
+    omni_json_kv_num(j, "write_syscalls", t->syscw);
+    omni_json_kv_num(j, "voluntary_ctx", t->voluntary_ctx);
+    omni_json_kv_num(j, "involuntary_ctx", t->involuntary_ctx);
+    omni_json_kv_num(j, "minor_faults", t->minor_faults);
+    omni_json_kv_num(j, "major_faults", t->major_faults);
+    omni_json_kv_num(j, "load1_max", t->load1_max);
+    omni_json_kv_num(j, "mem_available_min_bytes", t->mem_available_min_bytes);
+    omni_json_kv_num(j, "machine_busy_pct_mean", t->machine_busy_pct_mean);
     omni_json_key(j, "net");
     omni_json_begin_object(j);
     for (int i = 0; i < t->n_ifaces; i++) {
         omni_json_key(j, t->iface[i]);
         omni_json_begin_object(j);
-        kv_num(j, "rx_bytes", t->rx_bytes[i]);
-        kv_num(j, "rx_packets", t->rx_packets[i]);
-        kv_num(j, "tx_bytes", t->tx_bytes[i]);
-        kv_num(j, "tx_packets", t->tx_packets[i]);
+        omni_json_kv_num(j, "rx_bytes", t->rx_bytes[i]);
+        omni_json_kv_num(j, "rx_packets", t->rx_packets[i]);
+        omni_json_kv_num(j, "tx_bytes", t->tx_bytes[i]);
+        omni_json_kv_num(j, "tx_packets", t->tx_packets[i]);
         omni_json_end_object(j);
     }
     omni_json_end_object(j);
@@ -779,14 +755,14 @@ static void write_gpu(omni_json_t *j, const omni_timeline_summary_t *t) {
     omni_json_begin_array(j);
     for (int d = 0; d < t->n_gpus; d++) {
         omni_json_begin_object(j);
-        kv_int(j, "index", d);
-        kv_str(j, "model", t->gpu_model[d]);
-        kv_num(j, "util_mean_pct", t->gpu_util_mean[d]);
-        kv_num(j, "util_max_pct", t->gpu_util_max[d]);
-        kv_num(j, "mem_used_max_bytes", t->gpu_mem_max[d]);
-        kv_num(j, "process_mem_max_bytes", t->gpu_proc_mem_max[d]);
-        kv_num(j, "power_max_w", t->gpu_power_max_w[d]);
-        kv_num(j, "energy_j", t->gpu_energy_j[d]);
+        omni_json_kv_int(j, "index", d);
+        omni_json_kv_str(j, "model", t->gpu_model[d]);
+        omni_json_kv_num(j, "util_mean_pct", t->gpu_util_mean[d]);
+        omni_json_kv_num(j, "util_max_pct", t->gpu_util_max[d]);
+        omni_json_kv_num(j, "mem_used_max_bytes", t->gpu_mem_max[d]);
+        omni_json_kv_num(j, "process_mem_max_bytes", t->gpu_proc_mem_max[d]);
+        omni_json_kv_num(j, "power_max_w", t->gpu_power_max_w[d]);
+        omni_json_kv_num(j, "energy_j", t->gpu_energy_j[d]);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -802,13 +778,13 @@ static void write_counters(omni_json_t *j, const omni_timeline_summary_t *t) {
     omni_json_key(j, "events");
     omni_json_begin_object(j);
     for (int i = 0; i < t->n_events; i++)
-        kv_num(j, t->event[i], t->event_total[i]);
+        omni_json_kv_num(j, t->event[i], t->event_total[i]);
     omni_json_end_object(j);
-    kv_num(j, "ipc", t->ipc);
+    omni_json_kv_num(j, "ipc", t->ipc);
     /* An estimate: every last-level miss moves one cache line from memory. */
-    kv_num(j, "estimated_memory_bytes", t->est_memory_bytes);
-    kv_num(j, "estimated_memory_bandwidth_gbps",
-                   t->span_s > 0 ? t->est_memory_bytes / t->span_s / 1e9 : NAN);
+    omni_json_kv_num(j, "estimated_memory_bytes", t->est_memory_bytes);
+    omni_json_kv_num(j, "estimated_memory_bandwidth_gbps",
+                     t->span_s > 0 ? t->est_memory_bytes / t->span_s / 1e9 : NAN);
     omni_json_end_object(j);
 }
 
@@ -825,13 +801,14 @@ static void write_energy(omni_json_t *j, const omni_timeline_summary_t *t) {
     double total = (cpu ? t->cpu_energy_j : 0) + (gpu ? t->gpu_energy_total_j : 0);
     double kwh = total / 3.6e6;
     available(j, "energy");
-    kv_num(j, "cpu_j", cpu ? t->cpu_energy_j : NAN);
-    kv_num(j, "gpu_j", gpu ? t->gpu_energy_total_j : NAN);
-    kv_num(j, "total_j", total);
-    kv_num(j, "kwh", kwh);
-    kv_num(j, "grams_co2_per_kwh", t->grams_co2_per_kwh);
-    kv_num(j, "co2_grams", kwh * t->grams_co2_per_kwh);
-    kv_str(j, "scope", "RAPL counts whole sockets and NVML whole devices, not only this process");
+    omni_json_kv_num(j, "cpu_j", cpu ? t->cpu_energy_j : NAN);
+    omni_json_kv_num(j, "gpu_j", gpu ? t->gpu_energy_total_j : NAN);
+    omni_json_kv_num(j, "total_j", total);
+    omni_json_kv_num(j, "kwh", kwh);
+    omni_json_kv_num(j, "grams_co2_per_kwh", t->grams_co2_per_kwh);
+    omni_json_kv_num(j, "co2_grams", kwh * t->grams_co2_per_kwh);
+    omni_json_kv_str(j, "scope",
+        "RAPL counts whole sockets and NVML whole devices, not only this process");
     omni_json_end_object(j);
 }
 
@@ -851,13 +828,13 @@ static void write_hardware(omni_json_t *j, const omni_session_t *s) {
         omni_json_msgpack(j, &kv->val);
     }
     msgpack_unpacked_destroy(&u);
-    kv_str(j, "hostname", s->hostname);
-    kv_str(j, "arch", s->arch);
-    kv_str(j, "cpu_model", s->cpu_model);
-    kv_uint(j, "logical_cpus", s->logical_cpus);
-    kv_uint(j, "memory_total_bytes", s->memory_total_bytes);
-    kv_str(j, "os", s->os);
-    kv_str(j, "kernel", s->kernel);
+    omni_json_kv_str(j, "hostname", s->hostname);
+    omni_json_kv_str(j, "arch", s->arch);
+    omni_json_kv_str(j, "cpu_model", s->cpu_model);
+    omni_json_kv_uint(j, "logical_cpus", s->logical_cpus);
+    omni_json_kv_uint(j, "memory_total_bytes", s->memory_total_bytes);
+    omni_json_kv_str(j, "os", s->os);
+    omni_json_kv_str(j, "kernel", s->kernel);
     omni_json_end_object(j);
 }
 
@@ -867,12 +844,12 @@ static void write_lines(omni_json_t *j, const omni_session_t *s, const omni_samp
     for (size_t i = 0; i < st->n_lines; i++) {
         const omni_line_total_t *l = &st->lines[i];
         omni_json_begin_object(j);
-        kv_str(j, "file", s->codes[l->code].file);
-        kv_int(j, "line", l->line);
-        kv_str(j, "function", s->codes[l->code].name);
-        kv_int(j, "function_line", s->codes[l->code].line);
-        kv_uint(j, "samples", l->samples);
-        kv_uint(j, "cpu_samples", l->cpu);
+        omni_json_kv_str(j, "file", s->codes[l->code].file);
+        omni_json_kv_int(j, "line", l->line);
+        omni_json_kv_str(j, "function", s->codes[l->code].name);
+        omni_json_kv_int(j, "function_line", s->codes[l->code].line);
+        omni_json_kv_uint(j, "samples", l->samples);
+        omni_json_kv_uint(j, "cpu_samples", l->cpu);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -886,12 +863,12 @@ static void write_sampling(omni_json_t *j, const omni_session_t *s,
         return;
     }
     available(j, "sampling");
-    kv_num(j, "interval_s", s->sample_interval_s);
-    kv_uint(j, "taken", s->samples_taken);
-    kv_uint(j, "stack_samples", st->total);
-    kv_uint(j, "cpu_samples", st->cpu);
-    kv_uint(j, "errors", s->sample_errors);
-    kv_uint(j, "dropped", s->samples_dropped);
+    omni_json_kv_num(j, "interval_s", s->sample_interval_s);
+    omni_json_kv_uint(j, "taken", s->samples_taken);
+    omni_json_kv_uint(j, "stack_samples", st->total);
+    omni_json_kv_uint(j, "cpu_samples", st->cpu);
+    omni_json_kv_uint(j, "errors", s->sample_errors);
+    omni_json_kv_uint(j, "dropped", s->samples_dropped);
     omni_json_end_object(j);
 }
 
@@ -903,8 +880,8 @@ int omni_report_json(const omni_session_t *s, const char *session_path,
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
-    kv_str(&j, "schema", "omnipython-report");
-    kv_int(&j, "schema_version", OMNI_REPORT_SCHEMA_VERSION);
+    omni_json_kv_str(&j, "schema", "omnipython-report");
+    omni_json_kv_int(&j, "schema_version", OMNI_REPORT_SCHEMA_VERSION);
     write_run(&j, s, session_path);
     write_processes(&j, s);
     write_repeats(&j, s);

@@ -734,25 +734,18 @@ void omni_cg_totals(const omni_cg_t *g, size_t *nodes, size_t *edges, uint64_t *
 void omni_cg_json(const omni_cg_t *g, omni_json_t *j) {
     omni_json_key(j, "callgraph");
     omni_json_begin_object(j);
-    omni_json_key(j, "calls");
-    omni_json_uint(j, g->calls);
-    omni_json_key(j, "resolved");
-    omni_json_uint(j, g->resolved);
-    omni_json_key(j, "unresolved");
-    omni_json_uint(j, g->calls - g->resolved);
+    omni_json_kv_uint(j, "calls", g->calls);
+    omni_json_kv_uint(j, "resolved", g->resolved);
+    omni_json_kv_uint(j, "unresolved", g->calls - g->resolved);
     omni_json_key(j, "nodes");
     omni_json_begin_array(j);
     for (size_t i = 0; i < g->n_nodes; i++) {
         const node_t *n = &g->nodes[i];
         omni_json_begin_object(j);
-        omni_json_key(j, "id");
-        omni_json_str(j, n->id);
-        omni_json_key(j, "kind");
-        omni_json_str(j, n->kind);
-        omni_json_key(j, "path");
-        omni_json_str(j, n->path);
-        omni_json_key(j, "line");
-        omni_json_int(j, n->line);
+        omni_json_kv_str(j, "id", n->id);
+        omni_json_kv_str(j, "kind", n->kind);
+        omni_json_kv_str(j, "path", n->path);
+        omni_json_kv_int(j, "line", n->line);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -761,20 +754,14 @@ void omni_cg_json(const omni_cg_t *g, omni_json_t *j) {
     for (size_t i = 0; i < g->n_edges; i++) {
         const edge_t *e = &g->edges[i];
         omni_json_begin_object(j);
-        omni_json_key(j, "from");
-        omni_json_str(j, g->nodes[e->from].id);
-        omni_json_key(j, "to");
-        omni_json_str(j, g->nodes[e->to].id);
-        omni_json_key(j, "kind");
-        omni_json_str(j, e->kind == 'i' ? "instantiate" : e->kind == 'd' ? "runtime_only" : "call");
-        omni_json_key(j, "line");
-        omni_json_int(j, e->line);
-        omni_json_key(j, "sites");
-        omni_json_uint(j, e->kind == 'd' ? 0 : e->count);
-        omni_json_key(j, "seen");
-        omni_json_bool(j, e->seen);
-        omni_json_key(j, "run_calls");
-        omni_json_uint(j, e->run_calls);
+        omni_json_kv_str(j, "from", g->nodes[e->from].id);
+        omni_json_kv_str(j, "to", g->nodes[e->to].id);
+        omni_json_kv_str(j, "kind",
+            e->kind == 'i' ? "instantiate" : e->kind == 'd' ? "runtime_only" : "call");
+        omni_json_kv_int(j, "line", e->line);
+        omni_json_kv_uint(j, "sites", e->kind == 'd' ? 0 : e->count);
+        omni_json_kv_bool(j, "seen", e->seen);
+        omni_json_kv_uint(j, "run_calls", e->run_calls);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -783,12 +770,9 @@ void omni_cg_json(const omni_cg_t *g, omni_json_t *j) {
     for (size_t i = 0; i < g->n_mod_edges; i++) {
         const mod_edge_t *e = &g->mod_edges[i];
         omni_json_begin_object(j);
-        omni_json_key(j, "from");
-        omni_json_str(j, g->mods[e->from].name);
-        omni_json_key(j, "to");
-        omni_json_str(j, g->mods[e->to].name);
-        omni_json_key(j, "line");
-        omni_json_int(j, e->line);
+        omni_json_kv_str(j, "from", g->mods[e->from].name);
+        omni_json_kv_str(j, "to", g->mods[e->to].name);
+        omni_json_kv_int(j, "line", e->line);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);

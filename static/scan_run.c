@@ -268,32 +268,22 @@ int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *r
     if (j) {
         omni_json_key(j, "run");
         omni_json_begin_object(j);
-        omni_json_key(j, "command");
-        omni_json_str(j, o->args);
-        omni_json_key(j, "exit_status");
-        omni_json_int(j, status);
-        omni_json_key(j, "session");
-        omni_json_str(j, session);
+        omni_json_kv_str(j, "command", o->args);
+        omni_json_kv_int(j, "exit_status", status);
+        omni_json_kv_str(j, "session", session);
         omni_json_key(j, "functions");
         omni_json_begin_array(j);
         for (size_t i = 0; i < nh && i < 100; i++) {
             const omni_entity_t *e = hot[i].e;
             char rel[PATH_MAX];
             omni_json_begin_object(j);
-            omni_json_key(j, "path");
-            omni_json_str(j, relative(&c, e->file, rel, sizeof rel));
-            omni_json_key(j, "name");
-            omni_json_str(j, e->function);
-            omni_json_key(j, "line");
-            omni_json_int(j, e->line);
-            omni_json_key(j, "complexity");
-            omni_json_num(j, e->v[cc_m]);
-            omni_json_key(j, "sample_share");
-            omni_json_num(j, e->v[share_m]);
-            omni_json_key(j, "exclusive_s");
-            omni_json_num(j, e->v[excl_m]);
-            omni_json_key(j, "calls");
-            omni_json_num(j, e->v[calls_m]);
+            omni_json_kv_str(j, "path", relative(&c, e->file, rel, sizeof rel));
+            omni_json_kv_str(j, "name", e->function);
+            omni_json_kv_int(j, "line", e->line);
+            omni_json_kv_num(j, "complexity", e->v[cc_m]);
+            omni_json_kv_num(j, "sample_share", e->v[share_m]);
+            omni_json_kv_num(j, "exclusive_s", e->v[excl_m]);
+            omni_json_kv_num(j, "calls", e->v[calls_m]);
             omni_json_end_object(j);
         }
         omni_json_end_array(j);
