@@ -13,7 +13,9 @@ static int site_cmp(const void *x, const void *y) {
     const omni_mem_site_t *a = x, *b = y;
     if (a->code != b->code)
         return a->code < b->code ? -1 : 1;
-    return a->line < b->line ? -1 : a->line > b->line;
+    if (a->line != b->line)
+        return a->line < b->line ? -1 : 1;
+    return a->native - b->native;
 }
 
 static int by_alloc(const void *x, const void *y) {
@@ -104,7 +106,8 @@ int omni_memory_build(const omni_session_t *s, omni_memory_t *out) {
         site_of[i] = -1;
         if (m->alloc_bytes <= 0 && m->exit_live_bytes <= 0)
             continue;
-        out->sites[out->n_sites++] = (omni_mem_site_t){m->code, m->line, m->alloc_bytes, m->allocs,
+        out->sites[out->n_sites++] = (omni_mem_site_t){m->code, m->line, m->native,
+                                                       m->alloc_bytes, m->allocs,
                                                        m->exit_live_bytes, m->peak_live_bytes,
                                                        NULL};
     }
@@ -124,7 +127,8 @@ int omni_memory_build(const omni_session_t *s, omni_memory_t *out) {
     }
     out->n_sites = k;
     for (size_t i = 0; i < n; i++) {
-        omni_mem_site_t key = {s->mem_nodes[i].code, s->mem_nodes[i].line, 0, 0, 0, 0, NULL};
+        omni_mem_site_t key = {s->mem_nodes[i].code, s->mem_nodes[i].line,
+                               s->mem_nodes[i].native, 0, 0, 0, 0, NULL};
         omni_mem_site_t *f = k ? bsearch(&key, out->sites, k, sizeof key, site_cmp) : NULL;
         site_of[i] = f ? f - out->sites : -1;
     }
@@ -155,7 +159,8 @@ int omni_memory_build(const omni_session_t *s, omni_memory_t *out) {
             }
             pts[m++] = (pt_t){v->t_s, v->bytes};
         }
-        omni_mem_leak_t l = {out->sites[site].code, out->sites[site].line, 0, 0, 0, 0, 0, 0,
+        omni_mem_leak_t l = {out->sites[site].code, out->sites[site].line,
+                             out->sites[site].native, 0, 0, 0, 0, 0, 0,
                              out->sites[site].referrers};
         if (leak_of(s, pts, m, out->sites[site].live_bytes, &l))
             out->leaks[out->n_leaks++] = l;

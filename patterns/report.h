@@ -111,12 +111,14 @@ void omni_samples_free(omni_sample_totals_t *t);
  * allocations; bytes and counts are estimates from the samples. */
 typedef struct omni_mem_site {
     int64_t code, line;
+    int native;                /* the native heap's (malloc, mmap) rather than Python's */
     double alloc_bytes, allocs, live_bytes, peak_live_bytes;
     const char *referrers;     /* what keeps its blocks alive (borrowed), or NULL */
 } omni_mem_site_t;
 
 typedef struct omni_mem_leak {
     int64_t code, line;
+    int native;
     double live_bytes, growth_bytes_per_s, confidence;
     size_t survivors;          /* sampled blocks alive at the end */
     double first_s, last_s;    /* when the first and last of them were allocated */

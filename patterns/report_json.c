@@ -222,11 +222,32 @@ static void code_fields(omni_json_t *j, const omni_session_t *s, uint32_t code) 
 }
 
 /* A site's place: the file and name of its code, and the line allocated at. */
-static void site_fields(omni_json_t *j, const omni_session_t *s, int64_t code, int64_t line) {
+static void site_fields(omni_json_t *j, const omni_session_t *s, int64_t code, int64_t line,
+                        int native) {
+    omni_json_kv_str(j, "domain", native ? "native" : "python");
     omni_json_kv_str(j, "file", code >= 0 ? s->codes[code].file : NULL);
     omni_json_kv_str(j, "name", code >= 0 ? s->codes[code].name : NULL);
     omni_json_kv_int(j, "line", line >= 0 ? line : code >= 0 ? s->codes[code].line : 0);
     omni_json_kv_int(j, "function_line", code >= 0 ? s->codes[code].line : 0);
+}
+
+/* The native heap: malloc and its relatives and anonymous mmap outside
+ * Python's allocators, counted apart (never in the totals above). */
+static void write_native(omni_json_t *j, const omni_session_t *s) {
+    if (!s->mem_native_available) {
+        unavailable(j, "native", s->mem_native_reason ? s->mem_native_reason : "not measured");
+        return;
+    }
+    available(j, "native");
+    omni_json_kv_uint(j, "allocations", s->native_allocations);
+    omni_json_kv_uint(j, "frees", s->native_frees);
+    omni_json_kv_uint(j, "allocated_bytes", s->native_allocated_bytes);
+    omni_json_kv_uint(j, "freed_bytes", s->native_freed_bytes);
+    omni_json_kv_uint(j, "peak_bytes", s->native_peak_bytes);
+    omni_json_kv_uint(j, "exit_live_bytes", s->native_exit_live_bytes);
+    omni_json_kv_uint(j, "maps", s->native_maps);
+    omni_json_kv_uint(j, "mapped_bytes", s->native_mapped_bytes);
+    omni_json_end_object(j);
 }
 
 static void write_memory(omni_json_t *j, const omni_session_t *s) {
@@ -256,6 +277,7 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     omni_json_kv_num(j, "sample_interval_bytes", s->mem_interval_bytes);
     omni_json_kv_uint(j, "samples", s->mem_samples);
     omni_json_kv_num(j, "import_time_live_bytes", m.import_time_bytes);
+    write_native(j, s);
     omni_json_kv_str(j, "estimates",
         "sites' bytes and counts are estimated from allocations sampled "
         "every sample_interval_bytes on average (each sampled block of "
@@ -266,7 +288,7 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     for (size_t i = 0; i < m.n_sites && i < 200; i++) {
         const omni_mem_site_t *x = &m.sites[i];
         omni_json_begin_object(j);
-        site_fields(j, s, x->code, x->line);
+        site_fields(j, s, x->code, x->line, x->native);
         omni_json_kv_num(j, "allocated_bytes", x->alloc_bytes);
         omni_json_kv_num(j, "allocations", x->allocs);
         omni_json_kv_num(j, "allocations_per_s", wall > 0 ? x->allocs / wall : NAN);
@@ -297,7 +319,7 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     for (size_t i = 0; i < m.n_leaks; i++) {
         const omni_mem_leak_t *x = &m.leaks[i];
         omni_json_begin_object(j);
-        site_fields(j, s, x->code, x->line);
+        site_fields(j, s, x->code, x->line, x->native);
         omni_json_kv_num(j, "live_bytes", x->live_bytes);
         omni_json_kv_num(j, "growth_bytes_per_s", x->growth_bytes_per_s);
         omni_json_kv_num(j, "confidence", x->confidence);

@@ -409,13 +409,23 @@ static void print_memory(const out_t *o) {
             (unsigned long long)s->mem_allocations,
             wall > 0 ? (double)s->mem_allocations / wall : 0,
             omni_fmt_bytes((double)s->mem_allocated_bytes, c, sizeof c));
+    if (s->mem_native_available)
+        fprintf(f, "  native heap (malloc, mmap outside Python's allocators): peak %s, alive at the "
+                   "end %s; %llu allocations, %s allocated, %llu mappings\n",
+                omni_fmt_bytes((double)s->native_peak_bytes, a, sizeof a),
+                omni_fmt_bytes((double)s->native_exit_live_bytes, b, sizeof b),
+                (unsigned long long)s->native_allocations,
+                omni_fmt_bytes((double)s->native_allocated_bytes, c, sizeof c),
+                (unsigned long long)s->native_maps);
+    else if (s->mem_native_reason)
+        fprintf(f, "  %snative heap: unavailable: %s%s\n", dim(o), s->mem_native_reason, reset(o));
     for (size_t i = 0; i < m.n_sites && i < 10; i++) {
         const omni_mem_site_t *x = &m.sites[i];
         const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
-        fprintf(f, "  %10s allocated %10s alive  %s  %s:%lld\n",
+        fprintf(f, "  %10s allocated %10s alive  %s  %s:%lld%s\n",
                 omni_fmt_bytes(x->alloc_bytes, a, sizeof a), omni_fmt_bytes(x->live_bytes, b, sizeof b),
                 code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
-                (long long)x->line);
+                (long long)x->line, x->native ? "  (native)" : "");
     }
     if (s->n_mem_census) {
         fprintf(f, "  %salive at the end, by type%s%s:", dim(o), s->mem_census_partial ? " (partial)" : "",
@@ -429,11 +439,11 @@ static void print_memory(const out_t *o) {
     for (size_t i = 0; i < m.n_leaks && i < 5; i++) {
         const omni_mem_leak_t *x = &m.leaks[i];
         const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
-        fprintf(f, "  %sleak candidate%s %s alive, growing %s/s (confidence %.2f)  %s  %s:%lld\n",
+        fprintf(f, "  %sleak candidate%s %s alive, growing %s/s (confidence %.2f)  %s  %s:%lld%s\n",
                 bold(o), reset(o), omni_fmt_bytes(x->live_bytes, a, sizeof a),
                 omni_fmt_bytes(x->growth_bytes_per_s, b, sizeof b), x->confidence,
                 code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
-                (long long)x->line);
+                (long long)x->line, x->native ? "  (native)" : "");
         if (x->referrers)
             fprintf(f, "      %skept by: %s%s\n", dim(o), x->referrers, reset(o));
     }

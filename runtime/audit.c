@@ -3,6 +3,7 @@
  * inside the audit hook with the GIL held; rows live in one table that the
  * end of the run writes without allocating. */
 #include "runtime/audit.h"
+#include "runtime/nativeheap.h"
 
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
@@ -70,11 +71,11 @@ static uint64_t hash_row(int kind, uint32_t code, const char *what, const char *
 
 static int grow(void) {
     uint32_t cap = au.cap ? au.cap * 2 : 256;
-    row_t *rows = realloc(au.rows, cap * sizeof *rows);
+    row_t *rows = omni_own_realloc(au.rows, cap * sizeof *rows);
     if (!rows)
         return -1;
     au.rows = rows;
-    uint32_t *slots = calloc(2 * (size_t)cap, sizeof *slots);
+    uint32_t *slots = omni_own_calloc(2 * (size_t)cap, sizeof *slots);
     if (!slots)
         return -1;
     for (uint32_t i = 0; i < au.n; i++) {
@@ -108,7 +109,7 @@ static row_t *row_for(int kind, uint32_t code, const char *what, const char *det
     row_t *r = NULL;
     if (au.n == au.cap && grow() < 0)
         goto exit;
-    char *w = strdup(what), *d = strdup(detail);
+    char *w = omni_own_strdup(what), *d = omni_own_strdup(detail);
     if (!w || !d) {
         free(w);
         free(d);

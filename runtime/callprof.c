@@ -1,6 +1,7 @@
 /* callprof.c - the frame-evaluation hook: exact per-code-object call counts
  * and times, per thread, with the definitions of CPython's cProfile. */
 #include "runtime/pylayout.h"
+#include "runtime/nativeheap.h"
 
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
@@ -77,7 +78,7 @@ static int index_add(const void *code, uint32_t id) {
     code_index_t *x = cp.by_addr;
     if (!x || (x->used + 1) * 2 > x->mask + 1) {
         uint32_t cap = x ? (x->mask + 1) * 2 : 4096;
-        code_index_t *n = calloc(1, sizeof *n + cap * sizeof n->slots[0]);
+        code_index_t *n = omni_own_calloc(1, sizeof *n + cap * sizeof n->slots[0]);
         if (!n)
             return -1;
         n->mask = cap - 1;
@@ -126,7 +127,7 @@ static char *utf8_copy(PyObject *s) {
         PyErr_Clear();
         u = "?";
     }
-    return strdup(u);
+    return omni_own_strdup(u);
 }
 
 /* Slow path, once per code object: gives it an id and copies its names.
@@ -134,7 +135,7 @@ static char *utf8_copy(PyObject *s) {
 static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     if (cp.n_codes == cp.codes_cap) {
         uint32_t cap = cp.codes_cap ? cp.codes_cap * 2 : 1024;
-        omni_code_info_t *c = realloc(cp.codes, cap * sizeof *c);
+        omni_code_info_t *c = omni_own_realloc(cp.codes, cap * sizeof *c);
         if (!c)
             return OMNI_CODE_NONE;
         cp.codes = c;
@@ -157,7 +158,7 @@ static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     info->linetable_len = 0;
     if (PyBytes_Check(co->co_linetable)) {
         Py_ssize_t n = PyBytes_GET_SIZE(co->co_linetable);
-        char *lt = malloc(n ? (size_t)n : 1);
+        char *lt = omni_own_malloc(n ? (size_t)n : 1);
         if (lt) {
             memcpy(lt, PyBytes_AS_STRING(co->co_linetable), (size_t)n);
             info->linetable = lt;
@@ -201,7 +202,7 @@ static void thread_name_from_frame(omni_cthread_t *t, omni_pyframe_t *f) {
 }
 
 static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
-    omni_cthread_t *t = calloc(1, sizeof *t);
+    omni_cthread_t *t = omni_own_calloc(1, sizeof *t);
     if (!t)
         return NULL;
     thread_name_from_frame(t, f);
@@ -228,7 +229,7 @@ static int grow_fn(omni_cthread_t *t, uint32_t id) {
     uint32_t cap = t->fn_cap ? t->fn_cap : 256;
     while (cap <= id)
         cap *= 2;
-    omni_fstat_t *fn = realloc(t->fn, cap * sizeof *fn);
+    omni_fstat_t *fn = omni_own_realloc(t->fn, cap * sizeof *fn);
     if (!fn)
         return -1;
     memset(fn + t->fn_cap, 0, (cap - t->fn_cap) * sizeof *fn);
@@ -239,7 +240,7 @@ static int grow_fn(omni_cthread_t *t, uint32_t id) {
 
 static int grow_stack(omni_cthread_t *t) {
     uint32_t cap = t->stack_cap ? t->stack_cap * 2 : 256;
-    omni_ctx_t *s = realloc(t->stack, cap * sizeof *s);
+    omni_ctx_t *s = omni_own_realloc(t->stack, cap * sizeof *s);
     if (!s)
         return -1;
     t->stack = s;
@@ -267,7 +268,7 @@ static inline uint32_t *edge_slots(omni_cthread_t *t) {
 static int grow_edges(omni_cthread_t *t) {
     uint32_t cap = t->edge_cap ? t->edge_cap * 2 : 1024;
     /* cap edges, then 2*cap slots (load factor at most 1/2). */
-    omni_edge_t *e = malloc(cap * sizeof *e + 2 * cap * sizeof(uint32_t));
+    omni_edge_t *e = omni_own_malloc(cap * sizeof *e + 2 * cap * sizeof(uint32_t));
     if (!e)
         return -1;
     if (t->edge_count)
@@ -399,8 +400,10 @@ static void *eval_on_segment(void *p) {
 }
 
 static void *segment_map(void) {
+    omni_heap_self++; /* omnipython's, not the target's memory */
     void *m = mmap(NULL, SEGMENT_BYTES, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    omni_heap_self--;
     if (m == MAP_FAILED)
         return NULL;
     /* A guard page: overflowing a segment faults like overflowing a stack. */
@@ -417,7 +420,7 @@ static PyObject *eval_switched(omni_cthread_t *t, PyThreadState *ts, omni_pyfram
     uint32_t lvl = t->seg_level;
     if (lvl == t->seg_cap) {
         uint32_t cap = t->seg_cap ? t->seg_cap * 2 : 8;
-        void **s = realloc(t->segments, cap * sizeof *s);
+        void **s = omni_own_realloc(t->segments, cap * sizeof *s);
         if (!s)
             return _PyEval_EvalFrameDefault(ts, f, throwflag);
         memset(s + t->seg_cap, 0, (cap - t->seg_cap) * sizeof *s);

@@ -4,6 +4,7 @@
  * number's kind is learnt again after it is reused). */
 #define _GNU_SOURCE
 #include "runtime/iocount.h"
+#include "runtime/nativeheap.h"
 
 #include "runtime/callprof.h"
 
@@ -135,7 +136,7 @@ static inline void forget(int fd) {
 }
 
 static io_thread_t *thread_stats(void) {
-    io_thread_t *t = calloc(1, sizeof *t);
+    io_thread_t *t = omni_own_calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->next = __atomic_load_n(&io.threads, __ATOMIC_ACQUIRE);
@@ -150,7 +151,7 @@ static io_thread_t *thread_stats(void) {
 static io_fn_t *fn_row(io_thread_t *t, uint32_t code, int kind) {
     if (t->fn_n * 2 >= t->fn_cap) {
         uint32_t cap = t->fn_cap ? t->fn_cap * 2 : 64;
-        io_fn_t *n = calloc(cap, sizeof *n);
+        io_fn_t *n = omni_own_calloc(cap, sizeof *n);
         if (!n)
             return NULL;
         for (uint32_t i = 0; i < t->fn_cap; i++) {

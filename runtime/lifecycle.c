@@ -10,6 +10,7 @@
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
 #include "runtime/iocount.h"
+#include "runtime/nativeheap.h"
 #include "runtime/memtrack.h"
 #include "runtime/regions.h"
 #include "runtime/clock.h"
@@ -395,7 +396,7 @@ static int sleep_unless_finished(double seconds) {
 static void *watchdog_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-timeout");
-    omni_iocount_ignore_thread();
+    omni_own_thread();
     if (!sleep_unless_finished(rt.cfg.timeout_s))
         return NULL;
     __atomic_store_n(&rt.timed_out, 1, __ATOMIC_SEQ_CST);
@@ -609,6 +610,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     start_monitor();
     start_watchdog();
     omni_iocount_start();
+    omni_memtrack_start_native();
 }
 
 /* ---------------------------------------------------------------- finish */

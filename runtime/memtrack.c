@@ -22,6 +22,7 @@
 
 #include "runtime/callprof.h"
 #include "runtime/embedded.h"
+#include "runtime/nativeheap.h"
 #include "runtime/clock.h"
 #include "runtime/pylayout.h"
 #include "runtime/pyerr.h"
@@ -72,8 +73,10 @@ static struct {
     int lock;
     struct snode {
         uint32_t parent, code;       /* parent node (UINT32_MAX: root), code id */
-        int32_t line;                /* the innermost frame's line, -1 unknown */
+        int32_t offset;              /* the innermost frame's instruction, -1 unknown (its
+                                        line is looked up at the end) */
         uint32_t next;               /* hash chain */
+        int native;                  /* a site of the native heap's (a leaf only) */
         double alloc_bytes, allocs;  /* estimated */
         double live_bytes, peak_live; /* estimated */
         double exit_live;            /* estimated, when the program ended */
@@ -94,7 +97,10 @@ static struct {
     double peak_snapshot;            /* total live when at-peak was copied last */
     /* when the program ended (before the interpreter tears its modules down) */
     int exited;
-    uint64_t exit_ns, exit_live;
+    uint64_t exit_ns, exit_live, exit_native_live;
+    /* the native heap: counted while the target runs, or why not */
+    int native_on;
+    char native_why[160];
     struct xblock {
         uint32_t node;
         float weight;
@@ -147,12 +153,16 @@ static arena_t *arena_of(uintptr_t p) {
 }
 
 static void *arena_alloc(void *ctx, size_t size) {
+    omni_heap_self++;
     void *p = orig_arena.alloc(ctx, size);
-    if (!p || mt.n_arenas == MAX_ARENAS)
+    if (!p || mt.n_arenas == MAX_ARENAS) {
+        omni_heap_self--;
         return p;
+    }
     size_t pages = (size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
     unsigned char *cls = mmap(NULL, pages, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                               -1, 0);
+    omni_heap_self--;
     if (cls == MAP_FAILED)
         return p;
     size_t i = mt.n_arenas;
@@ -166,6 +176,7 @@ static void *arena_alloc(void *ctx, size_t size) {
 }
 
 static void arena_free(void *ctx, void *p, size_t size) {
+    omni_heap_self++;
     arena_t *a = arena_of((uintptr_t)p);
     if (a && a->base == (uintptr_t)p) {
         munmap(a->cls, (a->size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT);
@@ -174,6 +185,7 @@ static void arena_free(void *ctx, void *p, size_t size) {
         mt.n_arenas--;
     }
     orig_arena.free(ctx, p, size);
+    omni_heap_self--;
 }
 
 /* ---------------------------------------------------------------- sampling */
@@ -198,27 +210,29 @@ static double next_interval(void) {
     return -log(u) * mt.mean;
 }
 
-static uint32_t intern(uint32_t parent, uint32_t code, int32_t line) {
-    uint32_t h = (parent * 2654435761u ^ code * 40503u ^ (uint32_t)line * 97u) & (MAX_NODES - 1);
+static uint32_t intern(uint32_t parent, uint32_t code, int32_t offset, int native) {
+    uint32_t h = (parent * 2654435761u ^ code * 40503u ^ (uint32_t)offset * 97u ^
+                  (uint32_t)native) & (MAX_NODES - 1);
     for (uint32_t i = mt.node_hash[h]; i != UINT32_MAX; i = mt.nodes[i].next)
-        if (mt.nodes[i].parent == parent && mt.nodes[i].code == code && mt.nodes[i].line == line)
+        if (mt.nodes[i].parent == parent && mt.nodes[i].code == code &&
+            mt.nodes[i].offset == offset && mt.nodes[i].native == native)
             return i;
     if (mt.n_nodes == MAX_NODES)
         return UINT32_MAX;
     uint32_t i = mt.n_nodes++;
-    mt.nodes[i] = (struct snode){parent, code, line, mt.node_hash[h], 0, 0, 0, 0, 0};
+    mt.nodes[i] = (struct snode){parent, code, offset, mt.node_hash[h], native, 0, 0, 0, 0, 0};
     mt.node_hash[h] = i;
     return i;
 }
 
-/* The line of this thread's innermost Python frame, when it holds the GIL. */
-static int32_t current_line(uint32_t code) {
-    if (!PyGILState_Check())
-        return -1;
-    PyThreadState *ts = PyThreadState_GET();
+/* The instruction this thread's innermost Python frame is at, GIL or not
+ * (a C function that released the GIL and calls malloc: only this thread
+ * changes its frames, and they stay while it is in C); -1 if none. */
+static int32_t current_offset(void) {
+    PyThreadState *ts = PyGILState_GetThisThreadState();
     if (!ts || !ts->cframe || !ts->cframe->current_frame)
         return -1;
-    return omni_callprof_code_line(code, omni_pyframe_offset(ts->cframe->current_frame));
+    return omni_pyframe_offset(ts->cframe->current_frame);
 }
 
 static uint32_t slot_of(uintptr_t p) {
@@ -247,19 +261,19 @@ static void compact(void) {
 }
 
 
-static void take_sample(uintptr_t p, size_t size) {
+static void take_sample(uintptr_t p, size_t size, int native) {
     uint32_t codes[MAX_STACK];
     uint32_t n = omni_callprof_stack(codes, MAX_STACK);
-    int32_t line = n ? current_line(codes[0]) : -1;
+    int32_t offset = n ? current_offset() : -1;
     double weight = (double)size / (1 - exp(-(double)size / mt.mean));
     uint64_t now = omni_clock_mono_ns();
     lock();
     mt.samples++;
     uint32_t node = UINT32_MAX;
     for (uint32_t k = n; k > 0 && !(k < n && node == UINT32_MAX); k--)
-        node = intern(node, codes[k - 1], k == 1 ? line : -1);
+        node = intern(node, codes[k - 1], k == 1 ? offset : -1, k == 1 && native);
     if (!n)
-        node = intern(UINT32_MAX, OMNI_CODE_NONE, -1);
+        node = intern(UINT32_MAX, OMNI_CODE_NONE, -1, native);
     if (node == UINT32_MAX || mt.n_live == MAX_LIVE) {
         mt.samples_dropped++;
         unlock();
@@ -307,6 +321,18 @@ static uint64_t live_now(void) {
     return py + (ra > rf ? ra - rf : 0);
 }
 
+/* Counts size down from this thread's sampling interval: the allocation
+ * that crosses it is sampled. */
+static void count_down(uintptr_t p, size_t size, int native) {
+    if (tls_countdown < 0)
+        tls_countdown = next_interval();
+    tls_countdown -= (double)size;
+    if (tls_countdown < 0) {
+        tls_countdown = next_interval();
+        take_sample(p, size, native);
+    }
+}
+
 /* After an allocation: the peak, and the sites' bytes at it. */
 static void after_alloc(uintptr_t p, size_t size) {
     if (mt.census_running)
@@ -327,13 +353,17 @@ static void after_alloc(uintptr_t p, size_t size) {
             unlock();
         }
     }
-    if (tls_countdown < 0)
-        tls_countdown = next_interval();
-    tls_countdown -= (double)size;
-    if (tls_countdown < 0) {
-        tls_countdown = next_interval();
-        take_sample(p, size);
-    }
+    count_down(p, size, 0);
+}
+
+void omni_memtrack_native_alloc(uintptr_t p, size_t size) {
+    if (mt.on && !mt.census_running)
+        count_down(p, size, 1);
+}
+
+void omni_memtrack_native_free(uintptr_t p) {
+    if (mt.installed)
+        forget(p);
 }
 
 /* ---------------------------------------------------------------- the hooks */
@@ -356,7 +386,9 @@ static void raw_count(void *p, int alloc) {
 }
 
 static void *raw_malloc(void *ctx, size_t n) {
+    omni_heap_self++;
     void *p = orig[PYMEM_DOMAIN_RAW].malloc(ctx, n);
+    omni_heap_self--;
     if (tls_depth) {
         tls_raw_inside = 1; /* a MEM/OBJ block: counted there */
         return p;
@@ -367,7 +399,9 @@ static void *raw_malloc(void *ctx, size_t n) {
 }
 
 static void *raw_calloc(void *ctx, size_t k, size_t n) {
+    omni_heap_self++;
     void *p = orig[PYMEM_DOMAIN_RAW].calloc(ctx, k, n);
+    omni_heap_self--;
     if (tls_depth) {
         tls_raw_inside = 1;
         return p;
@@ -380,12 +414,14 @@ static void *raw_calloc(void *ctx, size_t k, size_t n) {
 static void *raw_realloc(void *ctx, void *old, size_t n) {
     if (tls_depth) {
         tls_raw_inside = 1;
-        return orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n);
+        return orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n); /* omni_heap_self is up */
     }
     int on = mt.on;
     if (old && on)
         raw_count(old, 0);
+    omni_heap_self++;
     void *p = orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n);
+    omni_heap_self--;
     if (on) {
         if (p)
             raw_count(p, 1);
@@ -398,7 +434,9 @@ static void *raw_realloc(void *ctx, void *old, size_t n) {
 static void raw_free(void *ctx, void *p) {
     if (!tls_depth && p && mt.on)
         raw_count(p, 0);
+    omni_heap_self++;
     orig[PYMEM_DOMAIN_RAW].free(ctx, p);
+    omni_heap_self--;
 }
 
 /* The size of a MEM/OBJ block: its page's class in an arena, else the C
@@ -445,8 +483,10 @@ static void py_free_done(void *p, size_t size) {
 #define PY_HOOKS(NAME, DOMAIN)                                                              \
     static void *NAME##_malloc(void *ctx, size_t n) {                                       \
         tls_depth++;                                                                        \
+        omni_heap_self++;                                                                   \
         tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].malloc(ctx, n);                                              \
+        omni_heap_self--;                                                                   \
         tls_depth--;                                                                        \
         if (mt.on)                                                                          \
             py_alloc_done(p, n);                                                            \
@@ -454,8 +494,10 @@ static void py_free_done(void *p, size_t size) {
     }                                                                                       \
     static void *NAME##_calloc(void *ctx, size_t k, size_t n) {                             \
         tls_depth++;                                                                        \
+        omni_heap_self++;                                                                   \
         tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].calloc(ctx, k, n);                                           \
+        omni_heap_self--;                                                                   \
         tls_depth--;                                                                        \
         if (mt.on)                                                                          \
             py_alloc_done(p, k * n);                                                        \
@@ -465,8 +507,10 @@ static void py_free_done(void *p, size_t size) {
         int on = mt.on;                                                                     \
         size_t old_size = old && on ? py_size(old) : 0;                                     \
         tls_depth++;                                                                        \
+        omni_heap_self++;                                                                   \
         tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].realloc(ctx, old, n);                                        \
+        omni_heap_self--;                                                                   \
         tls_depth--;                                                                        \
         if (on && (p || !n)) {                                                              \
             if (old)                                                                        \
@@ -479,7 +523,9 @@ static void py_free_done(void *p, size_t size) {
         if (p && mt.on)                                                                     \
             py_free_done(p, py_size(p));                                                    \
         tls_depth++;                                                                        \
+        omni_heap_self++;                                                                   \
         orig[DOMAIN].free(ctx, p);                                                          \
+        omni_heap_self--;                                                                   \
         tls_depth--;                                                                        \
     }
 
@@ -561,6 +607,7 @@ void omni_memtrack_mark_exit(void) {
     mt.exited = 1;
     mt.exit_ns = omni_clock_mono_ns();
     mt.exit_live = live_now();
+    mt.exit_native_live = omni_nativeheap_live();
     for (uint32_t i = 0; i < mt.n_nodes; i++)
         mt.nodes[i].exit_live = mt.nodes[i].live_bytes > 0 ? mt.nodes[i].live_bytes : 0;
     mt.n_survivors = 0;
@@ -672,8 +719,16 @@ int omni_memtrack_active(void) {
     return mt.installed;
 }
 
+void omni_memtrack_start_native(void) {
+    if (!mt.installed || mt.native_on)
+        return;
+    if (omni_nativeheap_start(mt.native_why, sizeof mt.native_why) == 0)
+        mt.native_on = 1;
+}
+
 void omni_memtrack_stop(void) {
     mt.on = 0;
+    omni_nativeheap_stop();
 }
 
 void omni_memtrack_live(uint64_t *live, uint64_t *peak) {
@@ -704,6 +759,8 @@ void omni_memtrack_reset(void) {
     mt.n_survivors = 0;
     mt.n_census = mt.census_partial = mt.census_done = mt.n_chains = 0;
     mt.census_why[0] = 0;
+    omni_nativeheap_reset();
+    mt.exit_native_live = 0;
     mt.start_ns = omni_clock_mono_ns();
 }
 
@@ -718,14 +775,43 @@ void omni_memtrack_write_unavailable(omni_writer_t *w, const char *why) {
     omni_pack_kv_str(pk, "reason", why);
 }
 
+/* The native heap's totals, or why there are none. */
+static void write_native(msgpack_packer *pk) {
+    omni_pack_str(pk, "native");
+    if (!mt.native_on) {
+        msgpack_pack_map(pk, 2);
+        omni_pack_str(pk, "available");
+        msgpack_pack_false(pk);
+        omni_pack_kv_str(pk, "reason", mt.native_why[0] ? mt.native_why
+                                                         : "the target did not start");
+        return;
+    }
+    omni_native_totals_t t;
+    omni_nativeheap_totals(&t);
+    msgpack_pack_map(pk, 12);
+    omni_pack_str(pk, "available");
+    msgpack_pack_true(pk);
+    omni_pack_kv_u64(pk, "allocations", t.allocs);
+    omni_pack_kv_u64(pk, "frees", t.frees);
+    omni_pack_kv_u64(pk, "allocated_bytes", t.alloc_bytes);
+    omni_pack_kv_u64(pk, "freed_bytes", t.free_bytes);
+    omni_pack_kv_u64(pk, "peak_bytes", t.peak_bytes);
+    omni_pack_kv_u64(pk, "exit_live_bytes", mt.exit_native_live);
+    omni_pack_kv_u64(pk, "maps", t.maps);
+    omni_pack_kv_u64(pk, "unmaps", t.unmaps);
+    omni_pack_kv_u64(pk, "mapped_bytes", t.map_bytes);
+    omni_pack_kv_u64(pk, "unmapped_bytes", t.unmap_bytes);
+    omni_pack_kv_u64(pk, "untracked", t.untracked);
+}
+
 void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     if (!mt.installed)
         return;
-    mt.on = 0;
+    omni_memtrack_stop();
     msgpack_packer *pk = &w->pk;
     if (!mt.exited)
         omni_memtrack_mark_exit(); /* ended without the interpreter's exit: now */
-    msgpack_pack_map(pk, 21);
+    msgpack_pack_map(pk, 22);
     omni_pack_kv_str(pk, "kind", "memory");
     omni_pack_str(pk, "available");
     msgpack_pack_true(pk);
@@ -745,12 +831,13 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     omni_pack_kv_u64(pk, "wall_ns", wall_ns);
     omni_pack_kv_u64(pk, "exit_ns", mt.exit_ns > mt.start_ns ? mt.exit_ns - mt.start_ns : 0);
     omni_pack_kv_u64(pk, "exit_live_bytes", mt.exit_live);
+    write_native(pk);
     static const char *const ncols[] = {"parent", "code", "line", "alloc_bytes", "allocs",
-                                        "exit_live_bytes", "peak_live_bytes"};
-    omni_pack_table_head(pk, "nodes", ncols, 7, mt.n_nodes);
+                                        "exit_live_bytes", "peak_live_bytes", "native"};
+    omni_pack_table_head(pk, "nodes", ncols, 8, mt.n_nodes);
     for (uint32_t i = 0; i < mt.n_nodes; i++) {
         const struct snode *s = &mt.nodes[i];
-        msgpack_pack_array(pk, 7);
+        msgpack_pack_array(pk, 8);
         if (s->parent == UINT32_MAX)
             msgpack_pack_nil(pk);
         else
@@ -759,11 +846,15 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
             msgpack_pack_nil(pk);
         else
             msgpack_pack_uint32(pk, s->code);
-        msgpack_pack_int32(pk, s->line);
+        msgpack_pack_int32(pk, s->offset >= 0 ? omni_callprof_code_line(s->code, s->offset) : -1);
         msgpack_pack_double(pk, s->alloc_bytes);
         msgpack_pack_double(pk, s->allocs);
         msgpack_pack_double(pk, s->exit_live);
         msgpack_pack_double(pk, s->peak_live > 0 ? s->peak_live : 0);
+        if (s->native)
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
     }
     /* the census: by type, the most bytes first */
     omni_pack_str(pk, "census");

@@ -25,6 +25,14 @@ void omni_memtrack_mark_exit(void);
  * the GIL. Idempotent. */
 void omni_memtrack_census(void);
 
+/* When the target starts: the native heap (nativeheap.h) is counted from
+ * now on, when this build can. */
+void omni_memtrack_start_native(void);
+/* The native heap's blocks: sampled like Python's (native sites), and
+ * forgotten when freed. Called by nativeheap.c with omni_heap_self up. */
+void omni_memtrack_native_alloc(uintptr_t p, size_t size);
+void omni_memtrack_native_free(uintptr_t p);
+
 /* Whether the hooks are installed and counting. */
 int omni_memtrack_active(void);
 /* Stops counting (the hooks stay, passing through). Idempotent. */

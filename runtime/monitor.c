@@ -8,6 +8,7 @@
 #include "hw/procstat.h"
 #include "runtime/clock.h"
 #include "runtime/iocount.h"
+#include "runtime/nativeheap.h"
 #include "runtime/sampler.h"
 #include "runtime/session_writer.h"
 
@@ -482,7 +483,7 @@ static int init_system_tables(void) {
 static void *prober_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-probe");
-    omni_iocount_ignore_thread();
+    omni_own_thread();
     if (mon.facts_valid) {
         /* A forked child: the machine is its parent's, but the GPU library
          * and the counters must be opened again for this process. */
@@ -535,7 +536,7 @@ static void on_probe_timer(uv_timer_t *t) {
 static void *monitor_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-monitor");
-    omni_iocount_ignore_thread();
+    omni_own_thread();
     uint64_t ms = mon.cfg.interval_ns / 1000000;
     uv_timer_start(&mon.timer, on_tick, ms, ms);
     uv_timer_start(&mon.probe_timer, on_probe_timer, PROBE_DELAY_MS, 0);

@@ -1,5 +1,6 @@
 /* regions.c - omni.profile's regions, kept for the session. */
 #include "runtime/regions.h"
+#include "runtime/nativeheap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ int omni_regions_add(const omni_region_t *r) {
     }
     if (reg.n == reg.cap) {
         size_t cap = reg.cap ? 2 * reg.cap : 64;
-        omni_region_t *nr = realloc(reg.r, cap * sizeof *nr);
+        omni_region_t *nr = omni_own_realloc(reg.r, cap * sizeof *nr);
         if (!nr) {
             reg.dropped++;
             return -1;

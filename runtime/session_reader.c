@@ -61,6 +61,15 @@ static char **str_array(const msgpack_object *o, size_t *n) {
     return v;
 }
 
+/* The position of column name in table t, or -1. */
+static int column_of(const msgpack_object *t, const char *name) {
+    const msgpack_object *cols = omni_mp_get(t, "columns");
+    for (uint32_t c = 0; cols && cols->type == MSGPACK_OBJECT_ARRAY && c < cols->via.array.size; c++)
+        if (omni_mp_is_str(&cols->via.array.ptr[c], name))
+            return (int)c;
+    return -1;
+}
+
 /* A table is {columns: [names], rows: [[values]]}. Finds where each wanted
  * column is; returns the rows array, or NULL when the table is malformed. */
 static const msgpack_object *table_rows(const msgpack_object *t, const char *const *want,
@@ -69,14 +78,9 @@ static const msgpack_object *table_rows(const msgpack_object *t, const char *con
     const msgpack_object *rows = omni_mp_get(t, "rows");
     if (!cols || cols->type != MSGPACK_OBJECT_ARRAY || !rows || rows->type != MSGPACK_OBJECT_ARRAY)
         return NULL;
-    for (int w = 0; w < nwant; w++) {
-        pos[w] = -1;
-        for (uint32_t c = 0; c < cols->via.array.size; c++)
-            if (omni_mp_is_str(&cols->via.array.ptr[c], want[w]))
-                pos[w] = (int)c;
-        if (pos[w] < 0)
+    for (int w = 0; w < nwant; w++)
+        if ((pos[w] = column_of(t, want[w])) < 0)
             return NULL;
-    }
     for (uint32_t r = 0; r < rows->via.array.size; r++) {
         const msgpack_object *row = &rows->via.array.ptr[r];
         if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size < cols->via.array.size)
@@ -565,6 +569,23 @@ static int read_memory(const msgpack_object *r, omni_session_t *s, char *err, si
     s->mem_peak_s = (double)get_u64(r, "peak_ns") / 1e9;
     s->mem_exit_s = (double)get_u64(r, "exit_ns") / 1e9;
     s->mem_wall_s = (double)get_u64(r, "wall_ns") / 1e9;
+    const msgpack_object *nat = omni_mp_get(r, "native");
+    const msgpack_object *nav = nat ? omni_mp_get(nat, "available") : NULL;
+    s->mem_native_available = nav && nav->type == MSGPACK_OBJECT_BOOLEAN && nav->via.boolean;
+    if (nat && !s->mem_native_available)
+        s->mem_native_reason = obj_strdup(omni_mp_get(nat, "reason"));
+    if (s->mem_native_available) {
+        s->native_allocations = get_u64(nat, "allocations");
+        s->native_frees = get_u64(nat, "frees");
+        s->native_allocated_bytes = get_u64(nat, "allocated_bytes");
+        s->native_freed_bytes = get_u64(nat, "freed_bytes");
+        s->native_peak_bytes = get_u64(nat, "peak_bytes");
+        s->native_exit_live_bytes = get_u64(nat, "exit_live_bytes");
+        s->native_maps = get_u64(nat, "maps");
+        s->native_mapped_bytes = get_u64(nat, "mapped_bytes");
+    }
+    /* the native column came later: a session without it has none */
+    int native_col = column_of(omni_mp_get(r, "nodes"), "native");
     uint32_t nn = nodes->via.array.size, ns = surv->via.array.size;
     s->mem_nodes = calloc(nn + 1, sizeof *s->mem_nodes);
     s->mem_survivors = calloc(ns + 1, sizeof *s->mem_survivors);
@@ -589,6 +610,8 @@ static int read_memory(const msgpack_object *r, omni_session_t *s, char *err, si
         m->allocs = cell_num(row, npos[4]);
         m->exit_live_bytes = cell_num(row, npos[5]);
         m->peak_live_bytes = cell_num(row, npos[6]);
+        m->native = native_col >= 0 && cell(row, native_col)->type == MSGPACK_OBJECT_BOOLEAN &&
+                    cell(row, native_col)->via.boolean;
         s->n_mem_nodes++;
     }
     const msgpack_object *cen = omni_mp_get(r, "census");
@@ -1206,6 +1229,7 @@ void omni_session_free(omni_session_t *s) {
     }
     free(s->processes);
     free(s->memory_reason);
+    free(s->mem_native_reason);
     free(s->mem_census_reason);
     for (size_t i = 0; i < s->n_mem_chains; i++)
         free(s->mem_chains[i].chain);

@@ -100,6 +100,7 @@ typedef struct omni_smemnode {
     int64_t code;            /* -1 when unknown */
     int64_t line;            /* the innermost frame's line; -1 for callers */
     double alloc_bytes, allocs, exit_live_bytes, peak_live_bytes;
+    int native;              /* the native heap's blocks (malloc, mmap), not Python's */
 } omni_smemnode_t;
 
 /* A sampled block alive when the program ended. */
@@ -209,6 +210,11 @@ typedef struct omni_session {
     double mem_interval_bytes, mem_peak_s, mem_exit_s, mem_wall_s;
     uint64_t mem_allocations, mem_frees, mem_allocated_bytes, mem_freed_bytes;
     uint64_t mem_peak_bytes, mem_exit_live_bytes, mem_samples, mem_unknown_frees;
+    /* the native heap (malloc and anonymous mmap outside Python's allocators) */
+    int mem_native_available;
+    char *mem_native_reason;
+    uint64_t native_allocations, native_frees, native_allocated_bytes, native_freed_bytes;
+    uint64_t native_peak_bytes, native_exit_live_bytes, native_maps, native_mapped_bytes;
     omni_smemnode_t *mem_nodes;
     size_t n_mem_nodes;
     omni_smemsurvivor_t *mem_survivors;

@@ -1,0 +1,479 @@
+/* nativeheap.c - the native heap: malloc and its relatives and anonymous
+ * mmap, interposed in the executable, counted while the target runs.
+ *
+ * A block is counted on free only if its allocation was (a block allocated
+ * before the run, or by omnipython itself, is not the target's): a bit per
+ * 16 bytes of address space (glibc's blocks are 16-byte aligned and at least
+ * 32 bytes apart) says so, in 512 KiB leaves mapped when an address range is
+ * first used, each covering 64 MiB. The bit is cleared before the block goes
+ * back to the C library, so another thread that gets the same address marks
+ * it afresh. Its size on free is malloc_usable_size, as at its allocation.
+ * Anonymous mappings are kept in a small table (they are few): munmap and
+ * mremap subtract the part of a counted mapping they cover.
+ *
+ * Every call passes to glibc's own entry points (__libc_malloc...), so what
+ * a library allocates before main or frees after the run is glibc's as
+ * always. Nothing here calls Python, takes the GIL or allocates. */
+#define _GNU_SOURCE
+#include "runtime/nativeheap.h"
+
+#include "runtime/iocount.h"
+#include "runtime/memtrack.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__thread int omni_heap_self;
+
+void omni_own_thread(void) {
+    omni_heap_self = 1;
+    omni_iocount_ignore_thread();
+}
+
+void *omni_own_malloc(size_t n) {
+    omni_heap_self++;
+    void *p = malloc(n);
+    omni_heap_self--;
+    return p;
+}
+
+void *omni_own_calloc(size_t k, size_t n) {
+    omni_heap_self++;
+    void *p = calloc(k, n);
+    omni_heap_self--;
+    return p;
+}
+
+void *omni_own_realloc(void *p, size_t n) {
+    omni_heap_self++;
+    void *q = realloc(p, n);
+    omni_heap_self--;
+    return q;
+}
+
+char *omni_own_strdup(const char *s) {
+    omni_heap_self++;
+    char *d = strdup(s);
+    omni_heap_self--;
+    return d;
+}
+
+void omni_own_free(void *p) {
+    omni_heap_self++;
+    free(p);
+    omni_heap_self--;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(OMNI_NO_NATIVE_HEAP)
+#define NATIVE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define NATIVE 0
+#endif
+#endif
+#ifndef NATIVE
+#define NATIVE 1
+#endif
+
+#if NATIVE
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+
+#define LEAF_SHIFT 26                               /* 64 MiB of addresses a leaf */
+#define LEAF_WORDS ((1ul << LEAF_SHIFT) / 16 / 64)  /* a bit per 16 bytes */
+#define N_LEAVES (1ul << (48 - LEAF_SHIFT))         /* 48-bit addresses */
+#define MAX_MAPS 4096
+
+static struct {
+    int on;
+    uint64_t **leaves;                  /* N_LEAVES pointers, mapped at the start */
+    uint64_t allocs, frees, alloc_bytes, free_bytes, peak, untracked; /* atomics */
+    uint64_t maps, unmaps, map_bytes, unmap_bytes;                    /* under the lock */
+    int lock;
+    struct map {
+        uintptr_t base, len;
+    } map[MAX_MAPS];                    /* the target's anonymous mappings alive */
+    int n_maps;
+} nh;
+
+static void *sys_map(size_t len) {
+    long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p < 0 && p > -4096 ? NULL : (void *)p;
+}
+
+/* The word and bit of p; NULL when p's leaf is not there (and may not be
+ * made). */
+static uint64_t *word_of(uintptr_t p, uint64_t *bit, int make) {
+    uintptr_t top = p >> LEAF_SHIFT;
+    if (top >= N_LEAVES || !nh.leaves)
+        return NULL;
+    uint64_t *leaf = __atomic_load_n(&nh.leaves[top], __ATOMIC_ACQUIRE);
+    if (!leaf) {
+        if (!make)
+            return NULL;
+        leaf = sys_map(LEAF_WORDS * sizeof *leaf);
+        if (!leaf)
+            return NULL;
+        uint64_t *none = NULL;
+        if (!__atomic_compare_exchange_n(&nh.leaves[top], &none, leaf, 0, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE)) {
+            syscall(SYS_munmap, leaf, LEAF_WORDS * sizeof *leaf);
+            leaf = none;
+        }
+    }
+    uintptr_t b = (p & ((1ul << LEAF_SHIFT) - 1)) >> 4;
+    *bit = 1ull << (b & 63);
+    return &leaf[b >> 6];
+}
+
+static inline int counting(void) {
+    return __atomic_load_n(&nh.on, __ATOMIC_RELAXED) && !omni_heap_self;
+}
+
+static void note_peak(void) {
+    uint64_t live = omni_nativeheap_live();
+    if (live > __atomic_load_n(&nh.peak, __ATOMIC_RELAXED))
+        __atomic_store_n(&nh.peak, live, __ATOMIC_RELAXED); /* racing threads: within a block */
+}
+
+static void counted_alloc(void *p) {
+    if (!p)
+        return;
+    uint64_t bit, *w = word_of((uintptr_t)p, &bit, 1);
+    if (!w) {
+        __atomic_fetch_add(&nh.untracked, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    __atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+    size_t n = malloc_usable_size(p);
+    __atomic_fetch_add(&nh.allocs, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&nh.alloc_bytes, n, __ATOMIC_RELAXED);
+    note_peak();
+    omni_heap_self++;
+    omni_memtrack_native_alloc((uintptr_t)p, n);
+    omni_heap_self--;
+}
+
+/* Before p goes back to the C library: its size if it was counted, else 0.
+ * Whoever frees it, and whether counting is on or not: the bit says. */
+static size_t counted_free(void *p) {
+    uint64_t bit, *w = word_of((uintptr_t)p, &bit, 0);
+    if (!w || !(__atomic_load_n(w, __ATOMIC_RELAXED) & bit) ||
+        !(__atomic_fetch_and(w, ~bit, __ATOMIC_RELAXED) & bit))
+        return 0;
+    size_t n = malloc_usable_size(p);
+    __atomic_fetch_add(&nh.frees, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&nh.free_bytes, n, __ATOMIC_RELAXED);
+    omni_heap_self++;
+    omni_memtrack_native_free((uintptr_t)p);
+    omni_heap_self--;
+    return n;
+}
+
+/* A failed realloc keeps its block: it counts again. */
+static void uncount_free(void *p, size_t n) {
+    uint64_t bit, *w = word_of((uintptr_t)p, &bit, 0);
+    if (!w)
+        return;
+    __atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&nh.frees, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&nh.free_bytes, n, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------- malloc and its relatives */
+
+void *malloc(size_t n) {
+    void *p = __libc_malloc(n);
+    if (counting())
+        counted_alloc(p);
+    return p;
+}
+
+void *calloc(size_t k, size_t n) {
+    void *p = __libc_calloc(k, n);
+    if (counting())
+        counted_alloc(p);
+    return p;
+}
+
+void free(void *p) {
+    if (p && nh.leaves)
+        counted_free(p);
+    __libc_free(p);
+}
+
+void *realloc(void *old, size_t n) {
+    size_t was = old && nh.leaves ? counted_free(old) : 0;
+    void *p = __libc_realloc(old, n);
+    if (!p && old && n) {
+        if (was)
+            uncount_free(old, was);
+        return NULL;
+    }
+    if (counting())
+        counted_alloc(p);
+    return p;
+}
+
+void *reallocarray(void *old, size_t k, size_t n) {
+    size_t bytes;
+    if (__builtin_mul_overflow(k, n, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(old, bytes);
+}
+
+void *memalign(size_t align, size_t n) {
+    void *p = __libc_memalign(align, n);
+    if (counting())
+        counted_alloc(p);
+    return p;
+}
+
+void *aligned_alloc(size_t align, size_t n) {
+    return memalign(align, n);
+}
+
+int posix_memalign(void **out, size_t align, size_t n) {
+    if (!align || (align & (align - 1)) || align % sizeof(void *))
+        return EINVAL;
+    int saved = errno;
+    void *p = memalign(align, n);
+    if (!p)
+        return ENOMEM;
+    errno = saved;
+    *out = p;
+    return 0;
+}
+
+void *valloc(size_t n) {
+    return memalign((size_t)sysconf(_SC_PAGESIZE), n);
+}
+
+void *pvalloc(size_t n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (n > SIZE_MAX - page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return memalign(page, n ? (n + page - 1) & ~(page - 1) : page);
+}
+
+/* ---------------------------------------------------------------- anonymous mappings */
+
+static void lock(void) {
+    while (__atomic_exchange_n(&nh.lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&nh.lock, __ATOMIC_RELAXED))
+            ;
+}
+
+static void unlock(void) {
+    __atomic_store_n(&nh.lock, 0, __ATOMIC_RELEASE);
+}
+
+static size_t page_round(size_t n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (n + page - 1) & ~(page - 1);
+}
+
+/* A mapping of the target's: counted, and sampled like a block. */
+static void add_map(uintptr_t base, size_t len) {
+    lock();
+    int added = nh.n_maps < MAX_MAPS;
+    if (added) {
+        nh.map[nh.n_maps++] = (struct map){base, len};
+        nh.maps++;
+        nh.map_bytes += len;
+    }
+    unlock();
+    if (!added)
+        return;
+    note_peak();
+    omni_heap_self++;
+    omni_memtrack_native_alloc(base, len);
+    omni_heap_self--;
+}
+
+/* [base, base + len) is unmapped: the counted mappings lose what it covers
+ * (a mapping's sample goes with its first page). */
+static void cut_maps(uintptr_t base, size_t len) {
+    if (!__atomic_load_n(&nh.n_maps, __ATOMIC_RELAXED))
+        return;
+    uintptr_t end = base + len;
+    uintptr_t gone[8];  /* mappings whose first page went: their samples go */
+    int n_gone = 0;
+    lock();
+    for (int i = 0; i < nh.n_maps; i++) {
+        struct map m = nh.map[i];
+        uintptr_t lo = m.base > base ? m.base : base;
+        uintptr_t hi = m.base + m.len < end ? m.base + m.len : end;
+        if (lo >= hi)
+            continue;
+        if (lo == m.base && n_gone < 8)
+            gone[n_gone++] = m.base;
+        nh.unmaps++;
+        nh.unmap_bytes += hi - lo;
+        if (lo > m.base && hi < m.base + m.len && nh.n_maps < MAX_MAPS) {
+            nh.map[i].len = lo - m.base; /* a hole in the middle: two parts */
+            nh.map[nh.n_maps++] = (struct map){hi, m.base + m.len - hi};
+        } else if (lo > m.base) {
+            nh.map[i].len = lo - m.base;
+        } else if (hi < m.base + m.len) {
+            nh.map[i] = (struct map){hi, m.base + m.len - hi};
+        } else {
+            nh.map[i--] = nh.map[--nh.n_maps];
+        }
+    }
+    unlock();
+    omni_heap_self++;
+    for (int i = 0; i < n_gone; i++)
+        omni_memtrack_native_free(gone[i]);
+    omni_heap_self--;
+}
+
+static int counted_map(int flags, int fd) {
+    return (flags & MAP_ANONYMOUS) && fd == -1 && counting();
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    long p = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    if (p < 0 && p > -4096) { /* syscall() has set errno */
+        return MAP_FAILED;
+    }
+    if (counted_map(flags, fd))
+        add_map((uintptr_t)p, page_round(len));
+    return (void *)p;
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+int munmap(void *addr, size_t len) {
+    int rc = (int)syscall(SYS_munmap, addr, len);
+    if (rc == 0)
+        cut_maps((uintptr_t)addr, page_round(len));
+    return rc;
+}
+
+void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
+    void *want = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        want = va_arg(ap, void *);
+        va_end(ap);
+    }
+    long p = syscall(SYS_mremap, old, old_len, new_len, flags, want);
+    if (p < 0 && p > -4096)
+        return MAP_FAILED;
+    /* a counted mapping moves or changes size: the old part goes, the new
+     * one comes (when the old was the target's) */
+    int was = 0;
+    uintptr_t o = (uintptr_t)old;
+    if (__atomic_load_n(&nh.n_maps, __ATOMIC_RELAXED)) {
+        lock();
+        for (int i = 0; i < nh.n_maps && !was; i++)
+            was = o >= nh.map[i].base && o < nh.map[i].base + nh.map[i].len;
+        unlock();
+    }
+    if (was) {
+        cut_maps(o, page_round(old_len));
+        add_map((uintptr_t)p, page_round(new_len));
+    }
+    return (void *)p;
+}
+
+/* ---------------------------------------------------------------- control */
+
+int omni_nativeheap_available(char *why, size_t cap) {
+    (void)why, (void)cap;
+    return 1;
+}
+
+int omni_nativeheap_start(char *why, size_t cap) {
+    if (!nh.leaves) {
+        nh.leaves = sys_map(N_LEAVES * sizeof *nh.leaves);
+        if (!nh.leaves) {
+            snprintf(why, cap, "cannot map the native heap's table (%lu MiB of address space)",
+                     (unsigned long)(N_LEAVES * sizeof *nh.leaves >> 20));
+            return -1;
+        }
+    }
+    __atomic_store_n(&nh.on, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void omni_nativeheap_stop(void) {
+    __atomic_store_n(&nh.on, 0, __ATOMIC_RELEASE);
+}
+
+void omni_nativeheap_reset(void) {
+    nh.lock = 0; /* a thread of the parent's may have held it at the fork */
+    for (size_t i = 0; nh.leaves && i < N_LEAVES; i++)
+        if (nh.leaves[i]) {
+            syscall(SYS_munmap, nh.leaves[i], LEAF_WORDS * sizeof **nh.leaves);
+            nh.leaves[i] = NULL;
+        }
+    nh.allocs = nh.frees = nh.alloc_bytes = nh.free_bytes = nh.peak = nh.untracked = 0;
+    nh.maps = nh.unmaps = nh.map_bytes = nh.unmap_bytes = 0;
+    nh.n_maps = 0;
+}
+
+void omni_nativeheap_totals(omni_native_totals_t *t) {
+    lock();
+    *t = (omni_native_totals_t){
+        __atomic_load_n(&nh.allocs, __ATOMIC_RELAXED),
+        __atomic_load_n(&nh.frees, __ATOMIC_RELAXED),
+        __atomic_load_n(&nh.alloc_bytes, __ATOMIC_RELAXED),
+        __atomic_load_n(&nh.free_bytes, __ATOMIC_RELAXED),
+        __atomic_load_n(&nh.peak, __ATOMIC_RELAXED),
+        nh.maps, nh.unmaps, nh.map_bytes, nh.unmap_bytes,
+        __atomic_load_n(&nh.untracked, __ATOMIC_RELAXED)};
+    unlock();
+}
+
+uint64_t omni_nativeheap_live(void) {
+    uint64_t a = __atomic_load_n(&nh.alloc_bytes, __ATOMIC_RELAXED);
+    uint64_t f = __atomic_load_n(&nh.free_bytes, __ATOMIC_RELAXED);
+    uint64_t m = __atomic_load_n(&nh.map_bytes, __ATOMIC_RELAXED);
+    uint64_t u = __atomic_load_n(&nh.unmap_bytes, __ATOMIC_RELAXED);
+    return (a > f ? a - f : 0) + (m > u ? m - u : 0);
+}
+
+#else /* a sanitizer's build: its runtime owns malloc */
+
+int omni_nativeheap_available(char *why, size_t cap) {
+    snprintf(why, cap, "this build's sanitizer replaces malloc: the native heap is not counted");
+    return 0;
+}
+
+int omni_nativeheap_start(char *why, size_t cap) {
+    return omni_nativeheap_available(why, cap) ? 0 : -1;
+}
+
+void omni_nativeheap_stop(void) {}
+void omni_nativeheap_reset(void) {}
+
+void omni_nativeheap_totals(omni_native_totals_t *t) {
+    memset(t, 0, sizeof *t);
+}
+
+uint64_t omni_nativeheap_live(void) {
+    return 0;
+}
+
+#endif
