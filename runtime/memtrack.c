@@ -38,7 +38,6 @@
 
 #define SMALL_MAX 512         /* pymalloc's SMALL_REQUEST_THRESHOLD */
 #define PAGE_SHIFT 12
-#define MAX_ARENAS 65536
 #define MAX_NODES (1u << 18)  /* sampled stacks' tree */
 #define MAX_LIVE (1u << 17)   /* sampled blocks alive at once */
 #define MAX_STACK 48
@@ -47,21 +46,12 @@
 
 /* ---------------------------------------------------------------- arenas */
 
-typedef struct arena {
-    uintptr_t base;
-    size_t size;
-    unsigned char *cls;       /* a byte per page: size class + 1, 0 = unknown */
-} arena_t;
-
 static PyMemAllocatorEx orig[3];
 static PyObjectArenaAllocator orig_arena;
 
 static struct {
     int installed, on;
     double mean;                     /* bytes between samples */
-    /* arenas, sorted by base: changed and read with the GIL held */
-    arena_t arenas[MAX_ARENAS];
-    size_t n_arenas;
     int unknown_arenas;              /* a small block came from an arena we never saw */
     /* exact counts: Python's domains under the GIL; RAW on any thread */
     uint64_t py_allocs, py_frees, py_alloc_bytes, py_free_bytes, unknown_frees;
@@ -125,65 +115,71 @@ static struct {
 
 extern const omni_embedded_file_t omni_census_py[]; /* runtime/census.py */
 
-static __thread int tls_depth;       /* inside an original MEM/OBJ call */
+/* omni_heap_self (nativeheap.h) is up inside an original MEM/OBJ call: a
+ * RAW call then is pymalloc's, for a block counted there. */
 static __thread int tls_raw_inside;  /* that call went to RAW */
-static __thread double tls_countdown = -1;
+static __thread int64_t tls_countdown = -1; /* bytes to the next sample */
 static __thread uint64_t tls_rng;
 
-static size_t last_arena; /* most blocks are in the arena of the one before */
+/* A byte per page of pymalloc's arenas, in leaves of 1 GiB of address
+ * space (mapped when an arena first lands there): the page's size class in
+ * the low bits (CLS_UNKNOWN until a block of it is seen), and in the top two
+ * the sampled blocks alive on it (3: three or more, for good), so that a
+ * free looks at one byte for both. 0: not an arena's page. Read and written
+ * with the GIL (only Python's MEM and OBJ domains use the arenas). */
+#define LEAF_SHIFT 30
+#define N_LEAVES (1ul << (48 - LEAF_SHIFT))
+#define LEAF_PAGES (1ul << (LEAF_SHIFT - PAGE_SHIFT))
+#define CLS_MASK 0x3f
+#define CLS_UNKNOWN 0x3f
+#define SAMPLED_ONE 0x40
 
-static arena_t *arena_of(uintptr_t p) {
-    if (last_arena < mt.n_arenas && p - mt.arenas[last_arena].base < mt.arenas[last_arena].size)
-        return &mt.arenas[last_arena];
-    size_t lo = 0, hi = mt.n_arenas;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (mt.arenas[mid].base <= p)
-            lo = mid + 1;
-        else
-            hi = mid;
+static unsigned char **page_leaves; /* N_LEAVES, mapped at install */
+
+/* p's page's byte when p is in one of pymalloc's arenas, else NULL. */
+static inline unsigned char *page_of(uintptr_t p) {
+    if (p >> 48)
+        return NULL;
+    unsigned char *leaf = page_leaves[p >> LEAF_SHIFT];
+    unsigned char *b = leaf ? &leaf[(p >> PAGE_SHIFT) & (LEAF_PAGES - 1)] : NULL;
+    return b && *b ? b : NULL;
+}
+
+/* Marks (or clears) an arena's pages; 0, or -1 when a leaf cannot be mapped. */
+static int mark_pages(uintptr_t base, size_t size, unsigned char v) {
+    for (uintptr_t p = base; p < base + size; p += 1ul << PAGE_SHIFT) {
+        unsigned char **leaf = &page_leaves[p >> LEAF_SHIFT];
+        if (!*leaf) {
+            if (!v)
+                continue;
+            void *m = mmap(NULL, LEAF_PAGES, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (m == MAP_FAILED)
+                return -1;
+            *leaf = m;
+        }
+        (*leaf)[(p >> PAGE_SHIFT) & (LEAF_PAGES - 1)] = v;
     }
-    if (!lo)
-        return NULL;
-    arena_t *a = &mt.arenas[lo - 1];
-    if (p - a->base >= a->size)
-        return NULL;
-    last_arena = lo - 1;
-    return a;
+    return 0;
 }
 
 static void *arena_alloc(void *ctx, size_t size) {
     omni_heap_self++;
     void *p = orig_arena.alloc(ctx, size);
-    if (!p || mt.n_arenas == MAX_ARENAS) {
-        omni_heap_self--;
-        return p;
+    uintptr_t a = (uintptr_t)p;
+    if (p && ((a + size) >> 48 || a & ((1ul << PAGE_SHIFT) - 1) ||
+              mark_pages(a, size, CLS_UNKNOWN) < 0)) {
+        mark_pages(a, size, 0);
+        mt.unknown_arenas = 1; /* its blocks' sizes cannot be told on free */
     }
-    size_t pages = (size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
-    unsigned char *cls = mmap(NULL, pages, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                              -1, 0);
     omni_heap_self--;
-    if (cls == MAP_FAILED)
-        return p;
-    size_t i = mt.n_arenas;
-    while (i > 0 && mt.arenas[i - 1].base > (uintptr_t)p) {
-        mt.arenas[i] = mt.arenas[i - 1];
-        i--;
-    }
-    mt.arenas[i] = (arena_t){(uintptr_t)p, size, cls};
-    mt.n_arenas++;
     return p;
 }
 
 static void arena_free(void *ctx, void *p, size_t size) {
     omni_heap_self++;
-    arena_t *a = arena_of((uintptr_t)p);
-    if (a && a->base == (uintptr_t)p) {
-        munmap(a->cls, (a->size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT);
-        size_t i = (size_t)(a - mt.arenas);
-        memmove(a, a + 1, (mt.n_arenas - i - 1) * sizeof *a);
-        mt.n_arenas--;
-    }
+    if (((uintptr_t)p + size) >> 48 == 0 && !((uintptr_t)p & ((1ul << PAGE_SHIFT) - 1)))
+        mark_pages((uintptr_t)p, size, 0);
     orig_arena.free(ctx, p, size);
     omni_heap_self--;
 }
@@ -200,14 +196,14 @@ static void unlock(void) {
     __atomic_store_n(&mt.lock, 0, __ATOMIC_RELEASE);
 }
 
-static double next_interval(void) {
+static __attribute__((noinline)) int64_t next_interval(void) {
     if (!tls_rng)
         tls_rng = (uint64_t)(uintptr_t)&tls_rng ^ omni_clock_mono_ns() ^ 0x9E3779B97F4A7C15ull;
     tls_rng ^= tls_rng << 13;
     tls_rng ^= tls_rng >> 7;
     tls_rng ^= tls_rng << 17;
     double u = ((tls_rng >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
-    return -log(u) * mt.mean;
+    return (int64_t)(-log(u) * mt.mean);
 }
 
 static uint32_t intern(uint32_t parent, uint32_t code, int32_t offset, int native) {
@@ -243,6 +239,28 @@ static uint32_t bloom_slot(uintptr_t p) {
     return (uint32_t)((p >> 4) * 0xD6E8FEB86659FD93ull >> 44) & (BLOOM_SLOTS - 1);
 }
 
+/* Where the count of a block's sampled blocks alive is kept: the top bits
+ * of its page's byte for a pymalloc block (page: from page_of), else a byte
+ * of the Bloom filter of addresses. A saturated count stays (it may stand for
+ * more); frees of blocks whose count is 0 take no lock. */
+typedef struct mark {
+    unsigned char *byte;
+    unsigned char one, mask;
+} mark_t;
+
+static mark_t mark_of(uintptr_t p, unsigned char *page) {
+    if (page)
+        return (mark_t){page, SAMPLED_ONE, (unsigned char)~CLS_MASK};
+    return (mark_t){&mt.bloom[bloom_slot(p)], 1, 0xff};
+}
+
+static void mark_add(mark_t m, int up) {
+    unsigned char b = __atomic_load_n(m.byte, __ATOMIC_RELAXED), n = b & m.mask;
+    if (n == m.mask || (!up && !n))
+        return;
+    __atomic_store_n(m.byte, (unsigned char)(up ? b + m.one : b - m.one), __ATOMIC_RELAXED);
+}
+
 /* Deleted slots make probes long: the live blocks are put in afresh when
  * they are as many as the table's capacity (under the lock). */
 static void compact(void) {
@@ -261,7 +279,8 @@ static void compact(void) {
 }
 
 
-static void take_sample(uintptr_t p, size_t size, int native) {
+static __attribute__((noinline)) void take_sample(uintptr_t p, size_t size, int native,
+                                                  unsigned char *page) {
     uint32_t codes[MAX_STACK];
     uint32_t n = omni_callprof_stack(codes, MAX_STACK);
     int32_t offset = n ? current_offset() : -1;
@@ -288,25 +307,18 @@ static void take_sample(uintptr_t p, size_t size, int native) {
         i = (i + 1) & (2 * MAX_LIVE - 1);
     mt.live[i] = (struct lblock){p, node, (float)weight, now};
     mt.n_live++;
-    unsigned char *c = &mt.bloom[bloom_slot(p)];
-    if (*c < 255)
-        __atomic_store_n(c, (unsigned char)(*c + 1), __ATOMIC_RELAXED);
+    mark_add(mark_of(p, page), 1);
     unlock();
 }
 
-/* A freed block that was sampled: its site's live bytes go down. */
-static void forget(uintptr_t p) {
-    unsigned char *c = &mt.bloom[bloom_slot(p)];
-    if (!__atomic_load_n(c, __ATOMIC_RELAXED))
-        return; /* no sampled block alive at such an address: no lock */
+static __attribute__((noinline)) void forget_sampled(uintptr_t p, mark_t m) {
     lock();
     for (uint32_t i = slot_of(p); mt.live[i].addr; i = (i + 1) & (2 * MAX_LIVE - 1))
         if (mt.live[i].addr == p) {
             mt.nodes[mt.live[i].node].live_bytes -= mt.live[i].weight;
             mt.live[i].addr = 1;
             mt.n_live--;
-            if (*c < 255) /* a saturated counter stays: it may stand for more */
-                __atomic_store_n(c, (unsigned char)(*c - 1), __ATOMIC_RELAXED);
+            mark_add(m, 0);
             if (++mt.tombstones > MAX_LIVE)
                 compact();
             break;
@@ -314,7 +326,14 @@ static void forget(uintptr_t p) {
     unlock();
 }
 
-static uint64_t live_now(void) {
+/* A freed block that was sampled: its site's live bytes go down. */
+static inline void forget(uintptr_t p, unsigned char *page) {
+    mark_t m = mark_of(p, page);
+    if (__atomic_load_n(m.byte, __ATOMIC_RELAXED) & m.mask)
+        forget_sampled(p, m); /* else no sampled block alive at such an address: no lock */
+}
+
+static inline uint64_t live_now(void) {
     uint64_t ra = __atomic_load_n(&mt.raw_alloc_bytes, __ATOMIC_RELAXED);
     uint64_t rf = __atomic_load_n(&mt.raw_free_bytes, __ATOMIC_RELAXED);
     uint64_t py = mt.py_alloc_bytes > mt.py_free_bytes ? mt.py_alloc_bytes - mt.py_free_bytes : 0;
@@ -323,47 +342,48 @@ static uint64_t live_now(void) {
 
 /* Counts size down from this thread's sampling interval: the allocation
  * that crosses it is sampled. */
-static void count_down(uintptr_t p, size_t size, int native) {
-    if (tls_countdown < 0)
-        tls_countdown = next_interval();
-    tls_countdown -= (double)size;
-    if (tls_countdown < 0) {
-        tls_countdown = next_interval();
-        take_sample(p, size, native);
+static inline void count_down(uintptr_t p, size_t size, int native, unsigned char *page) {
+    if ((tls_countdown -= (int64_t)size) >= 0)
+        return;
+    if (tls_countdown + (int64_t)size >= 0) /* not the first call on this thread */
+        take_sample(p, size, native, page);
+    tls_countdown = next_interval();
+}
+
+/* A new peak: the time and the sites at it, again each time it grows by
+ * 1% (reading the clock at every new byte would cost too much). */
+static __attribute__((noinline)) void new_peak(uint64_t live) {
+    /* a plain store: two threads racing here leave the peak within one
+     * allocation of the truth */
+    __atomic_store_n(&mt.peak, live, __ATOMIC_RELAXED);
+    if ((double)live > mt.peak_snapshot * 1.01) {
+        mt.peak_t_ns = omni_clock_mono_ns();
+        lock();
+        for (uint32_t i = 0; i < mt.n_nodes; i++)
+            mt.nodes[i].peak_live = mt.nodes[i].live_bytes;
+        mt.peak_snapshot = (double)live;
+        unlock();
     }
 }
 
 /* After an allocation: the peak, and the sites' bytes at it. */
-static void after_alloc(uintptr_t p, size_t size) {
+static inline void after_alloc(uintptr_t p, size_t size, unsigned char *page) {
     if (mt.census_running)
         return;
     uint64_t live = live_now();
-    if (live > __atomic_load_n(&mt.peak, __ATOMIC_RELAXED)) {
-        /* a plain store: two threads racing here leave the peak within
-         * one allocation of the truth */
-        __atomic_store_n(&mt.peak, live, __ATOMIC_RELAXED);
-        /* the time and the sites at the peak: again each time it grows by
-         * 1% (reading the clock at every new byte would cost too much) */
-        if ((double)live > mt.peak_snapshot * 1.01) {
-            mt.peak_t_ns = omni_clock_mono_ns();
-            lock();
-            for (uint32_t i = 0; i < mt.n_nodes; i++)
-                mt.nodes[i].peak_live = mt.nodes[i].live_bytes;
-            mt.peak_snapshot = (double)live;
-            unlock();
-        }
-    }
-    count_down(p, size, 0);
+    if (live > __atomic_load_n(&mt.peak, __ATOMIC_RELAXED))
+        new_peak(live);
+    count_down(p, size, 0, page);
 }
 
 void omni_memtrack_native_alloc(uintptr_t p, size_t size) {
     if (mt.on && !mt.census_running)
-        count_down(p, size, 1);
+        count_down(p, size, 1, NULL);
 }
 
 void omni_memtrack_native_free(uintptr_t p) {
     if (mt.installed)
-        forget(p);
+        forget(p, NULL);
 }
 
 /* ---------------------------------------------------------------- the hooks */
@@ -377,44 +397,44 @@ static void raw_count(void *p, int alloc) {
     if (alloc) {
         __atomic_fetch_add(&mt.raw_allocs, 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&mt.raw_alloc_bytes, n, __ATOMIC_RELAXED);
-        after_alloc((uintptr_t)p, n);
+        after_alloc((uintptr_t)p, n, NULL);
     } else {
         __atomic_fetch_add(&mt.raw_frees, 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&mt.raw_free_bytes, n, __ATOMIC_RELAXED);
-        forget((uintptr_t)p);
+        forget((uintptr_t)p, NULL);
     }
 }
 
 static void *raw_malloc(void *ctx, size_t n) {
+    if (omni_heap_self) {
+        tls_raw_inside = 1; /* a MEM/OBJ block: counted there */
+        return orig[PYMEM_DOMAIN_RAW].malloc(ctx, n);
+    }
     omni_heap_self++;
     void *p = orig[PYMEM_DOMAIN_RAW].malloc(ctx, n);
     omni_heap_self--;
-    if (tls_depth) {
-        tls_raw_inside = 1; /* a MEM/OBJ block: counted there */
-        return p;
-    }
     if (p && mt.on)
         raw_count(p, 1);
     return p;
 }
 
 static void *raw_calloc(void *ctx, size_t k, size_t n) {
+    if (omni_heap_self) {
+        tls_raw_inside = 1;
+        return orig[PYMEM_DOMAIN_RAW].calloc(ctx, k, n);
+    }
     omni_heap_self++;
     void *p = orig[PYMEM_DOMAIN_RAW].calloc(ctx, k, n);
     omni_heap_self--;
-    if (tls_depth) {
-        tls_raw_inside = 1;
-        return p;
-    }
     if (p && mt.on)
         raw_count(p, 1);
     return p;
 }
 
 static void *raw_realloc(void *ctx, void *old, size_t n) {
-    if (tls_depth) {
+    if (omni_heap_self) {
         tls_raw_inside = 1;
-        return orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n); /* omni_heap_self is up */
+        return orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n);
     }
     int on = mt.on;
     if (old && on)
@@ -432,7 +452,11 @@ static void *raw_realloc(void *ctx, void *old, size_t n) {
 }
 
 static void raw_free(void *ctx, void *p) {
-    if (!tls_depth && p && mt.on)
+    if (omni_heap_self) {
+        orig[PYMEM_DOMAIN_RAW].free(ctx, p);
+        return;
+    }
+    if (p && mt.on)
         raw_count(p, 0);
     omni_heap_self++;
     orig[PYMEM_DOMAIN_RAW].free(ctx, p);
@@ -441,25 +465,26 @@ static void raw_free(void *ctx, void *p) {
 
 /* The size of a MEM/OBJ block: its page's class in an arena, else the C
  * library's; 0 when it cannot be known (a block of an arena never seen). */
-static size_t py_size(void *p) {
-    arena_t *a = arena_of((uintptr_t)p);
-    if (a) {
-        unsigned char c = a->cls[((uintptr_t)p - a->base) >> PAGE_SHIFT];
-        return c ? (size_t)c * 16 : 0;
+static inline size_t py_size(void *p, unsigned char *page) {
+    if (page) {
+        unsigned char c = *page & CLS_MASK;
+        return c != CLS_UNKNOWN ? (size_t)c * 16 : 0;
     }
     return mt.unknown_arenas ? 0 : raw_size(p);
 }
 
-static void py_alloc_done(void *p, size_t req) {
+static inline __attribute__((always_inline)) void py_alloc_done(void *p, size_t req) {
     if (!p)
         return;
     size_t size;
-    arena_t *a = arena_of((uintptr_t)p);
-    if (a) {
+    unsigned char *page = page_of((uintptr_t)p);
+    if (page) {
         /* pymalloc's: its class (the call may have gone to RAW for the
          * arenas' own bookkeeping, not for the block) */
         size = (req + 15) & ~(size_t)15;
-        a->cls[((uintptr_t)p - a->base) >> PAGE_SHIFT] = (unsigned char)(size / 16);
+        unsigned char cls = (unsigned char)(size / 16);
+        if ((*page & CLS_MASK) != cls)
+            *page = (unsigned char)((*page & ~CLS_MASK) | cls);
     } else if (!tls_raw_inside && req && req <= SMALL_MAX) {
         size = (req + 15) & ~(size_t)15;
         mt.unknown_arenas = 1; /* pymalloc used an arena made before the hooks */
@@ -468,65 +493,61 @@ static void py_alloc_done(void *p, size_t req) {
     }
     mt.py_allocs++;
     mt.py_alloc_bytes += size;
-    after_alloc((uintptr_t)p, size);
+    after_alloc((uintptr_t)p, size, page);
 }
 
-static void py_free_done(void *p, size_t size) {
+static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned char *page,
+                                                                size_t size) {
     mt.py_frees++;
     if (size)
         mt.py_free_bytes += size;
     else
         mt.unknown_frees++;
-    forget((uintptr_t)p);
+    forget((uintptr_t)p, page);
 }
 
 #define PY_HOOKS(NAME, DOMAIN)                                                              \
     static void *NAME##_malloc(void *ctx, size_t n) {                                       \
-        tls_depth++;                                                                        \
         omni_heap_self++;                                                                   \
         tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].malloc(ctx, n);                                              \
         omni_heap_self--;                                                                   \
-        tls_depth--;                                                                        \
         if (mt.on)                                                                          \
             py_alloc_done(p, n);                                                            \
         return p;                                                                           \
     }                                                                                       \
     static void *NAME##_calloc(void *ctx, size_t k, size_t n) {                             \
-        tls_depth++;                                                                        \
         omni_heap_self++;                                                                   \
         tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].calloc(ctx, k, n);                                           \
         omni_heap_self--;                                                                   \
-        tls_depth--;                                                                        \
         if (mt.on)                                                                          \
             py_alloc_done(p, k * n);                                                        \
         return p;                                                                           \
     }                                                                                       \
     static void *NAME##_realloc(void *ctx, void *old, size_t n) {                           \
         int on = mt.on;                                                                     \
-        size_t old_size = old && on ? py_size(old) : 0;                                     \
-        tls_depth++;                                                                        \
+        unsigned char *page = old && on ? page_of((uintptr_t)old) : NULL;                   \
+        size_t old_size = old && on ? py_size(old, page) : 0;                               \
         omni_heap_self++;                                                                   \
         tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].realloc(ctx, old, n);                                        \
         omni_heap_self--;                                                                   \
-        tls_depth--;                                                                        \
         if (on && (p || !n)) {                                                              \
             if (old)                                                                        \
-                py_free_done(old, old_size);                                                \
+                py_free_done(old, page, old_size);                                          \
             py_alloc_done(p, n);                                                            \
         }                                                                                   \
         return p;                                                                           \
     }                                                                                       \
     static void NAME##_free(void *ctx, void *p) {                                           \
-        if (p && mt.on)                                                                     \
-            py_free_done(p, py_size(p));                                                    \
-        tls_depth++;                                                                        \
+        if (p && mt.on) {                                                                   \
+            unsigned char *page = page_of((uintptr_t)p);                                    \
+            py_free_done(p, page, py_size(p, page));                                        \
+        }                                                                                   \
         omni_heap_self++;                                                                   \
         orig[DOMAIN].free(ctx, p);                                                          \
         omni_heap_self--;                                                                   \
-        tls_depth--;                                                                        \
     }
 
 PY_HOOKS(mem, PYMEM_DOMAIN_MEM)
@@ -561,8 +582,11 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
     mt.bloom = mmap(NULL, BLOOM_SLOTS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     mt.scratch = mmap(NULL, MAX_LIVE * sizeof *mt.scratch, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    page_leaves = mmap(NULL, N_LEAVES * sizeof *page_leaves, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mt.nodes == MAP_FAILED || mt.node_hash == MAP_FAILED || mt.live == MAP_FAILED ||
-        mt.survivors == MAP_FAILED || mt.bloom == MAP_FAILED || mt.scratch == MAP_FAILED) {
+        mt.survivors == MAP_FAILED || mt.bloom == MAP_FAILED || mt.scratch == MAP_FAILED ||
+        page_leaves == MAP_FAILED) {
         snprintf(why, cap, "cannot map the tables of the allocation sampler");
         return -1;
     }
@@ -754,6 +778,9 @@ void omni_memtrack_reset(void) {
     mt.n_live = 0;
     if (mt.bloom)
         memset(mt.bloom, 0, BLOOM_SLOTS);
+    for (size_t l = 0; page_leaves && l < N_LEAVES; l++) /* no sampled blocks on any page */
+        for (size_t i = 0; page_leaves[l] && i < LEAF_PAGES; i++)
+            page_leaves[l][i] &= CLS_MASK;
     mt.tombstones = 0;
     mt.exited = 0;
     mt.n_survivors = 0;
