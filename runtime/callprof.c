@@ -28,6 +28,7 @@
  * GIL held (the hook runs with it), so none of it needs a lock. */
 static struct {
     int active;                 /* count calls; 0 = pass frames through */
+    int stopped;                /* stopped for good (the end): no pause resumes it */
     int timed;                  /* read the clock at every call and return */
     int installed;              /* the hook is on the interpreter */
     /* The code registry: code object -> dense id (see code_register). */
@@ -485,6 +486,12 @@ int omni_callprof_start(int timed) {
 
 void omni_callprof_stop(void) {
     cp.active = 0;
+    cp.stopped = 1;
+}
+
+void omni_callprof_pause(int paused) {
+    if (cp.installed && !cp.stopped)
+        cp.active = !paused;
 }
 
 void omni_callprof_flush(uint64_t now) {

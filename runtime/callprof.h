@@ -120,6 +120,9 @@ int omni_callprof_hook_replaced(void);
 /* Stops counting; the hook stays installed but passes frames straight through.
  * Idempotent. */
 void omni_callprof_stop(void);
+/* Pauses counting (and resumes it) while omnipython runs Python code of its
+ * own (the heap census): its calls are not the target's. With the GIL. */
+void omni_callprof_pause(int paused);
 
 /* Closes the activations still open on every thread's stack at `now` ticks,
  * as cProfile does when it is disabled, so that a run ended by os._exit or a

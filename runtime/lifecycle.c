@@ -529,7 +529,12 @@ static int watch_forks(void) {
 static PyObject *on_program_exit(PyObject *self, PyObject *noargs) {
     (void)self, (void)noargs;
     omni_memtrack_mark_exit();
+    /* the census is omnipython's Python code, not the target's */
+    omni_callprof_pause(1);
+    omni_sampler_pause(1);
     omni_memtrack_census();
+    omni_sampler_pause(0);
+    omni_callprof_pause(0);
     Py_RETURN_NONE;
 }
 

@@ -336,8 +336,10 @@ static inline void forget(uintptr_t p, unsigned char *page) {
 static inline uint64_t live_now(void) {
     uint64_t ra = __atomic_load_n(&mt.raw_alloc_bytes, __ATOMIC_RELAXED);
     uint64_t rf = __atomic_load_n(&mt.raw_free_bytes, __ATOMIC_RELAXED);
-    uint64_t py = mt.py_alloc_bytes > mt.py_free_bytes ? mt.py_alloc_bytes - mt.py_free_bytes : 0;
-    return py + (ra > rf ? ra - rf : 0);
+    /* (read once each: the monitor thread asks too) */
+    uint64_t pa = __atomic_load_n(&mt.py_alloc_bytes, __ATOMIC_RELAXED);
+    uint64_t pf = __atomic_load_n(&mt.py_free_bytes, __ATOMIC_RELAXED);
+    return (pa > pf ? pa - pf : 0) + (ra > rf ? ra - rf : 0);
 }
 
 /* Counts size down from this thread's sampling interval: the allocation

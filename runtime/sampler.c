@@ -250,8 +250,14 @@ void omni_sampler_totals(uint64_t *samples, uint64_t *cpu, uint64_t *gil) {
     }
 }
 
+static int paused;
+
+void omni_sampler_pause(int p) {
+    __atomic_store_n(&paused, p, __ATOMIC_SEQ_CST);
+}
+
 void omni_sampler_take(uint64_t now_ns) {
-    if (!sm.ready)
+    if (!sm.ready || __atomic_load_n(&paused, __ATOMIC_SEQ_CST))
         return;
     __atomic_store_n(&sm.busy, 1, __ATOMIC_SEQ_CST);
     sm.taken++;

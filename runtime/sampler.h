@@ -24,6 +24,10 @@ void omni_sampler_take(uint64_t now_ns);
  * which also takes the samples). */
 void omni_sampler_totals(uint64_t *samples, uint64_t *cpu, uint64_t *gil);
 
+/* While omnipython runs Python code of its own at the end (the heap
+ * census): no samples, its frames are not the target's. */
+void omni_sampler_pause(int paused);
+
 /* Writes the "samples" record (after the monitor stopped; no allocation). */
 void omni_sampler_write(omni_writer_t *w);
 /* In a forked child that starts its own session. */

@@ -188,3 +188,43 @@ def test_diff_shows_allocation_deltas(tmp_path):
     assert fn["a"]["allocated_bytes"] == pytest.approx(10e6, rel=0.2)
     text = run([OMNI, "--diff", str(a), str(b), "--threshold", "1000"]).stdout.decode()
     assert "alloc delta" in text
+
+
+RISE_AND_FALL = """\
+import time
+keep = []
+for i in range(10):
+    keep.append(bytearray(5_000_000))
+    time.sleep(0.03)
+del keep
+time.sleep(0.15)
+"""
+
+
+def test_timeline_of_live_bytes(tmp_path):
+    _, rep = profile(tmp_path, RISE_AND_FALL, "--interval", "20")
+    p = rep["timeline"]["series"]["process"]
+    col = p["columns"].index("py_live_bytes")
+    live = [r[col] for r in p["rows"] if r[col] is not None]
+    # 50 MB held at the top (the monitor samples between the appends), all
+    # of it freed before the end
+    top = max(live)
+    assert 45e6 <= top <= 50e6 + 4e6, top
+    assert live.index(top) < len(live) - 3
+    assert live[-2] < 5e6
+    assert top <= rep["memory"]["peak_bytes"] <= top + 5.1e6
+    # without --memory the columns are there, empty
+    s = tmp_path / "plain.omni"
+    r = run([OMNI, "--quiet", "--interval", "20", "--out", str(s), str(tmp_path / "m.py")],
+            env=clean_env())
+    assert r.returncode == 0
+    p = report_json(str(s))["timeline"]["series"]["process"]
+    col = p["columns"].index("py_live_bytes")
+    assert all(r[col] is None for r in p["rows"])
+
+
+def test_the_census_is_not_the_targets(tmp_path):
+    _, rep = profile(tmp_path, RISE_AND_FALL)
+    assert rep["memory"]["census"]["types"], rep["memory"]["census"]
+    names = [f["file"] for f in rep["functions"]] + [l["file"] for l in rep["lines"]]
+    assert "<omnipython census>" not in names and names
