@@ -210,6 +210,32 @@ static void write_processes(omni_json_t *j, const omni_session_t *s) {
             omni_json_num(j, p->wall_s);
         else
             omni_json_null(j);
+        omni_json_key(j, "peak_rss_bytes");
+        if (p->has_footer)
+            omni_json_uint(j, p->peak_rss_bytes);
+        else
+            omni_json_null(j);
+        /* each process's own allocation accounting: the joined report's
+         * memory section is the root's */
+        omni_json_key(j, "memory");
+        if (p->has_memory) {
+            omni_json_begin_object(j);
+            omni_json_kv_uint(j, "peak_bytes", p->mem_peak_bytes);
+            omni_json_kv_uint(j, "exit_live_bytes", p->mem_exit_live_bytes);
+            omni_json_key(j, "native_peak_bytes");
+            if (p->has_native)
+                omni_json_uint(j, p->native_peak_bytes);
+            else
+                omni_json_null(j);
+            omni_json_key(j, "native_exit_live_bytes");
+            if (p->has_native)
+                omni_json_uint(j, p->native_exit_live_bytes);
+            else
+                omni_json_null(j);
+            omni_json_end_object(j);
+        } else {
+            omni_json_null(j);
+        }
         omni_json_end_object(j);
     }
     omni_json_end_array(j);

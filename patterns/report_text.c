@@ -132,10 +132,16 @@ static void print_processes(const out_t *o) {
         const omni_sprocess_t *p = &s->processes[i];
         fprintf(o->f, "  pid %-8lld ppid %-8lld %-8s ", (long long)p->pid, (long long)p->ppid,
                 p->started_by ? p->started_by : "?");
+        char a[32], b[32];
         if (p->has_footer)
-            fprintf(o->f, "exit %-4lld %8.3f s  ", (long long)p->exit_status, p->wall_s);
+            fprintf(o->f, "exit %-4lld %8.3f s  peak RSS %9s  ", (long long)p->exit_status, p->wall_s,
+                    omni_fmt_bytes((double)p->peak_rss_bytes, a, sizeof a));
         else
-            fprintf(o->f, "%-20s", "(no footer)");
+            fprintf(o->f, "%-39s", "(no footer)");
+        if (p->has_memory)
+            fprintf(o->f, "heap peak %9s  native peak %9s  ",
+                    omni_fmt_bytes((double)p->mem_peak_bytes, a, sizeof a),
+                    p->has_native ? omni_fmt_bytes((double)p->native_peak_bytes, b, sizeof b) : "-");
         for (size_t k = 0; k < p->argc && k < 6; k++)
             fprintf(o->f, "%s%s", k ? " " : "", p->argv[k] ? p->argv[k] : "");
         fputc('\n', o->f);

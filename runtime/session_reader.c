@@ -1126,6 +1126,13 @@ static int add_own_process(omni_session_t *s, const char *path) {
     p->has_footer = s->has_footer;
     p->exit_status = s->exit_status;
     p->wall_s = s->wall_s;
+    p->peak_rss_bytes = s->has_footer ? s->peak_rss_bytes : 0;
+    p->has_memory = s->has_memory && s->memory_available;
+    p->has_native = p->has_memory && s->mem_native_available;
+    p->mem_peak_bytes = s->mem_peak_bytes;
+    p->mem_exit_live_bytes = s->mem_exit_live_bytes;
+    p->native_peak_bytes = s->native_peak_bytes;
+    p->native_exit_live_bytes = s->native_exit_live_bytes;
     return p->session ? 0 : -1;
 }
 

@@ -141,6 +141,10 @@ typedef struct omni_sprocess {
     int has_footer;
     int64_t exit_status;
     double wall_s;
+    uint64_t peak_rss_bytes;  /* the footer's, 0 without one */
+    /* its allocation accounting (--memory), when it ran */
+    int has_memory, has_native;
+    uint64_t mem_peak_bytes, mem_exit_live_bytes, native_peak_bytes, native_exit_live_bytes;
 } omni_sprocess_t;
 
 /* The most runs one session file may hold (--repeat). */

@@ -14,9 +14,13 @@ at most 1.5x with exact call profiling; the stdlib mix at most 1.2x; start-up
 I/O accounting (issue 6) adds at most 5% on the I/O workload (the default
 mode counts every read and write).
 
-Allocation accounting (issue 4): "default-memory" is --mode default --memory,
-on an allocation-bound loop (the issue's target, 1.2x, is not met: about 2x
-against python3, 1.6x over the default mode).
+Allocation accounting (issue 4): "default-memory" is --mode default --memory;
+the "memory" line is default-memory over default in the same run: at most
+1.10x on programs that are not allocation-bound (loops, calls, the stdlib
+mix); on the allocation-bound loop it is reported (the issue's 1.2x against
+python3 cannot be met there: --mode off alone is 1.2x on it, the static
+libpython3.11.a lacking the PGO/LTO build of Debian's python3.11, which
+inlines pymalloc into its callers).
 
 Stack sampling at 1 kHz (issue 5) costs at most 5%: "default-1khz" over
 "default-nosample", both measured in the same run.
@@ -45,6 +49,15 @@ MONITOR_TARGET = 1.02
 SUFFIXES = {"-nomon": ["--interval", "0"], "-nosample": ["--sample-rate", "0"],
             "-1khz": ["--sample-rate", "1000"], "-memory": ["--memory"]}
 SAMPLER_TARGET = 1.05
+MEMORY_TARGET = 1.10
+
+# Modes compared with each other in the same run: a line each, (name, mode,
+# over mode, target or None, what it measures), when both ran.
+RELATIVE = [
+    ("sampler", "default-1khz", "default-nosample", SAMPLER_TARGET, "1 kHz over no sampling"),
+    ("monitor", "default", "default-nomon", MONITOR_TARGET, "default over default-nomon"),
+    ("memory", "default-memory", "default", MEMORY_TARGET, "--memory over default"),
+]
 
 
 def omni_argv(omni, mode, out):
@@ -62,10 +75,11 @@ WORKLOADS = [
     # every mode, for the README's table of the modes' costs.
     ("startup", ["-c", "pass"], {"off": 1.3, "minimal": None, "default": 1.3, "full": None}),
     ("loops", [os.path.join(HERE, "loops.py")],
-     {"off": 1.10, "minimal": None, "default": 1.2, "full": None, "default-nomon": None}),
+     {"off": 1.10, "minimal": None, "default": 1.2, "full": None, "default-nomon": None,
+      "default-memory": None}),
     ("callheavy", [os.path.join(HERE, "callheavy.py")],
      {"off": 1.10, "minimal": 1.5, "default": 1.5, "full": None, "cprofile": None,
-      "default-nosample": None, "default-1khz": None}),
+      "default-nosample": None, "default-1khz": None, "default-memory": None}),
     ("methods", [os.path.join(HERE, "methods.py")],
      {"off": 1.10, "minimal": 1.5, "default": 1.5, "full": None, "cprofile": None}),
     ("iowork", [os.path.join(HERE, "iowork.py")],
@@ -74,8 +88,10 @@ WORKLOADS = [
      {"off": 1.10, "minimal": None, "default": None, "full": None, "default-memory": None}),
     ("stdlibmix", [os.path.join(HERE, "stdlibmix.py")],
      {"off": 1.10, "minimal": None, "default": 1.2, "full": None, "default-nomon": None,
-      "cprofile": None, "default-nosample": None, "default-1khz": None}),
+      "cprofile": None, "default-nosample": None, "default-1khz": None,
+      "default-memory": None}),
 ]
+ALLOCATION_BOUND = {"allocheavy"}
 
 
 def timed(argv, cwd):
@@ -121,26 +137,20 @@ def main():
                 shown = "-" if target is None else f"{target:.2f}"
                 print(f"{name:<11} {m:<13} {base:10.4f} {med:10.4f} {ratio:7.3f} {shown:>7}"
                       f"{'' if ok else '  over target'}")
-            if "default-1khz" in modes:
-                without = statistics.median(times["default-nosample"])
-                ratio = statistics.median(times["default-1khz"]) / without
-                ok = ratio <= SAMPLER_TARGET
+            for label, mode, over, target, what in RELATIVE:
+                if mode not in modes or over not in modes:
+                    continue
+                if label == "memory" and name in ALLOCATION_BOUND:
+                    target = None
+                without = statistics.median(times[over])
+                med = statistics.median(times[mode])
+                ratio = med / without
+                ok = target is None or ratio <= target
                 if not ok:
-                    failed.append(f"{name}/sampler")
-                print(f"{name:<11} {'sampler':<13} {without:10.4f} "
-                      f"{statistics.median(times['default-1khz']):10.4f} {ratio:7.3f} "
-                      f"{SAMPLER_TARGET:7.2f}{'' if ok else '  over target'}"
-                      "   (1 kHz over no sampling)")
-            if "default-nomon" in modes:
-                without = statistics.median(times["default-nomon"])
-                ratio = statistics.median(times["default"]) / without
-                ok = ratio <= MONITOR_TARGET
-                if not ok:
-                    failed.append(f"{name}/monitor")
-                print(f"{name:<11} {'monitor':<13} {without:10.4f} "
-                      f"{statistics.median(times['default']):10.4f} {ratio:7.3f} "
-                      f"{MONITOR_TARGET:7.2f}{'' if ok else '  over target'}"
-                      "   (default over default-nomon)")
+                    failed.append(f"{name}/{label}")
+                shown = "-" if target is None else f"{target:.2f}"
+                print(f"{name:<11} {label:<13} {without:10.4f} {med:10.4f} {ratio:7.3f} "
+                      f"{shown:>7}{'' if ok else '  over target'}   ({what})")
     if failed:
         print("over target:", ", ".join(failed))
     return 1 if failed else 0

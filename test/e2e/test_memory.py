@@ -169,6 +169,18 @@ def test_forked_children_account_their_own_memory(tmp_path):
     assert m["available"] and m["exit_live_bytes"] >= 20e6 and m["peak_bytes"] >= 20e6
     parent = report_json(str(s))
     assert parent["memory"]["peak_bytes"] < 20e6
+    # the joined report lists each process with its own memory
+    procs = {p["pid"]: p for p in parent["processes"]}
+    assert len(procs) == 2
+    mine, theirs = procs[parent["run"]["pid"]], [p for p in procs.values()
+                                                  if p["pid"] != parent["run"]["pid"]][0]
+    assert mine["memory"]["peak_bytes"] == parent["memory"]["peak_bytes"]
+    assert theirs["memory"]["peak_bytes"] == m["peak_bytes"]
+    assert theirs["memory"]["exit_live_bytes"] == m["exit_live_bytes"]
+    assert theirs["memory"]["native_peak_bytes"] == m["native"].get("peak_bytes")
+    assert mine["peak_rss_bytes"] > 0
+    text = run([OMNI, "--report", str(s)]).stdout.decode()
+    assert "heap peak" in text
 
 
 def test_diff_shows_allocation_deltas(tmp_path):
