@@ -21,11 +21,11 @@
 #include "runtime/memtrack.h"
 
 #include "runtime/callprof.h"
+#include "runtime/census.h"
 #include "runtime/embedded.h"
 #include "runtime/nativeheap.h"
 #include "runtime/clock.h"
 #include "runtime/pylayout.h"
-#include "runtime/pyerr.h"
 
 #include <internal/pycore_pymem.h>
 
@@ -97,20 +97,11 @@ static struct {
         uint64_t t_ns;
     } *survivors;                    /* the sampled blocks alive then */
     uint32_t n_survivors;
-    /* the heap census at the end, by type */
-    struct ctype {
-        char name[128];
-        uint64_t count, bytes;
-    } census[40];
-    int n_census, census_partial, census_done;
+    /* the heap census at the end: by type, and what keeps the top sites'
+     * blocks alive */
+    omni_census_t census;
+    int census_done;
     int census_running;              /* its objects neither make a peak nor get sampled */
-    struct chain {
-        uint32_t node;
-        char text[400];
-    } chains[15];                    /* what keeps a site's blocks alive, from a module */
-    int n_chains;
-    uint64_t census_objects;
-    char census_why[160];
 } mt;
 
 extern const omni_embedded_file_t omni_census_py[]; /* runtime/census.py */
@@ -646,7 +637,7 @@ void omni_memtrack_mark_exit(void) {
 
 /* The census's question: for the five sites with the most bytes alive at
  * the end, up to three of their sampled blocks' addresses. */
-static PyObject *wanted_blocks(void) {
+static int wanted_blocks(omni_census_want_t *want) {
     uint32_t top[5];
     int n = 0;
     for (uint32_t i = 0; i < mt.n_nodes; i++) {
@@ -666,78 +657,25 @@ static PyObject *wanted_blocks(void) {
             top[k - 1] = t;
         }
     }
-    PyObject *list = PyList_New(0);
-    for (int k = 0; list && k < n; k++) {
-        PyObject *addrs = PyList_New(0);
-        for (uint32_t i = 0; addrs && i < 2 * MAX_LIVE && PyList_GET_SIZE(addrs) < 3; i++)
-            if (mt.live[i].addr > 1 && mt.live[i].node == top[k]) {
-                PyObject *a = PyLong_FromUnsignedLongLong(mt.live[i].addr);
-                if (!a || PyList_Append(addrs, a) < 0)
-                    Py_CLEAR(addrs);
-                Py_XDECREF(a);
-            }
-        PyObject *pair = addrs ? Py_BuildValue("(IO)", top[k], addrs) : NULL;
-        if (!pair || PyList_Append(list, pair) < 0)
-            Py_CLEAR(list);
-        Py_XDECREF(pair);
-        Py_XDECREF(addrs);
+    for (int k = 0; k < n; k++) {
+        want[k] = (omni_census_want_t){top[k], {0}, 0};
+        for (uint32_t i = 0; i < 2 * MAX_LIVE && want[k].n < 3; i++)
+            if (mt.live[i].addr > 1 && mt.live[i].node == top[k])
+                want[k].addr[want[k].n++] = mt.live[i].addr;
     }
-    return list;
+    return n;
 }
 
 void omni_memtrack_census(void) {
     if (!mt.installed || mt.census_done)
         return;
     mt.census_done = 1;
-    /* the census's own objects are counted (they are allocated and freed
-     * like any), but make no peak and no sample */
+    /* what the census allocates is counted (allocated and freed like
+     * anything), but makes no peak and no sample */
     mt.census_running = 1;
-    PyObject *globals = PyDict_New();
-    PyObject *code = globals ? Py_CompileString(omni_census_py[0].text, "<omnipython census>",
-                                                Py_file_input)
-                             : NULL;
-    PyObject *r = NULL, *res = NULL;
-    if (code && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0)
-        r = PyEval_EvalCode(code, globals, globals);
-    PyObject *fn = r ? PyDict_GetItemString(globals, "census") : NULL;
-    PyObject *wanted = fn ? wanted_blocks() : NULL;
-    if (wanted)
-        res = PyObject_CallOneArg(fn, wanted);
-    Py_XDECREF(wanted);
-    PyObject *rows = NULL, *chains = NULL;
-    int partial = 0;
-    unsigned long long objects = 0;
-    if (res && PyArg_ParseTuple(res, "OpKO", &rows, &partial, &objects, &chains) &&
-        PyList_Check(rows) && PyList_Check(chains)) {
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(chains) && mt.n_chains < 15; i++) {
-            unsigned int node;
-            const char *text;
-            if (!PyArg_ParseTuple(PyList_GET_ITEM(chains, i), "Is", &node, &text))
-                break;
-            mt.chains[mt.n_chains].node = node;
-            snprintf(mt.chains[mt.n_chains].text, sizeof mt.chains[0].text, "%s", text);
-            mt.n_chains++;
-        }
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows) && mt.n_census < 40; i++) {
-            const char *name;
-            unsigned long long count, bytes;
-            if (!PyArg_ParseTuple(PyList_GET_ITEM(rows, i), "sKK", &name, &count, &bytes))
-                break;
-            struct ctype *c = &mt.census[mt.n_census++];
-            snprintf(c->name, sizeof c->name, "%s", name);
-            c->count = count;
-            c->bytes = bytes;
-        }
-        mt.census_partial = partial;
-        mt.census_objects = objects;
-    }
-    if (PyErr_Occurred()) {
-        omni_pyerr_take(mt.census_why, sizeof mt.census_why, "the census failed: ", 0, "?");
-    }
-    Py_XDECREF(res);
-    Py_XDECREF(r);
-    Py_XDECREF(code);
-    Py_XDECREF(globals);
+    omni_census_want_t want[5];
+    int n = wanted_blocks(want);
+    omni_census_take(want, n, 1.0, omni_census_py[0].text, &mt.census);
     mt.census_running = 0;
 }
 
@@ -786,8 +724,8 @@ void omni_memtrack_reset(void) {
     mt.tombstones = 0;
     mt.exited = 0;
     mt.n_survivors = 0;
-    mt.n_census = mt.census_partial = mt.census_done = mt.n_chains = 0;
-    mt.census_why[0] = 0;
+    memset(&mt.census, 0, sizeof mt.census);
+    mt.census_done = 0;
     omni_nativeheap_reset();
     mt.exit_native_live = 0;
     mt.start_ns = omni_clock_mono_ns();
@@ -889,28 +827,29 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     omni_pack_str(pk, "census");
     msgpack_pack_map(pk, 5);
     omni_pack_str(pk, "partial");
-    if (mt.census_partial)
+    const omni_census_t *c = &mt.census;
+    if (c->partial)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
-    omni_pack_kv_u64(pk, "objects", mt.census_objects);
-    omni_pack_kv_str(pk, "reason", mt.census_done ? (mt.census_why[0] ? mt.census_why : NULL)
+    omni_pack_kv_u64(pk, "objects", c->objects);
+    omni_pack_kv_str(pk, "reason", mt.census_done ? (c->why[0] ? c->why : NULL)
                                                   : "the program did not end through its exit "
                                                     "handlers (os._exit, a signal)");
     static const char *const rcols[] = {"node", "chain"};
-    omni_pack_table_head(pk, "referrers", rcols, 2, (uint32_t)mt.n_chains);
-    for (int i = 0; i < mt.n_chains; i++) {
+    omni_pack_table_head(pk, "referrers", rcols, 2, (uint32_t)c->n_chains);
+    for (int i = 0; i < c->n_chains; i++) {
         msgpack_pack_array(pk, 2);
-        msgpack_pack_uint32(pk, mt.chains[i].node);
-        omni_pack_str(pk, mt.chains[i].text);
+        msgpack_pack_uint32(pk, c->chains[i].node);
+        omni_pack_str(pk, c->chains[i].text);
     }
     static const char *const ccols[] = {"type", "count", "bytes"};
-    omni_pack_table_head(pk, "rows", ccols, 3, (uint32_t)mt.n_census);
-    for (int i = 0; i < mt.n_census; i++) {
+    omni_pack_table_head(pk, "rows", ccols, 3, (uint32_t)c->n_types);
+    for (int i = 0; i < c->n_types; i++) {
         msgpack_pack_array(pk, 3);
-        omni_pack_str(pk, mt.census[i].name);
-        msgpack_pack_uint64(pk, mt.census[i].count);
-        msgpack_pack_uint64(pk, mt.census[i].bytes);
+        omni_pack_str(pk, c->types[i].name);
+        msgpack_pack_uint64(pk, c->types[i].count);
+        msgpack_pack_uint64(pk, c->types[i].bytes);
     }
     /* the sampled blocks alive when the program ended: their site, and when
      * they were made */
