@@ -328,6 +328,7 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     omni_json_begin_object(j);
     omni_json_kv_bool(j, "partial", s->mem_census_partial);
     omni_json_kv_uint(j, "objects", s->mem_census_objects);
+    omni_json_kv_num(j, "seconds", s->mem_census_s);
     omni_json_kv_str(j, "reason", s->mem_census_reason);
     omni_json_key(j, "types");
     omni_json_begin_array(j);

@@ -434,8 +434,11 @@ static void print_memory(const out_t *o) {
                 (long long)x->line, x->native ? "  (native)" : "");
     }
     if (s->n_mem_census) {
-        fprintf(f, "  %salive at the end, by type%s%s:", dim(o), s->mem_census_partial ? " (partial)" : "",
-                reset(o));
+        fprintf(f, "  %salive at the end, by type (%llu objects%s", dim(o),
+                (unsigned long long)s->mem_census_objects, s->mem_census_partial ? ", partial" : "");
+        if (!isnan(s->mem_census_s))
+            fprintf(f, ", census %.2f s", s->mem_census_s);
+        fprintf(f, ")%s:", reset(o));
         for (size_t i = 0; i < s->n_mem_census && i < 6; i++)
             fprintf(f, "%s %s %s (%llu)", i ? "," : "", s->mem_census[i].type,
                     omni_fmt_bytes((double)s->mem_census[i].bytes, a, sizeof a),

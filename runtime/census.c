@@ -348,4 +348,5 @@ done:
     pmap_free(&w.types);
     Py_XDECREF(tracked);
     Py_XDECREF(gc);
+    out->seconds = (double)(omni_clock_mono_ns() - t0) / 1e9;
 }

@@ -34,6 +34,7 @@ typedef struct omni_census {
     int n_chains;
     int partial;                      /* cut at the time or object limit */
     uint64_t objects;                 /* counted */
+    double seconds;                   /* what it took */
     char why[160];                    /* why it failed, or "" */
 } omni_census_t;
 

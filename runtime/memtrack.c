@@ -825,7 +825,8 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     }
     /* the census: by type, the most bytes first */
     omni_pack_str(pk, "census");
-    msgpack_pack_map(pk, 5);
+    msgpack_pack_map(pk, 6);
+    omni_pack_kv_f64(pk, "seconds", mt.census.seconds);
     omni_pack_str(pk, "partial");
     const omni_census_t *c = &mt.census;
     if (c->partial)

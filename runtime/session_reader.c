@@ -622,6 +622,8 @@ static int read_memory(const msgpack_object *r, omni_session_t *s, char *err, si
         const msgpack_object *pa = omni_mp_get(cen, "partial");
         s->mem_census_partial = pa && pa->type == MSGPACK_OBJECT_BOOLEAN && pa->via.boolean;
         s->mem_census_objects = get_u64(cen, "objects");
+        s->mem_census_s = NAN;
+        omni_mp_num(omni_mp_get(cen, "seconds"), &s->mem_census_s);
         const msgpack_object *why = omni_mp_get(cen, "reason");
         if (why && why->type == MSGPACK_OBJECT_STR)
             s->mem_census_reason = obj_strdup(why);

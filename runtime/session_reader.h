@@ -232,6 +232,7 @@ typedef struct omni_session {
     size_t n_mem_census;
     int mem_census_partial;
     uint64_t mem_census_objects;
+    double mem_census_s;           /* what the census took (NaN: not said) */
     char *mem_census_reason;       /* why there is none, or NULL */
     /* omni.profile's regions */
     int has_regions;

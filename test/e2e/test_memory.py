@@ -240,3 +240,24 @@ def test_the_census_is_not_the_targets(tmp_path):
     assert rep["memory"]["census"]["types"], rep["memory"]["census"]
     names = [f["file"] for f in rep["functions"]] + [l["file"] for l in rep["lines"]]
     assert "<omnipython census>" not in names and names
+
+
+def test_census_counts_and_sizes_exactly(tmp_path):
+    code = ("import sys\n"
+            "class Foo:\n"
+            "    def __init__(self, i):\n"
+            "        self.i = i\n"
+            "keep = [Foo(i) for i in range(12345)]\n"
+            "hidden = {'t': tuple(bytearray(100) for _ in range(777))}\n"
+            "print(sys.getsizeof(keep[0]), sys.getsizeof(bytearray(100)))\n")
+    r, rep = profile(tmp_path, code)
+    foo_size, ba_size = map(int, r.stdout.split())
+    c = rep["memory"]["census"]
+    types = {t["type"]: t for t in c["types"]}
+    assert types["__main__.Foo"]["count"] == 12345
+    assert types["__main__.Foo"]["bytes"] == 12345 * foo_size
+    # reached through an untracked container's contents (a tuple of bytearrays)
+    assert types["bytearray"]["count"] >= 777
+    assert types["bytearray"]["bytes"] >= 777 * ba_size
+    assert not c["partial"] and 0 < c["seconds"] < 1
+    assert c["objects"] >= 12345 + 777
