@@ -273,7 +273,7 @@ void omni_census_take(const omni_census_want_t *want, int n_want, double limit_s
     uint64_t t0 = omni_clock_mono_ns(), limit_ns = (uint64_t)(limit_s * 1e9);
     walk_t w = {0};
     PyObject *gc = NULL, *tracked = NULL;
-    if (pmap_init(&w.parent, 1u << 16) < 0 || pmap_init(&w.types, 1024) < 0) {
+    if (pmap_init(&w.parent, 1u << 14) < 0 || pmap_init(&w.types, 1024) < 0) {
         snprintf(out->why, sizeof out->why, "the census: out of memory");
         goto done;
     }

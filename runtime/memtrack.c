@@ -72,17 +72,18 @@ static struct {
         double exit_live;            /* estimated, when the program ended */
     } *nodes;
     uint32_t n_nodes;
-    uint32_t *node_hash;             /* MAX_NODES buckets */
+    uint32_t *node_hash;             /* MAX_NODES buckets: a node's index + 1, 0 none */
     struct lblock {
         uintptr_t addr;              /* 0: empty, 1: deleted */
         uint32_t node;
         float weight;                /* estimated bytes it stands for */
         uint64_t t_ns;
-    } *live;                         /* open addressing, MAX_LIVE * 2 slots */
+    } *live;                         /* open addressing, live_cap slots (grown to
+                                        2 * MAX_LIVE) */
+    uint32_t live_cap;
     uint32_t n_live;
     unsigned char *bloom;            /* BLOOM_SLOTS counters */
     uint32_t tombstones;             /* deleted slots of live */
-    struct lblock *scratch;          /* for compacting live */
     uint64_t samples, samples_dropped;
     double peak_snapshot;            /* total live when at-peak was copied last */
     /* when the program ended (before the interpreter tears its modules down) */
@@ -143,9 +144,8 @@ static int mark_pages(uintptr_t base, size_t size, unsigned char v) {
         if (!*leaf) {
             if (!v)
                 continue;
-            void *m = mmap(NULL, LEAF_PAGES, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-            if (m == MAP_FAILED)
+            void *m = omni_own_map(LEAF_PAGES);
+            if (!m)
                 return -1;
             *leaf = m;
         }
@@ -200,7 +200,7 @@ static __attribute__((noinline)) int64_t next_interval(void) {
 static uint32_t intern(uint32_t parent, uint32_t code, int32_t offset, int native) {
     uint32_t h = (parent * 2654435761u ^ code * 40503u ^ (uint32_t)offset * 97u ^
                   (uint32_t)native) & (MAX_NODES - 1);
-    for (uint32_t i = mt.node_hash[h]; i != UINT32_MAX; i = mt.nodes[i].next)
+    for (uint32_t i = mt.node_hash[h] - 1; i != UINT32_MAX; i = mt.nodes[i].next - 1)
         if (mt.nodes[i].parent == parent && mt.nodes[i].code == code &&
             mt.nodes[i].offset == offset && mt.nodes[i].native == native)
             return i;
@@ -208,7 +208,7 @@ static uint32_t intern(uint32_t parent, uint32_t code, int32_t offset, int nativ
         return UINT32_MAX;
     uint32_t i = mt.n_nodes++;
     mt.nodes[i] = (struct snode){parent, code, offset, mt.node_hash[h], native, 0, 0, 0, 0, 0};
-    mt.node_hash[h] = i;
+    mt.node_hash[h] = i + 1;
     return i;
 }
 
@@ -223,7 +223,7 @@ static int32_t current_offset(void) {
 }
 
 static uint32_t slot_of(uintptr_t p) {
-    return (uint32_t)((p >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (2 * MAX_LIVE - 1);
+    return (uint32_t)((p >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (mt.live_cap - 1);
 }
 
 static uint32_t bloom_slot(uintptr_t p) {
@@ -252,23 +252,29 @@ static void mark_add(mark_t m, int up) {
     __atomic_store_n(m.byte, (unsigned char)(up ? b + m.one : b - m.one), __ATOMIC_RELAXED);
 }
 
-/* Deleted slots make probes long: the live blocks are put in afresh when
- * they are as many as the table's capacity (under the lock). */
-static void compact(void) {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < 2 * MAX_LIVE; i++)
-        if (mt.live[i].addr > 1)
-            mt.scratch[n++] = mt.live[i];
-    memset(mt.live, 0, 2 * MAX_LIVE * sizeof *mt.live);
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t i = slot_of(mt.scratch[k].addr);
-        while (mt.live[i].addr)
-            i = (i + 1) & (2 * MAX_LIVE - 1);
-        mt.live[i] = mt.scratch[k];
-    }
+/* The sampled blocks' table anew at cap slots (under the lock): deleted
+ * slots make probes long, and the table grows with the blocks alive (it
+ * starts small: most runs never have many). Its memory is omnipython's own
+ * (mapped past the interposed mmap). Returns 0 or -1 (the old one stays). */
+static int rehash(uint32_t cap) {
+    struct lblock *old = mt.live, *t = omni_own_map((size_t)cap * sizeof *t);
+    if (!t)
+        return -1;
+    uint32_t old_cap = mt.live_cap;
+    mt.live = t;
+    mt.live_cap = cap;
+    for (uint32_t k = 0; old && k < old_cap; k++)
+        if (old[k].addr > 1) {
+            uint32_t i = slot_of(old[k].addr);
+            while (t[i].addr)
+                i = (i + 1) & (cap - 1);
+            t[i] = old[k];
+        }
     mt.tombstones = 0;
+    if (old)
+        omni_own_unmap(old, (size_t)old_cap * sizeof *old);
+    return 0;
 }
-
 
 static __attribute__((noinline)) void take_sample(uintptr_t p, size_t size, int native,
                                                   unsigned char *page) {
@@ -284,6 +290,9 @@ static __attribute__((noinline)) void take_sample(uintptr_t p, size_t size, int 
         node = intern(node, codes[k - 1], k == 1 ? offset : -1, k == 1 && native);
     if (!n)
         node = intern(UINT32_MAX, OMNI_CODE_NONE, -1, native);
+    if (2 * (mt.n_live + mt.tombstones + 1) > mt.live_cap &&
+        rehash(4 * (mt.n_live + 1) > mt.live_cap ? 2 * mt.live_cap : mt.live_cap) < 0)
+        node = UINT32_MAX; /* no room */
     if (node == UINT32_MAX || mt.n_live == MAX_LIVE) {
         mt.samples_dropped++;
         unlock();
@@ -295,7 +304,7 @@ static __attribute__((noinline)) void take_sample(uintptr_t p, size_t size, int 
     s->live_bytes += weight;
     uint32_t i = slot_of(p);
     while (mt.live[i].addr > 1)
-        i = (i + 1) & (2 * MAX_LIVE - 1);
+        i = (i + 1) & (mt.live_cap - 1);
     mt.live[i] = (struct lblock){p, node, (float)weight, now};
     mt.n_live++;
     mark_add(mark_of(p, page), 1);
@@ -304,14 +313,14 @@ static __attribute__((noinline)) void take_sample(uintptr_t p, size_t size, int 
 
 static __attribute__((noinline)) void forget_sampled(uintptr_t p, mark_t m) {
     lock();
-    for (uint32_t i = slot_of(p); mt.live[i].addr; i = (i + 1) & (2 * MAX_LIVE - 1))
+    for (uint32_t i = slot_of(p); mt.live[i].addr; i = (i + 1) & (mt.live_cap - 1))
         if (mt.live[i].addr == p) {
             mt.nodes[mt.live[i].node].live_bytes -= mt.live[i].weight;
             mt.live[i].addr = 1;
             mt.n_live--;
             mark_add(m, 0);
-            if (++mt.tombstones > MAX_LIVE)
-                compact();
+            if (2 * (mt.n_live + ++mt.tombstones) > mt.live_cap)
+                rehash(mt.live_cap);
             break;
         }
     unlock();
@@ -564,26 +573,17 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
     }
     if (mt.installed)
         return 0;
-    mt.nodes = mmap(NULL, MAX_NODES * sizeof *mt.nodes, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    mt.node_hash = mmap(NULL, MAX_NODES * sizeof *mt.node_hash, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    mt.live = mmap(NULL, 2 * MAX_LIVE * sizeof *mt.live, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    mt.survivors = mmap(NULL, MAX_LIVE * sizeof *mt.survivors, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    mt.bloom = mmap(NULL, BLOOM_SLOTS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    mt.scratch = mmap(NULL, MAX_LIVE * sizeof *mt.scratch, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    page_leaves = mmap(NULL, N_LEAVES * sizeof *page_leaves, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mt.nodes == MAP_FAILED || mt.node_hash == MAP_FAILED || mt.live == MAP_FAILED ||
-        mt.survivors == MAP_FAILED || mt.bloom == MAP_FAILED || mt.scratch == MAP_FAILED ||
-        page_leaves == MAP_FAILED) {
+    /* (zero pages until used: a short run touches little of them) */
+    mt.nodes = omni_own_map(MAX_NODES * sizeof *mt.nodes);
+    mt.node_hash = omni_own_map(MAX_NODES * sizeof *mt.node_hash);
+    mt.survivors = omni_own_map(MAX_LIVE * sizeof *mt.survivors);
+    mt.bloom = omni_own_map(BLOOM_SLOTS);
+    page_leaves = omni_own_map(N_LEAVES * sizeof *page_leaves);
+    if (!mt.nodes || !mt.node_hash || !mt.survivors || !mt.bloom || !page_leaves ||
+        rehash(8192) < 0) {
         snprintf(why, cap, "cannot map the tables of the allocation sampler");
         return -1;
     }
-    memset(mt.node_hash, 0xff, MAX_NODES * sizeof *mt.node_hash);
     /* pymalloc's arenas made before the hooks are unknown: their blocks'
      * sizes cannot be told on free then */
     char *stats = NULL;
@@ -628,7 +628,7 @@ void omni_memtrack_mark_exit(void) {
     for (uint32_t i = 0; i < mt.n_nodes; i++)
         mt.nodes[i].exit_live = mt.nodes[i].live_bytes > 0 ? mt.nodes[i].live_bytes : 0;
     mt.n_survivors = 0;
-    for (uint32_t i = 0; mt.survivors && i < 2 * MAX_LIVE; i++)
+    for (uint32_t i = 0; mt.survivors && i < mt.live_cap; i++)
         if (mt.live[i].addr > 1)
             mt.survivors[mt.n_survivors++] =
                 (struct xblock){mt.live[i].node, mt.live[i].weight, mt.live[i].t_ns};
@@ -659,7 +659,7 @@ static int wanted_blocks(omni_census_want_t *want) {
     }
     for (int k = 0; k < n; k++) {
         want[k] = (omni_census_want_t){top[k], {0}, 0};
-        for (uint32_t i = 0; i < 2 * MAX_LIVE && want[k].n < 3; i++)
+        for (uint32_t i = 0; i < mt.live_cap && want[k].n < 3; i++)
             if (mt.live[i].addr > 1 && mt.live[i].node == top[k])
                 want[k].addr[want[k].n++] = mt.live[i].addr;
     }
@@ -713,7 +713,7 @@ void omni_memtrack_reset(void) {
     for (uint32_t i = 0; i < mt.n_nodes; i++)
         mt.nodes[i].alloc_bytes = mt.nodes[i].allocs = mt.nodes[i].live_bytes =
             mt.nodes[i].peak_live = 0;
-    for (uint32_t i = 0; mt.live && i < 2 * MAX_LIVE; i++)
+    for (uint32_t i = 0; mt.live && i < mt.live_cap; i++)
         mt.live[i].addr = 0;
     mt.n_live = 0;
     if (mt.bloom)

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,16 @@
 #include <unistd.h>
 
 __thread int omni_heap_self;
+
+void *omni_own_map(size_t len) {
+    long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p < 0 && p > -4096 ? NULL : (void *)p;
+}
+
+void omni_own_unmap(void *p, size_t len) {
+    syscall(SYS_munmap, p, len);
+}
 
 void omni_own_thread(void) {
     omni_heap_self = 1;
@@ -107,12 +118,6 @@ static struct {
     int n_maps;
 } nh;
 
-static void *sys_map(size_t len) {
-    long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p < 0 && p > -4096 ? NULL : (void *)p;
-}
-
 /* The word and bit of p; NULL when p's leaf is not there (and may not be
  * made). */
 static uint64_t *word_of(uintptr_t p, uint64_t *bit, int make) {
@@ -123,13 +128,13 @@ static uint64_t *word_of(uintptr_t p, uint64_t *bit, int make) {
     if (!leaf) {
         if (!make)
             return NULL;
-        leaf = sys_map(LEAF_WORDS * sizeof *leaf);
+        leaf = omni_own_map(LEAF_WORDS * sizeof *leaf);
         if (!leaf)
             return NULL;
         uint64_t *none = NULL;
         if (!__atomic_compare_exchange_n(&nh.leaves[top], &none, leaf, 0, __ATOMIC_ACQ_REL,
                                          __ATOMIC_ACQUIRE)) {
-            syscall(SYS_munmap, leaf, LEAF_WORDS * sizeof *leaf);
+            omni_own_unmap(leaf, LEAF_WORDS * sizeof *leaf);
             leaf = none;
         }
     }
@@ -404,9 +409,15 @@ int omni_nativeheap_available(char *why, size_t cap) {
     return 1;
 }
 
+/* In a forked child the thread that held the mappings' lock may not exist. */
+static void after_fork_child(void) {
+    nh.lock = 0;
+}
+
 int omni_nativeheap_start(char *why, size_t cap) {
     if (!nh.leaves) {
-        nh.leaves = sys_map(N_LEAVES * sizeof *nh.leaves);
+        pthread_atfork(NULL, NULL, after_fork_child);
+        nh.leaves = omni_own_map(N_LEAVES * sizeof *nh.leaves);
         if (!nh.leaves) {
             snprintf(why, cap, "cannot map the native heap's table (%lu MiB of address space)",
                      (unsigned long)(N_LEAVES * sizeof *nh.leaves >> 20));
@@ -425,7 +436,7 @@ void omni_nativeheap_reset(void) {
     nh.lock = 0; /* a thread of the parent's may have held it at the fork */
     for (size_t i = 0; nh.leaves && i < N_LEAVES; i++)
         if (nh.leaves[i]) {
-            syscall(SYS_munmap, nh.leaves[i], LEAF_WORDS * sizeof **nh.leaves);
+            omni_own_unmap(nh.leaves[i], LEAF_WORDS * sizeof **nh.leaves);
             nh.leaves[i] = NULL;
         }
     nh.allocs = nh.frees = nh.alloc_bytes = nh.free_bytes = nh.peak = nh.untracked = 0;

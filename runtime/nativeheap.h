@@ -24,6 +24,12 @@ void *omni_own_realloc(void *p, size_t n);
 void omni_own_free(void *p);
 char *omni_own_strdup(const char *s);
 
+/* omnipython's own tables: anonymous, zero-filled, reserved lazily (pages
+ * are committed when first written), never counted or seen by the native
+ * heap's mmap. NULL on failure. */
+void *omni_own_map(size_t len);
+void omni_own_unmap(void *p, size_t len);
+
 /* This thread is omnipython's (the monitor, the prober, the watchdog):
  * nothing it allocates, and no byte it moves, is the target's. */
 void omni_own_thread(void);
