@@ -200,21 +200,10 @@ static void write_processes(omni_json_t *j, const omni_session_t *s) {
         omni_json_kv_str(j, "session_id", p->session_id);
         omni_json_kv_str(j, "parent_session_id", p->parent_session_id);
         omni_json_kv_str(j, "started_by", p->started_by);
-        omni_json_key(j, "exit_status");
-        if (p->has_footer)
-            omni_json_int(j, p->exit_status);
-        else
-            omni_json_null(j);
-        omni_json_key(j, "wall_s");
-        if (p->has_footer)
-            omni_json_num(j, p->wall_s);
-        else
-            omni_json_null(j);
-        omni_json_key(j, "peak_rss_bytes");
-        if (p->has_footer)
-            omni_json_uint(j, p->peak_rss_bytes);
-        else
-            omni_json_null(j);
+        /* null (NaN) for what a process without a footer did not say */
+        omni_json_kv_num(j, "exit_status", p->has_footer ? (double)p->exit_status : NAN);
+        omni_json_kv_num(j, "wall_s", p->has_footer ? p->wall_s : NAN);
+        omni_json_kv_num(j, "peak_rss_bytes", p->has_footer ? (double)p->peak_rss_bytes : NAN);
         /* each process's own allocation accounting: the joined report's
          * memory section is the root's */
         omni_json_key(j, "memory");
@@ -222,16 +211,10 @@ static void write_processes(omni_json_t *j, const omni_session_t *s) {
             omni_json_begin_object(j);
             omni_json_kv_uint(j, "peak_bytes", p->mem_peak_bytes);
             omni_json_kv_uint(j, "exit_live_bytes", p->mem_exit_live_bytes);
-            omni_json_key(j, "native_peak_bytes");
-            if (p->has_native)
-                omni_json_uint(j, p->native_peak_bytes);
-            else
-                omni_json_null(j);
-            omni_json_key(j, "native_exit_live_bytes");
-            if (p->has_native)
-                omni_json_uint(j, p->native_exit_live_bytes);
-            else
-                omni_json_null(j);
+            omni_json_kv_num(j, "native_peak_bytes",
+                             p->has_native ? (double)p->native_peak_bytes : NAN);
+            omni_json_kv_num(j, "native_exit_live_bytes",
+                             p->has_native ? (double)p->native_exit_live_bytes : NAN);
             omni_json_end_object(j);
         } else {
             omni_json_null(j);
