@@ -25,6 +25,12 @@ inlines pymalloc into its callers).
 Stack sampling at 1 kHz (issue 5) costs at most 5%: "default-1khz" over
 "default-nosample", both measured in the same run.
 
+Memory (issue 4), "objects" (400,000 small dicts alive at once): peak RSS
+of the process (wait4's ru_maxrss) under python3, --mode default and
+--mode default --memory: the allocation accounting may grow the target's
+RSS by at most 5% over default, and omnipython as a whole stay within 10% of
+the program's own peak.
+
 The monitor thread (issue 3) at its default interval adds at most 2% wall on
 CPU-bound programs: "default-nomon" is --mode default --interval 0, and the
 "monitor" line is default over default-nomon, both measured in the same run.
@@ -103,6 +109,42 @@ def timed(argv, cwd):
     return dt
 
 
+RSS_TARGET_MEMORY = 1.05   # --memory over default
+RSS_TARGET_TOTAL = 1.10    # omnipython with --memory over python3
+
+
+def peak_rss(argv, cwd):
+    """The peak resident set of a command, in bytes (wait4's ru_maxrss)."""
+    p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{argv} failed: {p.stderr.read().decode()}")
+    return ru.ru_maxrss * 1024
+
+
+def memory_overhead(omni, rounds, cwd, failed):
+    """Peak RSS of the memory-heavy workload: medians of interleaved runs."""
+    prog = [os.path.join(HERE, "objects.py")]
+    rss = {"python3": [], "default": [], "default-memory": []}
+    for _ in range(rounds):
+        rss["python3"].append(peak_rss([PYTHON] + prog, cwd))
+        for m in ("default", "default-memory"):
+            rss[m].append(peak_rss(omni_argv(omni, m, os.path.join(cwd, "rss.omni")) + prog, cwd))
+    med = {k: statistics.median(v) for k, v in rss.items()}
+    checks = [("rss-memory", med["default"], med["default-memory"], RSS_TARGET_MEMORY,
+               "peak RSS, --memory over default"),
+              ("rss-total", med["python3"], med["default-memory"], RSS_TARGET_TOTAL,
+               "peak RSS, --mode default --memory over python3")]
+    for label, base, value, target, what in checks:
+        ratio = value / base
+        ok = ratio <= target
+        if not ok:
+            failed.append(f"objects/{label}")
+        print(f"{'objects':<11} {label:<13} {base / 2**20:8.1f}MB {value / 2**20:8.1f}MB "
+              f"{ratio:7.3f} {target:7.2f}{'' if ok else '  over target'}   ({what})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=11)
@@ -151,6 +193,8 @@ def main():
                 shown = "-" if target is None else f"{target:.2f}"
                 print(f"{name:<11} {label:<13} {without:10.4f} {med:10.4f} {ratio:7.3f} "
                       f"{shown:>7}{'' if ok else '  over target'}   ({what})")
+        if not args.only or args.only == "objects":
+            memory_overhead(args.omnipython, max(3, args.rounds // 3), cwd, failed)
     if failed:
         print("over target:", ", ".join(failed))
     return 1 if failed else 0
