@@ -197,3 +197,36 @@ def test_numpy_arrays_are_native_memory(tmp_path):
     assert ones["live_bytes"] == pytest.approx(80e6, rel=0.1)
     (zeros,) = [x for x in sites if x["file"].endswith("n.py") and x["line"] == 5]
     assert zeros["live_bytes"] == pytest.approx(8e6, rel=0.25)
+
+
+LEAK = """\
+import time, nativealloc
+def leak_step():
+    nativealloc.hold(1, 200_000)
+def churn_step():
+    nativealloc.churn(50, 200_000)
+for i in range(100):
+    leak_step()
+    churn_step()
+    time.sleep(0.003)
+"""
+
+
+def test_a_native_leak_is_a_leak_and_native_churn_is_not(tmp_path, ext):
+    if SANITIZED:
+        pytest.skip("the sanitizer owns malloc in this build")
+    # (a 32 KiB interval samples nearly every 200 KB block: the estimate is tight)
+    _, rep = profile(tmp_path, ext, LEAK, "--memory-interval", "32768")
+    m = rep["memory"]
+    # 100 x 200,000 bytes held; 100 x 50 x (200,000 + 400,000) allocated and freed
+    assert m["native"]["allocated_bytes"] >= 100 * 50 * 600_000
+    top = m["leaks"][0]
+    assert (top["domain"], top["name"], top["line"]) == ("native", "leak_step", 3)
+    assert top["live_bytes"] == pytest.approx(20e6, rel=0.15)
+    assert top["confidence"] >= 0.8
+    assert not [x for x in m["leaks"] if x["name"] == "churn_step"]
+    (churn,) = [x for x in m["sites"] if x["name"] == "churn_step"]
+    assert churn["allocated_bytes"] == pytest.approx(3e9, rel=0.05)
+    assert churn["live_bytes"] < 1e6
+    growth = [f for f in rep["findings"] if f["id"] == "memory_growth"]
+    assert growth and growth[0]["location"]["function"] == "leak_step", rep["findings"]
