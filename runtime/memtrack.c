@@ -6,15 +6,17 @@
  * added to any block (that would push small objects into larger classes):
  * the size of a pymalloc block on free comes from a byte per 4 KiB page of
  * pymalloc's arenas (a page lies in one pool, and a pool holds one size
- * class), which the arena allocator's hook keeps; a block outside the arenas
- * is the C library's. pymalloc hands requests over 512 bytes (and 0) to the
- * RAW domain: the RAW hook knows it runs inside a MEM/OBJ call and leaves
- * such blocks to it.
+ * class), which the arena allocator's hook keeps. The MEM/OBJ hooks count
+ * only blocks in the arenas: pymalloc hands requests over 512 bytes (and 0),
+ * and reallocations of blocks that are not its, to the RAW domain, whose
+ * hook counts them (at the C library's usable size) — so the hottest path,
+ * a small block, needs no thread-local flag.
  *
  * Sampling: each thread counts bytes down from a random, exponentially
  * distributed interval (mean: the option); the allocation that crosses it is
- * sampled: its Python stack (the frame hook's shadow stack, and the line of
- * the innermost frame when the GIL is held) is interned in a tree, and the
+ * sampled: its Python stack (the frame hook's shadow stack, and the
+ * instruction of the innermost frame, its line found at the end) is
+ * interned in a tree, and the
  * block is remembered until it is freed. A sampled block of size s stands for
  * s / (1 - exp(-s / mean)) bytes (the expected bytes per sample). */
 #define _GNU_SOURCE
@@ -107,9 +109,6 @@ static struct {
 
 extern const omni_embedded_file_t omni_census_py[]; /* runtime/census.py */
 
-/* omni_heap_self (nativeheap.h) is up inside an original MEM/OBJ call: a
- * RAW call then is pymalloc's, for a block counted there. */
-static __thread int tls_raw_inside;  /* that call went to RAW */
 static __thread int64_t tls_countdown = -1; /* bytes to the next sample */
 static __thread uint64_t tls_rng;
 
@@ -409,7 +408,6 @@ static void raw_count(void *p, int alloc) {
 
 static void *raw_malloc(void *ctx, size_t n) {
     if (omni_heap_self) {
-        tls_raw_inside = 1; /* a MEM/OBJ block: counted there */
         return orig[PYMEM_DOMAIN_RAW].malloc(ctx, n);
     }
     omni_heap_self++;
@@ -422,7 +420,6 @@ static void *raw_malloc(void *ctx, size_t n) {
 
 static void *raw_calloc(void *ctx, size_t k, size_t n) {
     if (omni_heap_self) {
-        tls_raw_inside = 1;
         return orig[PYMEM_DOMAIN_RAW].calloc(ctx, k, n);
     }
     omni_heap_self++;
@@ -435,7 +432,6 @@ static void *raw_calloc(void *ctx, size_t k, size_t n) {
 
 static void *raw_realloc(void *ctx, void *old, size_t n) {
     if (omni_heap_self) {
-        tls_raw_inside = 1;
         return orig[PYMEM_DOMAIN_RAW].realloc(ctx, old, n);
     }
     int on = mt.on;
@@ -475,6 +471,13 @@ static inline size_t py_size(void *p, unsigned char *page) {
     return mt.unknown_arenas ? 0 : raw_size(p);
 }
 
+static inline __attribute__((always_inline)) void py_count_alloc(void *p, size_t size,
+                                                                  unsigned char *page) {
+    mt.py_allocs++;
+    mt.py_alloc_bytes += size;
+    after_alloc((uintptr_t)p, size, page);
+}
+
 static inline __attribute__((always_inline)) void py_alloc_done(void *p, size_t req) {
     if (!p)
         return;
@@ -487,15 +490,13 @@ static inline __attribute__((always_inline)) void py_alloc_done(void *p, size_t 
         unsigned char cls = (unsigned char)(size / 16);
         if ((*page & CLS_MASK) != cls)
             *page = (unsigned char)((*page & ~CLS_MASK) | cls);
-    } else if (!tls_raw_inside && req && req <= SMALL_MAX) {
+    } else if (req && req <= SMALL_MAX) {
         size = (req + 15) & ~(size_t)15;
         mt.unknown_arenas = 1; /* pymalloc used an arena made before the hooks */
     } else {
-        size = raw_size(p);
+        return; /* pymalloc handed it to RAW, whose hook counted it */
     }
-    mt.py_allocs++;
-    mt.py_alloc_bytes += size;
-    after_alloc((uintptr_t)p, size, page);
+    py_count_alloc(p, size, page);
 }
 
 static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned char *page,
@@ -510,19 +511,13 @@ static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned
 
 #define PY_HOOKS(NAME, DOMAIN)                                                              \
     static void *NAME##_malloc(void *ctx, size_t n) {                                       \
-        omni_heap_self++;                                                                   \
-        tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].malloc(ctx, n);                                              \
-        omni_heap_self--;                                                                   \
         if (mt.on)                                                                          \
             py_alloc_done(p, n);                                                            \
         return p;                                                                           \
     }                                                                                       \
     static void *NAME##_calloc(void *ctx, size_t k, size_t n) {                             \
-        omni_heap_self++;                                                                   \
-        tls_raw_inside = 0;                                                                 \
         void *p = orig[DOMAIN].calloc(ctx, k, n);                                           \
-        omni_heap_self--;                                                                   \
         if (mt.on)                                                                          \
             py_alloc_done(p, k * n);                                                        \
         return p;                                                                           \
@@ -530,26 +525,24 @@ static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned
     static void *NAME##_realloc(void *ctx, void *old, size_t n) {                           \
         int on = mt.on;                                                                     \
         unsigned char *page = old && on ? page_of((uintptr_t)old) : NULL;                   \
-        size_t old_size = old && on ? py_size(old, page) : 0;                               \
-        omni_heap_self++;                                                                   \
-        tls_raw_inside = 0;                                                                 \
+        size_t old_size = page ? py_size(old, page) : 0; /* else RAW's (its hook counts) */ \
         void *p = orig[DOMAIN].realloc(ctx, old, n);                                        \
-        omni_heap_self--;                                                                   \
-        if (on && (p || !n)) {                                                              \
-            if (old)                                                                        \
+        /* a block not pymalloc's went to RAW's realloc, whose hook counted both */         \
+        if (on && (p || !n) && (!old || page)) {                                            \
+            if (page)                                                                       \
                 py_free_done(old, page, old_size);                                          \
-            py_alloc_done(p, n);                                                            \
+            if (p && p == old)                                                              \
+                py_count_alloc(p, old_size, page); /* shrunk in place: its class stays */   \
+            else                                                                            \
+                py_alloc_done(p, n);                                                        \
         }                                                                                   \
         return p;                                                                           \
     }                                                                                       \
     static void NAME##_free(void *ctx, void *p) {                                           \
-        if (p && mt.on) {                                                                   \
-            unsigned char *page = page_of((uintptr_t)p);                                    \
+        unsigned char *page;                                                                \
+        if (p && mt.on && (page = page_of((uintptr_t)p)))                                   \
             py_free_done(p, page, py_size(p, page));                                        \
-        }                                                                                   \
-        omni_heap_self++;                                                                   \
         orig[DOMAIN].free(ctx, p);                                                          \
-        omni_heap_self--;                                                                   \
     }
 
 PY_HOOKS(mem, PYMEM_DOMAIN_MEM)
