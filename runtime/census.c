@@ -6,7 +6,7 @@
  * sys.getsizeof size, and remembers the object it was first reached from,
  * so that the chain that keeps a wanted object alive can be read back. */
 #define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "runtime/pylayout.h"
 
 #include "runtime/census.h"
 
@@ -20,35 +20,42 @@
 #define MAX_OBJECTS 5000000
 #define ROOT 1 /* the parent of an object reached first (a module, a collector's object) */
 
-/* Open addressing from an address to a value; key 0 is empty. */
+/* Open addressing from an address to a value; key 0 is empty. A key and
+ * its value share a cache line. */
+typedef struct pentry {
+    uintptr_t key, val;
+} pentry_t;
+
 typedef struct pmap {
-    uintptr_t *key, *val;
+    pentry_t *e;
     size_t cap, n;
 } pmap_t;
 
 static size_t slot(const pmap_t *m, uintptr_t k) {
     size_t i = (size_t)((k >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (m->cap - 1);
-    while (m->key[i] && m->key[i] != k)
+    while (m->e[i].key && m->e[i].key != k)
         i = (i + 1) & (m->cap - 1);
     return i;
 }
 
+static int pmap_init(pmap_t *m, size_t cap) {
+    *m = (pmap_t){omni_own_calloc(cap, sizeof *m->e), cap, 0};
+    return m->e ? 0 : -1;
+}
+
+static void pmap_free(pmap_t *m) {
+    omni_own_free(m->e);
+}
+
 static int pmap_grow(pmap_t *m) {
-    pmap_t g = {omni_own_calloc(m->cap * 2, sizeof *g.key), omni_own_calloc(m->cap * 2, sizeof *g.val),
-                m->cap * 2, m->n};
-    if (!g.key || !g.val) {
-        omni_own_free(g.key);
-        omni_own_free(g.val);
+    pmap_t g;
+    if (pmap_init(&g, m->cap * 2) < 0)
         return -1;
-    }
+    g.n = m->n;
     for (size_t i = 0; i < m->cap; i++)
-        if (m->key[i]) {
-            size_t j = slot(&g, m->key[i]);
-            g.key[j] = m->key[i];
-            g.val[j] = m->val[i];
-        }
-    omni_own_free(m->key);
-    omni_own_free(m->val);
+        if (m->e[i].key)
+            g.e[slot(&g, m->e[i].key)] = m->e[i];
+    pmap_free(m);
     *m = g;
     return 0;
 }
@@ -58,27 +65,16 @@ static int pmap_add(pmap_t *m, uintptr_t k, uintptr_t v) {
     if (2 * (m->n + 1) > m->cap && pmap_grow(m) < 0)
         return -1;
     size_t i = slot(m, k);
-    if (m->key[i])
+    if (m->e[i].key)
         return 0;
-    m->key[i] = k;
-    m->val[i] = v;
+    m->e[i] = (pentry_t){k, v};
     m->n++;
     return 1;
 }
 
 static uintptr_t pmap_get(const pmap_t *m, uintptr_t k) {
     size_t i = slot(m, k);
-    return m->key[i] ? m->val[i] : 0;
-}
-
-static int pmap_init(pmap_t *m, size_t cap) {
-    *m = (pmap_t){omni_own_calloc(cap, sizeof *m->key), omni_own_calloc(cap, sizeof *m->val), cap, 0};
-    return m->key && m->val ? 0 : -1;
-}
-
-static void pmap_free(pmap_t *m) {
-    omni_own_free(m->key);
-    omni_own_free(m->val);
+    return m->e[i].key ? m->e[i].val : 0;
 }
 
 typedef struct walk {
@@ -87,7 +83,9 @@ typedef struct walk {
     struct tcount {
         PyTypeObject *type;
         uint64_t count, bytes;
+        int plain;             /* its __sizeof__ is object's: sized without a call */
     } *counts;
+    PyObject *sizeof_name;     /* "__sizeof__" */
     size_t n_counts, cap_counts;
     PyObject **work;           /* strong references, in the order reached */
     size_t n_work, cap_work;
@@ -125,12 +123,28 @@ static int visit(PyObject *o, void *arg) {
     return 0;
 }
 
-static void count(walk_t *w, PyObject *o) {
-    Py_ssize_t size = (Py_ssize_t)_PySys_GetSizeOf(o);
-    if (size < 0) {
+/* Whether t's instances are sized by object.__sizeof__ (their type's basic
+ * size and items), so that sys.getsizeof needs no call into Python. */
+static int plain_sizeof(walk_t *w, PyTypeObject *t) {
+    PyObject *mine = _PyType_Lookup(t, w->sizeof_name);
+    return mine && mine == _PyType_Lookup(&PyBaseObject_Type, w->sizeof_name);
+}
+
+/* sys.getsizeof(o): __sizeof__ and the collector's header. */
+static uint64_t size_of(PyObject *o, int plain) {
+    Py_ssize_t size;
+    if (plain) {
+        PyTypeObject *t = Py_TYPE(o);
+        size = t->tp_basicsize + (t->tp_itemsize > 0 ? Py_SIZE(o) * t->tp_itemsize : 0) +
+               omni_py_preheader_bytes(t);
+    } else if ((size = (Py_ssize_t)_PySys_GetSizeOf(o)) < 0) {
         PyErr_Clear();
         size = 0;
     }
+    return (uint64_t)size;
+}
+
+static void count(walk_t *w, PyObject *o) {
     PyTypeObject *t = Py_TYPE(o);
     uintptr_t k = pmap_get(&w->types, (uintptr_t)t);
     if (!k) {
@@ -147,11 +161,12 @@ static void count(walk_t *w, PyObject *o) {
             w->failed = 1;
             return;
         }
-        w->counts[w->n_counts++] = (struct tcount){t, 0, 0};
+        w->counts[w->n_counts++] = (struct tcount){t, 0, 0, plain_sizeof(w, t)};
         k = w->n_counts;
     }
-    w->counts[k - 1].count++;
-    w->counts[k - 1].bytes += (uint64_t)size;
+    struct tcount *c = &w->counts[k - 1];
+    c->count++;
+    c->bytes += size_of(o, c->plain);
 }
 
 /* ---------------------------------------------------------------- by type */
@@ -273,7 +288,19 @@ void omni_census_take(const omni_census_want_t *want, int n_want, double limit_s
     uint64_t t0 = omni_clock_mono_ns(), limit_ns = (uint64_t)(limit_s * 1e9);
     walk_t w = {0};
     PyObject *gc = NULL, *tracked = NULL;
-    if (pmap_init(&w.parent, 1u << 14) < 0 || pmap_init(&w.types, 1024) < 0) {
+    w.sizeof_name = PyUnicode_InternFromString("__sizeof__");
+    gc = w.sizeof_name ? PyImport_ImportModule("gc") : NULL;
+    tracked = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
+    if (!tracked || !PyList_Check(tracked)) {
+        omni_pyerr_take(out->why, sizeof out->why, "the census failed: ", 0, "?");
+        goto done;
+    }
+    /* room for about twice as many objects as the collector tracks (the
+     * strings, numbers and other untracked objects they hold): few rehashes */
+    size_t cap = 1u << 14;
+    while (cap < 4 * (size_t)PyList_GET_SIZE(tracked) && cap < (1u << 24))
+        cap *= 2;
+    if (pmap_init(&w.parent, cap) < 0 || pmap_init(&w.types, 1024) < 0) {
         snprintf(out->why, sizeof out->why, "the census: out of memory");
         goto done;
     }
@@ -283,12 +310,6 @@ void omni_census_take(const omni_census_want_t *want, int n_want, double limit_s
         if (PyList_GET_ITEM(values, i) != Py_None)
             reach(&w, PyList_GET_ITEM(values, i), ROOT);
     Py_XDECREF(values);
-    gc = PyImport_ImportModule("gc");
-    tracked = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
-    if (!tracked || !PyList_Check(tracked)) {
-        omni_pyerr_take(out->why, sizeof out->why, "the census failed: ", 0, "?");
-        goto done;
-    }
     struct found {
         uint32_t node;
         PyObject *o;   /* held by the walk */
@@ -348,5 +369,6 @@ done:
     pmap_free(&w.types);
     Py_XDECREF(tracked);
     Py_XDECREF(gc);
+    Py_XDECREF(w.sizeof_name);
     out->seconds = (double)(omni_clock_mono_ns() - t0) / 1e9;
 }

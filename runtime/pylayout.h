@@ -13,6 +13,7 @@
 #include <internal/pycore_code.h>
 #include <internal/pycore_frame.h>
 #include <internal/pycore_interp.h>
+#include <internal/pycore_object.h>
 #include <internal/pycore_runtime.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
@@ -20,6 +21,12 @@
 #endif
 
 typedef struct _PyInterpreterFrame omni_pyframe_t;
+
+/* What lies in front of an object of type t (the collector's header, a
+ * managed dict's pointers), which sys.getsizeof adds to __sizeof__. */
+static inline Py_ssize_t omni_py_preheader_bytes(PyTypeObject *t) {
+    return (Py_ssize_t)_PyType_PreHeaderSize(t);
+}
 
 /* The code object a frame executes (borrowed: the frame holds a strong reference). */
 static inline PyCodeObject *omni_pyframe_code(omni_pyframe_t *f) {

@@ -249,13 +249,18 @@ def test_census_counts_and_sizes_exactly(tmp_path):
             "        self.i = i\n"
             "keep = [Foo(i) for i in range(12345)]\n"
             "hidden = {'t': tuple(bytearray(100) for _ in range(777))}\n"
-            "print(sys.getsizeof(keep[0]), sys.getsizeof(bytearray(100)))\n")
+            "floats = [i + 0.5 for i in range(5000)]\n"
+            "print(sys.getsizeof(keep[0]), sys.getsizeof(bytearray(100)), sys.getsizeof(0.5))\n")
     r, rep = profile(tmp_path, code)
-    foo_size, ba_size = map(int, r.stdout.split())
+    foo_size, ba_size, float_size = map(int, r.stdout.split())
     c = rep["memory"]["census"]
     types = {t["type"]: t for t in c["types"]}
     assert types["__main__.Foo"]["count"] == 12345
+    # (a class without __sizeof__ of its own is sized without calling it:
+    # the same as sys.getsizeof, managed dict and collector's header included)
     assert types["__main__.Foo"]["bytes"] == 12345 * foo_size
+    assert types["float"]["count"] >= 5000
+    assert types["float"]["bytes"] == types["float"]["count"] * float_size
     # reached through an untracked container's contents (a tuple of bytearrays)
     assert types["bytearray"]["count"] >= 777
     assert types["bytearray"]["bytes"] >= 777 * ba_size
