@@ -107,6 +107,69 @@ static void bottlenecks(FILE *f, const omni_session_t *s, const omni_profile_t *
         fprintf(f, "\nNo function times or stack samples were recorded.\n");
 }
 
+/* Allocation accounting's section: the heaps' totals, the top sites, the
+ * leak candidates (when --memory ran). */
+static void memory(FILE *f, const omni_session_t *s) {
+    omni_memory_t m;
+    if (!s->has_memory || !s->memory_available || omni_memory_build(s, &m) < 0)
+        return;
+    char a[32], b[32], c[32];
+    fprintf(f, "\n## Memory\n\n- Python's allocators: peak %s at %.2f s, %s alive at the end; "
+               "%llu allocations, %s allocated (exact)\n",
+            omni_fmt_bytes((double)s->mem_peak_bytes, a, sizeof a), s->mem_peak_s,
+            omni_fmt_bytes((double)s->mem_exit_live_bytes, b, sizeof b),
+            (unsigned long long)s->mem_allocations,
+            omni_fmt_bytes((double)s->mem_allocated_bytes, c, sizeof c));
+    if (s->mem_native_available)
+        fprintf(f, "- Native heap (malloc and anonymous mmap outside them: C extensions, "
+                   "libraries): peak %s, %s alive at the end; %llu allocations, %s allocated "
+                   "(exact)\n",
+                omni_fmt_bytes((double)s->native_peak_bytes, a, sizeof a),
+                omni_fmt_bytes((double)s->native_exit_live_bytes, b, sizeof b),
+                (unsigned long long)s->native_allocations,
+                omni_fmt_bytes((double)s->native_allocated_bytes, c, sizeof c));
+    if (m.n_sites) {
+        fprintf(f, "\nAllocation sites (estimated from allocations sampled every %s on "
+                   "average):\n\n| where | heap | allocated | alive at the end |\n"
+                   "|---|---|---:|---:|\n",
+                omni_fmt_bytes(s->mem_interval_bytes, a, sizeof a));
+        for (size_t i = 0; i < m.n_sites && i < TOP_N; i++) {
+            const omni_mem_site_t *x = &m.sites[i];
+            const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
+            if (!code) {
+                fputs("| (no Python frame: start-up, shutdown, C threads)", f);
+            } else {
+                fputs("| `", f);
+                cell(f, code->name);
+                fputs("` ", f);
+                cell(f, omni_short_file(s, code->file));
+                fprintf(f, ":%lld", (long long)x->line);
+            }
+            fprintf(f, " | %s | %s | %s |\n",
+                    x->native ? "native" : "Python", omni_fmt_bytes(x->alloc_bytes, a, sizeof a),
+                    omni_fmt_bytes(x->live_bytes, b, sizeof b));
+        }
+    }
+    for (size_t i = 0; i < m.n_leaks && i < 5; i++) {
+        const omni_mem_leak_t *x = &m.leaks[i];
+        const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
+        fprintf(f, "%s- Leak candidate: `", i ? "" : "\n");
+        cell(f, code ? code->name : "?");
+        fputs("` ", f);
+        cell(f, code ? omni_short_file(s, code->file) : "?");
+        fprintf(f, ":%lld%s, %s alive, growing %s/s (confidence %.2f)", (long long)x->line,
+                x->native ? " (native)" : "", omni_fmt_bytes(x->live_bytes, a, sizeof a),
+                omni_fmt_bytes(x->growth_bytes_per_s, b, sizeof b), x->confidence);
+        if (x->referrers) {
+            fputs("; kept by `", f);
+            cell(f, x->referrers);
+            fputc('`', f);
+        }
+        fputc('\n', f);
+    }
+    omni_memory_free(&m);
+}
+
 int omni_report_md(const omni_session_t *s, const char *session_path,
                    const omni_findings_t *fs, FILE *f) {
     omni_profile_t p;
@@ -126,6 +189,7 @@ int omni_report_md(const omni_session_t *s, const char *session_path,
     fprintf(f, ".\n\n");
     summary(f, s, &tl, &st);
     bottlenecks(f, s, &p, &st);
+    memory(f, s);
 
     fprintf(f, "\n## Findings\n");
     if (!omni_findings_print(f, s, fs, 1))

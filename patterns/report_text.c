@@ -428,10 +428,14 @@ static void print_memory(const out_t *o) {
     for (size_t i = 0; i < m.n_sites && i < 10; i++) {
         const omni_mem_site_t *x = &m.sites[i];
         const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
-        fprintf(f, "  %10s allocated %10s alive  %s  %s:%lld%s\n",
-                omni_fmt_bytes(x->alloc_bytes, a, sizeof a), omni_fmt_bytes(x->live_bytes, b, sizeof b),
-                code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
-                (long long)x->line, x->native ? "  (native)" : "");
+        fprintf(f, "  %10s allocated %10s alive  ", omni_fmt_bytes(x->alloc_bytes, a, sizeof a),
+                omni_fmt_bytes(x->live_bytes, b, sizeof b));
+        if (code)
+            fprintf(f, "%s  %s:%lld", code->name, omni_short_file(s, code->file),
+                    (long long)x->line);
+        else
+            fprintf(f, "(no Python frame: start-up, shutdown, C threads)");
+        fprintf(f, "%s\n", x->native ? "  (native)" : "");
     }
     if (s->n_mem_census) {
         fprintf(f, "  %salive at the end, by type (%llu objects%s", dim(o),

@@ -230,3 +230,6 @@ def test_a_native_leak_is_a_leak_and_native_churn_is_not(tmp_path, ext):
     assert churn["live_bytes"] < 1e6
     growth = [f for f in rep["findings"] if f["id"] == "memory_growth"]
     assert growth and growth[0]["location"]["function"] == "leak_step", rep["findings"]
+    md = run([OMNI, "--report", str(tmp_path / "n.omni"), "--format", "md"]).stdout.decode()
+    assert "## Memory" in md and "n.py:3 | native |" in md
+    assert "- Leak candidate: `leak_step` " in md and "n.py:3 (native)" in md
