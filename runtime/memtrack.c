@@ -125,7 +125,7 @@ static __thread uint64_t tls_rng;
 #define CLS_UNKNOWN 0x3f
 #define SAMPLED_ONE 0x40
 
-static unsigned char **page_leaves; /* N_LEAVES, mapped at install */
+static unsigned char *page_leaves[N_LEAVES]; /* 2 MiB of zero pages until arenas come */
 
 /* p's page's byte when p is in one of pymalloc's arenas, else NULL. */
 static inline unsigned char *page_of(uintptr_t p) {
@@ -461,14 +461,11 @@ static void raw_free(void *ctx, void *p) {
     omni_heap_self--;
 }
 
-/* The size of a MEM/OBJ block: its page's class in an arena, else the C
- * library's; 0 when it cannot be known (a block of an arena never seen). */
-static inline size_t py_size(void *p, unsigned char *page) {
-    if (page) {
-        unsigned char c = *page & CLS_MASK;
-        return c != CLS_UNKNOWN ? (size_t)c * 16 : 0;
-    }
-    return mt.unknown_arenas ? 0 : raw_size(p);
+/* The size of a block in pymalloc's arenas from its page's byte: its size
+ * class; 0 when no block of the page was seen allocated. */
+static inline size_t page_block_size(unsigned char b) {
+    unsigned char c = b & CLS_MASK;
+    return c != CLS_UNKNOWN ? (size_t)c * 16 : 0;
 }
 
 static inline __attribute__((always_inline)) void py_count_alloc(void *p, size_t size,
@@ -499,14 +496,17 @@ static inline __attribute__((always_inline)) void py_alloc_done(void *p, size_t 
     py_count_alloc(p, size, page);
 }
 
+/* A block of the arenas freed; b: its page's byte (read once). */
 static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned char *page,
-                                                                size_t size) {
+                                                                unsigned char b) {
+    size_t size = page_block_size(b);
     mt.py_frees++;
     if (size)
         mt.py_free_bytes += size;
     else
         mt.unknown_frees++;
-    forget((uintptr_t)p, page);
+    if (b & ~CLS_MASK) /* sampled blocks alive on its page: maybe this one */
+        forget_sampled((uintptr_t)p, mark_of((uintptr_t)p, page));
 }
 
 #define PY_HOOKS(NAME, DOMAIN)                                                              \
@@ -525,14 +525,14 @@ static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned
     static void *NAME##_realloc(void *ctx, void *old, size_t n) {                           \
         int on = mt.on;                                                                     \
         unsigned char *page = old && on ? page_of((uintptr_t)old) : NULL;                   \
-        size_t old_size = page ? py_size(old, page) : 0; /* else RAW's (its hook counts) */ \
+        unsigned char b = page ? *page : 0; /* else RAW's (its hook counts) */              \
         void *p = orig[DOMAIN].realloc(ctx, old, n);                                        \
         /* a block not pymalloc's went to RAW's realloc, whose hook counted both */         \
         if (on && (p || !n) && (!old || page)) {                                            \
             if (page)                                                                       \
-                py_free_done(old, page, old_size);                                          \
+                py_free_done(old, page, b);                                                 \
             if (p && p == old)                                                              \
-                py_count_alloc(p, old_size, page); /* shrunk in place: its class stays */   \
+                py_count_alloc(p, page_block_size(b), page); /* shrunk in place */          \
             else                                                                            \
                 py_alloc_done(p, n);                                                        \
         }                                                                                   \
@@ -541,7 +541,7 @@ static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned
     static void NAME##_free(void *ctx, void *p) {                                           \
         unsigned char *page;                                                                \
         if (p && mt.on && (page = page_of((uintptr_t)p)))                                   \
-            py_free_done(p, page, py_size(p, page));                                        \
+            py_free_done(p, page, *page);                                                   \
         orig[DOMAIN].free(ctx, p);                                                          \
     }
 
@@ -571,8 +571,7 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
     mt.node_hash = omni_own_map(MAX_NODES * sizeof *mt.node_hash);
     mt.survivors = omni_own_map(MAX_LIVE * sizeof *mt.survivors);
     mt.bloom = omni_own_map(BLOOM_SLOTS);
-    page_leaves = omni_own_map(N_LEAVES * sizeof *page_leaves);
-    if (!mt.nodes || !mt.node_hash || !mt.survivors || !mt.bloom || !page_leaves ||
+    if (!mt.nodes || !mt.node_hash || !mt.survivors || !mt.bloom ||
         rehash(8192) < 0) {
         snprintf(why, cap, "cannot map the tables of the allocation sampler");
         return -1;
@@ -711,7 +710,7 @@ void omni_memtrack_reset(void) {
     mt.n_live = 0;
     if (mt.bloom)
         memset(mt.bloom, 0, BLOOM_SLOTS);
-    for (size_t l = 0; page_leaves && l < N_LEAVES; l++) /* no sampled blocks on any page */
+    for (size_t l = 0; l < N_LEAVES; l++) /* no sampled blocks on any page */
         for (size_t i = 0; page_leaves[l] && i < LEAF_PAGES; i++)
             page_leaves[l][i] &= CLS_MASK;
     mt.tombstones = 0;
