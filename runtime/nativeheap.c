@@ -304,8 +304,10 @@ static void add_map(uintptr_t base, size_t len) {
         nh.map_bytes += len;
     }
     unlock();
-    if (!added)
+    if (!added) {
+        __atomic_fetch_add(&nh.untracked, 1, __ATOMIC_RELAXED); /* the table is full */
         return;
+    }
     note_peak();
     omni_heap_self++;
     omni_memtrack_native_alloc(base, len);
