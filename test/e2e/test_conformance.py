@@ -82,8 +82,11 @@ def normalise(data):
     return re.sub(rb"(Current thread|Thread) 0x[0-9a-f]+", rb"\1 0x?", data)
 
 
+# Every case in the default mode, and again with everything on (--mode full:
+# allocation accounting, the native heap's malloc and mmap, 1 kHz sampling).
+@pytest.mark.parametrize("mode", ["default", "full"])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_same_as_python(case, workdir):
+def test_same_as_python(case, mode, workdir):
     name, args, stdin, extra = case
     extra = dict(extra or {})
     cwd = str(workdir / extra.pop("CWD", ""))
@@ -91,6 +94,8 @@ def test_same_as_python(case, workdir):
         args = [a.replace(C, "") for a in args]
     env = clean_env(**extra)
     ref = run([PYTHON] + args, cwd=cwd, env=env, input=stdin)
+    if mode != "default":
+        env = dict(env, OMNIPYTHON_OPTIONS=f"--mode {mode} --quiet")
     got = run([OMNI] + args, cwd=cwd, env=env, input=stdin)
     assert normalise(got.stderr) == normalise(ref.stderr)
     assert got.stdout == ref.stdout

@@ -9,11 +9,15 @@ from conftest import OMNI, PYTHON, SCRIPTS, clean_env, run
 STDLIB = "/usr/lib/python3.11"
 
 
-def both(args, cwd=None):
+def both(args, cwd=None, mode="default"):
     env = clean_env()
     ref = run([PYTHON] + args, cwd=cwd, env=env, timeout=600)
-    got = run([OMNI, "--quiet"] + args, cwd=cwd, env=env, timeout=600)
+    got = run([OMNI, "--quiet", "--mode", mode] + args, cwd=cwd, env=env, timeout=600)
     return ref, got
+
+
+# with everything on too: allocation accounting and the native heap
+MODES = pytest.mark.parametrize("mode", ["default", "full"])
 
 
 def have(module):
@@ -36,19 +40,21 @@ def test_flake8_over_a_stdlib_folder():
     assert ref.returncode == 1
 
 
+@MODES
 @pytest.mark.skipif(not have("black"), reason="black is not installed")
-def test_black_check(tmp_path):
+def test_black_check(tmp_path, mode):
     (tmp_path / "ugly.py").write_text("x = {  'a':37,'b':42,\n'c':927}\ny = 'hello ''world'\n")
     (tmp_path / "fine.py").write_text('x = 1\n')
-    ref, got = both(["-m", "black", "--check", str(tmp_path)], cwd=str(tmp_path))
+    ref, got = both(["-m", "black", "--check", str(tmp_path)], cwd=str(tmp_path), mode=mode)
     assert (got.returncode, got.stdout, got.stderr) == (ref.returncode, ref.stdout, ref.stderr)
     assert ref.returncode == 1 and b"1 file would be reformatted" in ref.stderr
 
 
-def test_pytest_runs_a_small_suite():
+@MODES
+def test_pytest_runs_a_small_suite(mode):
     suite = os.path.join(SCRIPTS, "tiny_suite")
     args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", suite]
-    ref, got = both(args, cwd=suite)
+    ref, got = both(args, cwd=suite, mode=mode)
     assert got.returncode == ref.returncode == 1
 
     def strip_time(b):
