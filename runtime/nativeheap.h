@@ -11,9 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Above 0 on a thread while its allocations are not the target's: inside
- * one of Python's allocator domains (memtrack's hooks), inside omnipython's
- * own code, and for good on omnipython's own threads. */
+/* Above 0 on a thread while its allocations are not the target's native
+ * heap: while memtrack's RAW and arena hooks call the original allocators
+ * (Python's RAW domain is malloc underneath, its arenas mmap), inside
+ * omnipython's own code, and for good on omnipython's own threads. */
 extern __thread int omni_heap_self;
 
 /* omnipython's own allocations on the target's threads: never counted as
