@@ -557,11 +557,14 @@ static void after_fork_child(void) {
 }
 
 int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
-    const char *pm = getenv("PYTHONMALLOC");
-    const char *dev = getenv("PYTHONDEVMODE");
-    if ((pm && *pm) || (dev && *dev)) {
-        snprintf(why, cap, "PYTHONMALLOC or PYTHONDEVMODE is set: with other allocators or "
-                           "their debug hooks, block sizes cannot be known safely");
+    /* pre-initialisation chose the allocators (PYTHONMALLOC, -X dev,
+     * PYTHONDEVMODE): only plain pymalloc's block sizes can be known safely
+     * (debug hooks put a header in front of every block) */
+    const char *name = _PyMem_GetCurrentAllocatorName();
+    if (!name || strcmp(name, "pymalloc") != 0) {
+        snprintf(why, cap, "Python's allocators are %s (PYTHONMALLOC, -X dev or PYTHONDEVMODE): "
+                           "with other allocators or their debug hooks, block sizes cannot be "
+                           "known safely", name ? name : "custom");
         return -1;
     }
     if (mt.installed)

@@ -266,3 +266,13 @@ def test_census_counts_and_sizes_exactly(tmp_path):
     assert types["bytearray"]["bytes"] >= 777 * ba_size
     assert not c["partial"] and 0 < c["seconds"] < 1
     assert c["objects"] >= 12345 + 777
+
+
+def test_unavailable_in_dev_mode(tmp_path):
+    # -X dev puts debug hooks (a header before every block) on the allocators
+    s = tmp_path / "dev.omni"
+    r = run([OMNI, "--quiet", "--memory", "--out", str(s), "-X", "dev", "-c", "print(7)"],
+            env=clean_env())
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"7\n", b"")
+    m = report_json(str(s))["memory"]
+    assert not m["available"] and "pymalloc_debug" in m["reason"] and "-X dev" in m["reason"]
