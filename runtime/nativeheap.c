@@ -3,23 +3,26 @@
  *
  * A block is counted on free only if its allocation was (a block allocated
  * before the run, or by omnipython itself, is not the target's): a bit per
- * 16 bytes of address space (glibc's blocks are 16-byte aligned and at least
- * 32 bytes apart) says so, in 512 KiB leaves mapped when an address range is
+ * 16 bytes of address space (malloc's blocks are 16-byte aligned and at
+ * least 16 bytes apart) says so, in 512 KiB leaves mapped when an address range is
  * first used, each covering 64 MiB. The bit is cleared before the block goes
  * back to the C library, so another thread that gets the same address marks
  * it afresh. Its size on free is malloc_usable_size, as at its allocation.
  * Anonymous mappings are kept in a small table (they are few): munmap and
  * mremap subtract the part of a counted mapping they cover.
  *
- * Every call passes to glibc's own entry points (__libc_malloc...), so what
- * a library allocates before main or frees after the run is glibc's as
- * always. Nothing here calls Python, takes the GIL or allocates. */
+ * Every call passes to the allocator the process would have used without
+ * omnipython — the next definition after the executable: one the user
+ * preloads (jemalloc, tcmalloc through LD_PRELOAD) or the C library's — so
+ * the target's memory behaves as under python3. Nothing here calls Python,
+ * takes the GIL or allocates. */
 #define _GNU_SOURCE
 #include "runtime/nativeheap.h"
 
 #include "runtime/iocount.h"
 #include "runtime/memtrack.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -197,31 +200,119 @@ static void uncount_free(void *p, size_t n) {
     __atomic_fetch_sub(&nh.free_bytes, n, __ATOMIC_RELAXED);
 }
 
+/* ---------------------------------------------------------------- the allocator underneath */
+
+/* The allocator the process would use without omnipython: the next
+ * definition of each function after the executable — an allocator the
+ * user preloads (LD_PRELOAD: jemalloc, tcmalloc) or else the C library's.
+ * Looked up at the first call, before any block is handed out, so that
+ * every block comes from one allocator; calls made while dlsym itself runs
+ * get memory from a small static buffer that is never freed. */
+static struct {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+    void *(*memalign)(size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    int (*munmap)(void *, size_t);
+    void *(*mremap)(void *, size_t, size_t, int, ...);
+} next;
+static int resolving;
+
+static _Alignas(16) unsigned char boot[1 << 16];
+static size_t boot_used;
+
+static int is_boot(const void *p) {
+    return (const unsigned char *)p >= boot && (const unsigned char *)p < boot + sizeof boot;
+}
+
+/* A block of the buffer: its size in the 16 bytes before it. */
+static void *boot_alloc(size_t n) {
+    size_t need = 16 + ((n + 15) & ~(size_t)15);
+    if (n > sizeof boot || boot_used + need > sizeof boot)
+        return NULL;
+    unsigned char *p = boot + boot_used + 16;
+    *(size_t *)(p - 16) = n;
+    boot_used += need;
+    return p;
+}
+
+#define NEXT(name) next.name = (__typeof__(next.name))dlsym(RTLD_NEXT, #name)
+
+static void resolve(void) {
+    resolving = 1;
+    NEXT(malloc); NEXT(calloc); NEXT(realloc); NEXT(free); NEXT(memalign);
+    NEXT(posix_memalign); NEXT(aligned_alloc); NEXT(valloc); NEXT(pvalloc);
+    NEXT(mmap); NEXT(munmap); NEXT(mremap);
+    if (!next.malloc || !next.calloc || !next.realloc || !next.free || !next.memalign) {
+        next.malloc = __libc_malloc; /* no dynamic lookup: the C library's own */
+        next.calloc = __libc_calloc;
+        next.realloc = __libc_realloc;
+        next.free = __libc_free;
+        next.memalign = __libc_memalign;
+    }
+    resolving = 0;
+}
+
+/* 1 when the allocator underneath is there; 0 while it is being looked up
+ * (the caller then takes the static buffer). */
+static inline int ready(void) {
+    if (__builtin_expect(next.free != NULL, 1))
+        return 1;
+    if (resolving)
+        return 0;
+    resolve();
+    return 1;
+}
+
 /* ---------------------------------------------------------------- malloc and its relatives */
 
 void *malloc(size_t n) {
-    void *p = __libc_malloc(n);
+    if (!ready())
+        return boot_alloc(n);
+    void *p = next.malloc(n);
     if (counting())
         counted_alloc(p);
     return p;
 }
 
 void *calloc(size_t k, size_t n) {
-    void *p = __libc_calloc(k, n);
+    if (!ready()) {
+        size_t bytes;
+        return __builtin_mul_overflow(k, n, &bytes) ? NULL : boot_alloc(bytes); /* zeroed */
+    }
+    void *p = next.calloc(k, n);
     if (counting())
         counted_alloc(p);
     return p;
 }
 
 void free(void *p) {
-    if (p && nh.leaves)
+    if (!p || is_boot(p))
+        return;
+    if (nh.leaves)
         counted_free(p);
-    __libc_free(p);
+    ready();
+    next.free(p);
 }
 
 void *realloc(void *old, size_t n) {
+    if (old && is_boot(old)) { /* out of the buffer, into the allocator */
+        void *p = malloc(n);
+        if (p)
+            memcpy(p, old, n < *(size_t *)((unsigned char *)old - 16)
+                               ? n : *(size_t *)((unsigned char *)old - 16));
+        return p;
+    }
+    if (!ready())
+        return old ? NULL : boot_alloc(n);
     size_t was = old && nh.leaves ? counted_free(old) : 0;
-    void *p = __libc_realloc(old, n);
+    void *p = next.realloc(old, n);
     if (!p && old && n) {
         if (was)
             uncount_free(old, was);
@@ -241,18 +332,33 @@ void *reallocarray(void *old, size_t k, size_t n) {
     return realloc(old, bytes);
 }
 
-void *memalign(size_t align, size_t n) {
-    void *p = __libc_memalign(align, n);
+/* The aligned allocations: each through its own function underneath (an
+ * allocator may treat them apart), counted alike. */
+static void *aligned_done(void *p) {
     if (counting())
         counted_alloc(p);
     return p;
 }
 
+void *memalign(size_t align, size_t n) {
+    ready();
+    return aligned_done(next.memalign(align, n));
+}
+
 void *aligned_alloc(size_t align, size_t n) {
-    return memalign(align, n);
+    ready();
+    return aligned_done(next.aligned_alloc ? next.aligned_alloc(align, n)
+                                           : next.memalign(align, n));
 }
 
 int posix_memalign(void **out, size_t align, size_t n) {
+    ready();
+    if (next.posix_memalign) {
+        int rc = next.posix_memalign(out, align, n);
+        if (rc == 0)
+            aligned_done(*out);
+        return rc;
+    }
     if (!align || (align & (align - 1)) || align % sizeof(void *))
         return EINVAL;
     int saved = errno;
@@ -265,10 +371,15 @@ int posix_memalign(void **out, size_t align, size_t n) {
 }
 
 void *valloc(size_t n) {
-    return memalign((size_t)sysconf(_SC_PAGESIZE), n);
+    ready();
+    return next.valloc ? aligned_done(next.valloc(n))
+                       : memalign((size_t)sysconf(_SC_PAGESIZE), n);
 }
 
 void *pvalloc(size_t n) {
+    ready();
+    if (next.pvalloc)
+        return aligned_done(next.pvalloc(n));
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (n > SIZE_MAX - page) {
         errno = ENOMEM;
@@ -356,13 +467,16 @@ static int counted_map(int flags, int fd) {
 }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    long p = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-    if (p < 0 && p > -4096) { /* syscall() has set errno */
-        return MAP_FAILED;
+    void *p;
+    if (resolving || !ready() || !next.mmap) {
+        long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off); /* sets errno */
+        p = r < 0 && r > -4096 ? MAP_FAILED : (void *)r;
+    } else {
+        p = next.mmap(addr, len, prot, flags, fd, off);
     }
-    if (counted_map(flags, fd))
+    if (p != MAP_FAILED && counted_map(flags, fd))
         add_map((uintptr_t)p, page_round(len));
-    return (void *)p;
+    return p;
 }
 
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
@@ -370,7 +484,8 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
 }
 
 int munmap(void *addr, size_t len) {
-    int rc = (int)syscall(SYS_munmap, addr, len);
+    int rc = resolving || !ready() || !next.munmap ? (int)syscall(SYS_munmap, addr, len)
+                                                   : next.munmap(addr, len);
     if (rc == 0)
         cut_maps((uintptr_t)addr, page_round(len));
     return rc;
@@ -384,8 +499,14 @@ void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
         want = va_arg(ap, void *);
         va_end(ap);
     }
-    long p = syscall(SYS_mremap, old, old_len, new_len, flags, want);
-    if (p < 0 && p > -4096)
+    void *p;
+    if (resolving || !ready() || !next.mremap) {
+        long r = syscall(SYS_mremap, old, old_len, new_len, flags, want);
+        p = r < 0 && r > -4096 ? MAP_FAILED : (void *)r;
+    } else {
+        p = next.mremap(old, old_len, new_len, flags, want);
+    }
+    if (p == MAP_FAILED)
         return MAP_FAILED;
     /* a counted mapping moves or changes size: the old part goes, the new
      * one comes (when the old was the target's) */

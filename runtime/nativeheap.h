@@ -3,7 +3,8 @@
  * mmap, counted apart from Python's three domains (memtrack.c) so that no
  * block is counted twice. The executable defines malloc, free, mmap... and
  * exports them, so every library's calls reach them first; they pass each
- * call to the C library's own entry points. Not in a sanitizer build (the
+ * call on to the allocator underneath (a preloaded one, or the C
+ * library's). Not in a sanitizer build (the
  * sanitizer owns malloc there): omni_nativeheap_available says so. */
 #ifndef OMNI_NATIVEHEAP_H
 #define OMNI_NATIVEHEAP_H

@@ -233,3 +233,33 @@ def test_a_native_leak_is_a_leak_and_native_churn_is_not(tmp_path, ext):
     md = run([OMNI, "--report", str(tmp_path / "n.omni"), "--format", "md"]).stdout.decode()
     assert "## Memory" in md and "n.py:3 | native |" in md
     assert "- Leak candidate: `leak_step` " in md and "n.py:3 (native)" in md
+
+
+@pytest.fixture(scope="module")
+def fake_allocator(tmp_path_factory):
+    """libfakealloc.so from test/fakes/fake_allocator.c: an allocator of its
+    own (a bump heap) to preload, as users preload jemalloc or tcmalloc."""
+    d = tmp_path_factory.mktemp("alloc")
+    r = subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(d / "libfakealloc.so"),
+                        os.path.join(FAKES, "fake_allocator.c")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return str(d / "libfakealloc.so")
+
+
+@pytest.mark.parametrize("opts", [[], ["--memory"]], ids=["default", "memory"])
+def test_a_preloaded_allocator_is_still_the_targets(tmp_path, fake_allocator, opts):
+    # omnipython's executable defines malloc: it must pass every call on to the
+    # allocator python3 would have used (a block given to the wrong free crashes)
+    if SANITIZED:
+        pytest.skip("the sanitizer's runtime must come first in a sanitizer build")
+    code = "import json; print(len(json.dumps([str(i) * 3 for i in range(20000)])))"
+    env = clean_env(LD_PRELOAD=fake_allocator, FAKE_ALLOCATOR_REPORT="1")
+    theirs = run([PYTHON, "-c", code], env=env)
+    s = tmp_path / "p.omni"
+    ours = run([OMNI, "--quiet", *opts, "--out", str(s), "-c", code], env=env)
+    assert theirs.stderr == b"fake allocator: used\n"
+    assert (ours.returncode, ours.stdout, ours.stderr) == (0, theirs.stdout, theirs.stderr)
+    if opts:
+        n = report_json(str(s))["memory"]["native"]
+        # the preloaded allocator's blocks, sized by its own malloc_usable_size
+        assert n["available"] and n["allocations"] > 0 and n["allocated_bytes"] > 0
