@@ -3,11 +3,11 @@
  *
  * A block is counted on free only if its allocation was (a block allocated
  * before the run, or by omnipython itself, is not the target's): a bit per
- * 16 bytes of address space (malloc's blocks are 16-byte aligned and at
- * least 16 bytes apart) says so, in 512 KiB leaves mapped when an address range is
- * first used, each covering 64 MiB. The bit is cleared before the block goes
- * back to the C library, so another thread that gets the same address marks
- * it afresh. Its size on free is malloc_usable_size, as at its allocation.
+ * 8 bytes of address space (glibc's blocks are 16 bytes apart at least,
+ * jemalloc's and tcmalloc's smallest 8) says so, in 1 MiB leaves mapped when
+ * an address range is first used, each covering 64 MiB. The bit is cleared
+ * before the block goes back to the allocator, so another thread that gets
+ * the same address marks it afresh. Its size on free is malloc_usable_size, as at its allocation.
  * Anonymous mappings are kept in a small table (they are few): munmap and
  * mremap subtract the part of a counted mapping they cover.
  *
@@ -105,7 +105,7 @@ extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 
 #define LEAF_SHIFT 26                               /* 64 MiB of addresses a leaf */
-#define LEAF_WORDS ((1ul << LEAF_SHIFT) / 16 / 64)  /* a bit per 16 bytes */
+#define LEAF_WORDS ((1ul << LEAF_SHIFT) / 8 / 64)   /* a bit per 8 bytes */
 #define N_LEAVES (1ul << (48 - LEAF_SHIFT))         /* 48-bit addresses */
 #define MAX_MAPS 4096
 
@@ -141,7 +141,7 @@ static uint64_t *word_of(uintptr_t p, uint64_t *bit, int make) {
             leaf = none;
         }
     }
-    uintptr_t b = (p & ((1ul << LEAF_SHIFT) - 1)) >> 4;
+    uintptr_t b = (p & ((1ul << LEAF_SHIFT) - 1)) >> 3;
     *bit = 1ull << (b & 63);
     return &leaf[b >> 6];
 }
