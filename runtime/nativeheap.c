@@ -297,8 +297,8 @@ void free(void *p) {
         return;
     if (nh.leaves)
         counted_free(p);
-    ready();
-    next.free(p);
+    if (ready()) /* (while dlsym runs, nothing but the buffer can be freed) */
+        next.free(p);
 }
 
 void *realloc(void *old, size_t n) {
@@ -341,18 +341,21 @@ static void *aligned_done(void *p) {
 }
 
 void *memalign(size_t align, size_t n) {
-    ready();
+    if (!ready())
+        return NULL; /* (dlsym asks for no aligned memory) */
     return aligned_done(next.memalign(align, n));
 }
 
 void *aligned_alloc(size_t align, size_t n) {
-    ready();
+    if (!ready())
+        return NULL;
     return aligned_done(next.aligned_alloc ? next.aligned_alloc(align, n)
                                            : next.memalign(align, n));
 }
 
 int posix_memalign(void **out, size_t align, size_t n) {
-    ready();
+    if (!ready())
+        return ENOMEM;
     if (next.posix_memalign) {
         int rc = next.posix_memalign(out, align, n);
         if (rc == 0)
@@ -371,13 +374,15 @@ int posix_memalign(void **out, size_t align, size_t n) {
 }
 
 void *valloc(size_t n) {
-    ready();
+    if (!ready())
+        return NULL;
     return next.valloc ? aligned_done(next.valloc(n))
                        : memalign((size_t)sysconf(_SC_PAGESIZE), n);
 }
 
 void *pvalloc(size_t n) {
-    ready();
+    if (!ready())
+        return NULL;
     if (next.pvalloc)
         return aligned_done(next.pvalloc(n));
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
