@@ -195,7 +195,7 @@ def test_numpy_arrays_are_native_memory(tmp_path):
     # Python frame), the zeros() one at the line that made it
     (ones,) = [x for x in sites if x["name"] == "ones"]
     assert ones["live_bytes"] == pytest.approx(80e6, rel=0.1)
-    (zeros,) = [x for x in sites if x["file"].endswith("n.py") and x["line"] == 5]
+    (zeros,) = [x for x in sites if (x["file"] or "").endswith("n.py") and x["line"] == 5]
     assert zeros["live_bytes"] == pytest.approx(8e6, rel=0.25)
 
 
