@@ -58,12 +58,18 @@ static int script_line(char *line, char **name, char **target) {
     return **name && strchr(*target, ':') && !strchr(*target, ' ');
 }
 
-static int pyproject(const char *root, omni_entries_t *x) {
-    char path[4200], line[1024];
-    snprintf(path, sizeof path, "%s/pyproject.toml", root);
-    FILE *f = fopen(path, "r");
-    if (!f)
+/* A declared script when text is "name = module:function": its entry,
+ * sourced as file:line. Returns 0 (added or not a script) or -1 (memory). */
+static int script_at(omni_entries_t *x, const char *kind, char *text, const char *file, int no) {
+    char *name, *target, src[4300];
+    if (!script_line(text, &name, &target))
         return 0;
+    snprintf(src, sizeof src, "%s:%d", file, no);
+    return omni_entries_add(x, kind, name, target, src);
+}
+
+static int pyproject(FILE *f, const char *file, omni_entries_t *x) {
+    char line[1024];
     const char *kind = NULL;
     int rc = 0;
     for (int no = 1; fgets(line, sizeof line, f) && rc == 0; no++) {
@@ -75,22 +81,14 @@ static int pyproject(const char *root, omni_entries_t *x) {
                                                           : NULL;
             continue;
         }
-        char *name, *target, src[4300];
-        if (kind && *t != '#' && script_line(t, &name, &target)) {
-            snprintf(src, sizeof src, "pyproject.toml:%d", no);
-            rc = omni_entries_add(x, kind, name, target, src);
-        }
+        if (kind && *t != '#')
+            rc = script_at(x, kind, t, file, no);
     }
-    fclose(f);
     return rc;
 }
 
-static int setup_cfg(const char *root, omni_entries_t *x) {
-    char path[4200], line[1024];
-    snprintf(path, sizeof path, "%s/setup.cfg", root);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
+static int setup_cfg(FILE *f, const char *file, omni_entries_t *x) {
+    char line[1024];
     int in_section = 0, rc = 0;
     const char *kind = NULL;
     for (int no = 1; fgets(line, sizeof line, f) && rc == 0; no++) {
@@ -116,24 +114,16 @@ static int setup_cfg(const char *root, omni_entries_t *x) {
                     continue;
             }
         }
-        char *name, *target, src[4300];
-        if (kind && script_line(t, &name, &target)) {
-            snprintf(src, sizeof src, "setup.cfg:%d", no);
-            rc = omni_entries_add(x, kind, name, target, src);
-        }
+        if (kind)
+            rc = script_at(x, kind, t, file, no);
     }
-    fclose(f);
     return rc;
 }
 
 /* setup.py: the string literals "name = module:function" after a
  * 'console_scripts' or 'gui_scripts' key, up to the closing bracket. */
-static int setup_py(const char *root, omni_entries_t *x) {
-    char path[4200], line[1024];
-    snprintf(path, sizeof path, "%s/setup.py", root);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
+static int setup_py(FILE *f, const char *file, omni_entries_t *x) {
+    char line[1024];
     const char *kind = NULL;
     int rc = 0;
     for (int no = 1; fgets(line, sizeof line, f) && rc == 0; no++) {
@@ -154,21 +144,32 @@ static int setup_py(const char *root, omni_entries_t *x) {
             if (!end)
                 break;
             *end = 0;
-            char lit[1024], *name, *target, src[4300];
+            char lit[1024];
             snprintf(lit, sizeof lit, "%s", q + 1);
-            if (script_line(lit, &name, &target)) {
-                snprintf(src, sizeof src, "setup.py:%d", no);
-                rc = omni_entries_add(x, kind, name, target, src);
-            }
+            rc = script_at(x, kind, lit, file, no);
             p = end + 1;
         }
     }
+    return rc;
+}
+
+/* Reads root/file with read, when there is one. */
+static int read_file(const char *root, const char *file,
+                     int (*read)(FILE *f, const char *file, omni_entries_t *x),
+                     omni_entries_t *x) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", root, file);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int rc = read(f, file, x);
     fclose(f);
     return rc;
 }
 
 int omni_entries_declared(const char *root, omni_entries_t *x) {
-    if (pyproject(root, x) < 0 || setup_cfg(root, x) < 0 || setup_py(root, x) < 0)
+    if (read_file(root, "pyproject.toml", pyproject, x) < 0 ||
+        read_file(root, "setup.cfg", setup_cfg, x) < 0 || read_file(root, "setup.py", setup_py, x) < 0)
         return -1;
     return 0;
 }
