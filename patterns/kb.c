@@ -1,5 +1,6 @@
 /* kb.c - loads and checks pattern files (libyaml's document API). */
 #include "patterns/kb.h"
+#include "runtime/grow.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -335,14 +336,10 @@ static int load_document(loader_t *ld, omni_kb_t *kb, size_t first, int builtin)
                                              "('- id: ...')");
     for (yaml_node_item_t *it = root->data.sequence.items.start;
          it < root->data.sequence.items.top; it++) {
-        if (kb->n == kb->cap) {
-            size_t cap = kb->cap ? 2 * kb->cap : 32;
-            omni_pattern_t *np = realloc(kb->p, cap * sizeof *np);
-            if (!np)
-                return fail_at(ld, root->start_mark, "out of memory");
-            kb->p = np;
-            kb->cap = cap;
-        }
+        omni_pattern_t *np = omni_grow(kb->p, &kb->cap, kb->n, sizeof *np, 32);
+        if (!np)
+            return fail_at(ld, root->start_mark, "out of memory");
+        kb->p = np;
         omni_pattern_t p;
         yaml_node_t *n = node(ld, *it);
         if (load_pattern(ld, n, &p) < 0) {

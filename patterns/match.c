@@ -1,5 +1,6 @@
 /* match.c - evaluates every pattern on every entity of its level. */
 #include "patterns/match.h"
+#include "runtime/grow.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,16 +16,12 @@ typedef struct ev_ctx {
 static void add_evidence(const omni_expr_t *e, const omni_expr_node_t *cmp, double lhs,
                          double rhs, void *ctx) {
     ev_ctx_t *c = ctx;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 4;
-        omni_evidence_t *nv = realloc(c->ev, cap * sizeof *nv);
-        if (!nv) {
-            c->oom = 1;
-            return;
-        }
-        c->ev = nv;
-        c->cap = cap;
+    omni_evidence_t *nv = omni_grow(c->ev, &c->cap, c->n, sizeof *nv, 4);
+    if (!nv) {
+        c->oom = 1;
+        return;
     }
+    c->ev = nv;
     omni_evidence_t *v = &c->ev[c->n++];
     const omni_expr_node_t *a = &e->nodes[cmp->a];
     snprintf(v->text, sizeof v->text, "%.*s", cmp->end - cmp->start, e->src + cmp->start);
@@ -81,14 +78,10 @@ static int match_pattern(const omni_pattern_t *p, const omni_entities_t *x, omni
         const omni_entity_t *e = &x->e[i];
         if (e->level != p->level || omni_expr_eval(&p->cond, p->cond.root, e->v) == 0)
             continue;
-        if (out->n == *cap) {
-            size_t nc = *cap ? 2 * *cap : 16;
-            omni_finding_t *nf = realloc(out->f, nc * sizeof *nf);
-            if (!nf)
-                return -1;
-            out->f = nf;
-            *cap = nc;
-        }
+        omni_finding_t *nf = omni_grow(out->f, cap, out->n, sizeof *nf, 16);
+        if (!nf)
+            return -1;
+        out->f = nf;
         ev_ctx_t ec = {0};
         omni_expr_evidence(&p->cond, p->cond.root, e->v, add_evidence, &ec);
         if (ec.oom) {

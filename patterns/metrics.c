@@ -1,6 +1,7 @@
 /* metrics.c - the metric catalog, and the entities of a session with their
  * metric values: what the patterns' conditions are evaluated on. */
 #include "patterns/metrics.h"
+#include "runtime/grow.h"
 
 #include "patterns/runs.h"
 
@@ -141,14 +142,10 @@ int omni_metric_find(omni_level_t level, const char *name, size_t len) {
 /* ---------------------------------------------------------------- entities */
 
 static omni_entity_t *add_entity(omni_entities_t *x, omni_level_t level) {
-    if (x->n == x->cap) {
-        size_t cap = x->cap ? 2 * x->cap : 64;
-        omni_entity_t *e = realloc(x->e, cap * sizeof *e);
-        if (!e)
-            return NULL;
-        x->e = e;
-        x->cap = cap;
-    }
+    omni_entity_t *grown = omni_grow(x->e, &x->cap, x->n, sizeof *grown, 64);
+    if (!grown)
+        return NULL;
+    x->e = grown;
     omni_entity_t *e = &x->e[x->n];
     memset(e, 0, sizeof *e);
     e->v = malloc((size_t)omni_n_metrics * sizeof *e->v);

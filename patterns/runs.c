@@ -1,5 +1,6 @@
 /* runs.c - per-function statistics over the runs of a session. */
 #include "patterns/runs.h"
+#include "runtime/grow.h"
 
 #include "patterns/report.h"
 
@@ -55,16 +56,12 @@ static long add_rows(const omni_session_t *run, int r, row_t **rows, size_t *n, 
         double a = alloc ? alloc[c] : 0;
         if (!f && !samples && !a)
             continue;
-        if (*n == *cap) {
-            size_t nc = *cap ? 2 * *cap : 256;
-            row_t *nr = realloc(*rows, nc * sizeof *nr);
-            if (!nr) {
-                added = -1;
-                break;
-            }
-            *rows = nr;
-            *cap = nc;
+        row_t *nr = omni_grow(*rows, cap, *n, sizeof *nr, 256);
+        if (!nr) {
+            added = -1;
+            break;
         }
+        *rows = nr;
         const omni_scode_t *code = &run->codes[c];
         (*rows)[(*n)++] = (row_t){omni_short_file(run, code->file), code->name ? code->name : "?",
                                   code->line, r, f ? (double)f->calls : 0,

@@ -5,6 +5,7 @@
  * are blocks of their own (classes: their methods' and their body's
  * decision points), nested functions are closures of their function. */
 #include "static/cc.h"
+#include "runtime/grow.h"
 
 #include <limits.h>
 #include <math.h>
@@ -209,14 +210,10 @@ static void visit(void *ctx, omni_node_t n) {
 }
 
 static int add_block(omni_cc_t *out, omni_block_t b) {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? 2 * out->cap : 16;
-        omni_block_t *nb = realloc(out->blocks, cap * sizeof *nb);
-        if (!nb)
-            return -1;
-        out->blocks = nb;
-        out->cap = cap;
-    }
+    omni_block_t *nb = omni_grow(out->blocks, &out->cap, out->n, sizeof *nb, 16);
+    if (!nb)
+        return -1;
+    out->blocks = nb;
     out->blocks[out->n++] = b;
     return 0;
 }

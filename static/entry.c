@@ -2,6 +2,7 @@
  * line by line, as far as declaring scripts goes (no TOML or setup.py
  * evaluation): a name = "module:function" line in a scripts section. */
 #include "static/entry.h"
+#include "runtime/grow.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -10,14 +11,10 @@
 
 int omni_entries_add(omni_entries_t *x, const char *kind, const char *name, const char *target,
                      const char *source) {
-    if (x->n == x->cap) {
-        size_t cap = x->cap ? 2 * x->cap : 16;
-        omni_entry_t *ne = realloc(x->e, cap * sizeof *ne);
-        if (!ne)
-            return -1;
-        x->e = ne;
-        x->cap = cap;
-    }
+    omni_entry_t *ne = omni_grow(x->e, &x->cap, x->n, sizeof *ne, 16);
+    if (!ne)
+        return -1;
+    x->e = ne;
     omni_entry_t *e = &x->e[x->n++];
     snprintf(e->kind, sizeof e->kind, "%s", kind);
     snprintf(e->name, sizeof e->name, "%s", name);

@@ -13,6 +13,7 @@
  * (quadratic in a long string or call); this tokenizer keeps its state from
  * line to line, so a file takes one pass. */
 #include "static/static_metrics.h"
+#include "runtime/grow.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,16 +42,12 @@ typedef struct group {
 } group_t;
 
 static void push(group_t *g, unsigned char type, char op, long r0, long r1) {
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 32;
-        tok_t *nt = realloc(g->t, cap * sizeof *nt);
-        if (!nt) {
-            g->oom = 1;
-            return;
-        }
-        g->t = nt;
-        g->cap = cap;
+    tok_t *nt = omni_grow(g->t, &g->cap, g->n, sizeof *nt, 32);
+    if (!nt) {
+        g->oom = 1;
+        return;
     }
+    g->t = nt;
     g->t[g->n++] = (tok_t){type, op, r0, r1};
 }
 

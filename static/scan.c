@@ -5,6 +5,7 @@
  * worker processes take files one at a time and write their results to
  * files of their own, which the parent reads back in path order. */
 #include "static/scan.h"
+#include "runtime/grow.h"
 
 #include "patterns/json_out.h"
 #include "patterns/report.h"
@@ -48,14 +49,10 @@ typedef struct list {
 } list_t;
 
 static int list_add(list_t *l, const char *s) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 256;
-        char **nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->cap = cap;
-    }
+    char **nv = omni_grow(l->v, &l->cap, l->n, sizeof *nv, 256);
+    if (!nv)
+        return -1;
+    l->v = nv;
     if (!(l->v[l->n] = strdup(s)))
         return -1;
     l->n++;
