@@ -695,6 +695,13 @@ void omni_memtrack_live(uint64_t *live, uint64_t *peak) {
     *peak = __atomic_load_n(&mt.peak, __ATOMIC_RELAXED);
 }
 
+int omni_memtrack_native_live(uint64_t *live) {
+    if (!mt.native_on)
+        return 0;
+    *live = omni_nativeheap_live();
+    return 1;
+}
+
 uint64_t omni_memtrack_allocated(void) {
     return mt.py_alloc_bytes + __atomic_load_n(&mt.raw_alloc_bytes, __ATOMIC_RELAXED);
 }

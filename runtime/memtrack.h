@@ -40,6 +40,9 @@ void omni_memtrack_stop(void);
 
 /* The totals so far: bytes alive in Python's allocators, and the peak. */
 void omni_memtrack_live(uint64_t *live, uint64_t *peak);
+/* The native heap's bytes alive now: 1, or 0 when it is not counted (a
+ * sanitizer build, or before the target started). */
+int omni_memtrack_native_live(uint64_t *live);
 /* Bytes allocated so far (all domains). */
 uint64_t omni_memtrack_allocated(void);
 

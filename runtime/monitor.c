@@ -231,9 +231,8 @@ static void sample_process(uint64_t t, int own_threads) {
         uint64_t live, peak;
         omni_memtrack_live(&live, &peak);
         v[N_PROCESS_COLS - 2] = (double)live;
-        char why[8];
-        if (omni_nativeheap_available(why, sizeof why))
-            v[N_PROCESS_COLS - 1] = (double)omni_nativeheap_live();
+        if (omni_memtrack_native_live(&live))
+            v[N_PROCESS_COLS - 1] = (double)live;
     }
     memcpy(r, v, sizeof v);
     /* Per-core busy share since the previous reading. */
