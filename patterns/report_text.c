@@ -392,6 +392,16 @@ static void print_resources(const out_t *o) {
 }
 
 /* Allocation accounting: totals, the sites, the leak candidates. */
+/* An allocation site's place, and its heap when native; a line's end. */
+static void print_site(FILE *f, const omni_session_t *s, int64_t code, int64_t line, int native) {
+    if (code >= 0)
+        fprintf(f, "%s  %s:%lld", s->codes[code].name, omni_short_file(s, s->codes[code].file),
+                (long long)line);
+    else
+        fprintf(f, "(no Python frame: start-up, shutdown, C threads)");
+    fprintf(f, "%s\n", native ? "  (native)" : "");
+}
+
 static void print_memory(const out_t *o) {
     const omni_session_t *s = o->s;
     FILE *f = o->f;
@@ -427,15 +437,9 @@ static void print_memory(const out_t *o) {
         fprintf(f, "  %snative heap: unavailable: %s%s\n", dim(o), s->mem_native_reason, reset(o));
     for (size_t i = 0; i < m.n_sites && i < 10; i++) {
         const omni_mem_site_t *x = &m.sites[i];
-        const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
         fprintf(f, "  %10s allocated %10s alive  ", omni_fmt_bytes(x->alloc_bytes, a, sizeof a),
                 omni_fmt_bytes(x->live_bytes, b, sizeof b));
-        if (code)
-            fprintf(f, "%s  %s:%lld", code->name, omni_short_file(s, code->file),
-                    (long long)x->line);
-        else
-            fprintf(f, "(no Python frame: start-up, shutdown, C threads)");
-        fprintf(f, "%s\n", x->native ? "  (native)" : "");
+        print_site(f, s, x->code, x->line, x->native);
     }
     if (s->n_mem_census) {
         fprintf(f, "  %salive at the end, by type (%llu objects%s", dim(o),
@@ -451,12 +455,10 @@ static void print_memory(const out_t *o) {
     }
     for (size_t i = 0; i < m.n_leaks && i < 5; i++) {
         const omni_mem_leak_t *x = &m.leaks[i];
-        const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
-        fprintf(f, "  %sleak candidate%s %s alive, growing %s/s (confidence %.2f)  %s  %s:%lld%s\n",
-                bold(o), reset(o), omni_fmt_bytes(x->live_bytes, a, sizeof a),
-                omni_fmt_bytes(x->growth_bytes_per_s, b, sizeof b), x->confidence,
-                code ? code->name : "?", code ? omni_short_file(s, code->file) : "?",
-                (long long)x->line, x->native ? "  (native)" : "");
+        fprintf(f, "  %sleak candidate%s %s alive, growing %s/s (confidence %.2f)  ", bold(o),
+                reset(o), omni_fmt_bytes(x->live_bytes, a, sizeof a),
+                omni_fmt_bytes(x->growth_bytes_per_s, b, sizeof b), x->confidence);
+        print_site(f, s, x->code, x->line, x->native);
         if (x->referrers)
             fprintf(f, "      %skept by: %s%s\n", dim(o), x->referrers, reset(o));
     }
