@@ -10,19 +10,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A path or module name as UTF-8, arguments' undecodable bytes (surrogate
+ * escapes) restored. Not Py_EncodeLocale: it allocates from pymalloc, which
+ * 3.12 cannot use before the interpreter exists. */
+static void utf8_of(const wchar_t *w, char *out, size_t cap) {
+    size_t n = 0;
+    for (; *w && n + 5 < cap; w++) {
+        unsigned c = (unsigned)*w;
+        if (c >= 0xDC80 && c <= 0xDCFF) {
+            out[n++] = (char)(c - 0xDC00);
+        } else if (c < 0x80) {
+            out[n++] = (char)c;
+        } else if (c < 0x800) {
+            out[n++] = (char)(0xC0 | c >> 6);
+            out[n++] = (char)(0x80 | (c & 63));
+        } else if (c < 0x10000) {
+            out[n++] = (char)(0xE0 | c >> 12);
+            out[n++] = (char)(0x80 | (c >> 6 & 63));
+            out[n++] = (char)(0x80 | (c & 63));
+        } else {
+            out[n++] = (char)(0xF0 | c >> 18);
+            out[n++] = (char)(0x80 | (c >> 12 & 63));
+            out[n++] = (char)(0x80 | (c >> 6 & 63));
+            out[n++] = (char)(0x80 | (c & 63));
+        }
+    }
+    out[n] = 0;
+}
+
 /* What runs, for the session: the script path, "-m module", "-c" or "-". */
 static void describe_target(const PyConfig *c, char *out, size_t cap) {
-    char *s = NULL;
     if (c->run_command) {
         snprintf(out, cap, "-c");
-    } else if (c->run_module && (s = Py_EncodeLocale(c->run_module, NULL))) {
-        snprintf(out, cap, "-m %s", s);
-    } else if (c->run_filename && (s = Py_EncodeLocale(c->run_filename, NULL))) {
-        snprintf(out, cap, "%s", s);
+    } else if (c->run_module && cap > 3) {
+        memcpy(out, "-m ", 3);
+        utf8_of(c->run_module, out + 3, cap - 3);
+    } else if (c->run_filename) {
+        utf8_of(c->run_filename, out, cap);
     } else {
         snprintf(out, cap, "-");
     }
-    PyMem_Free(s);
 }
 
 /* Python finds its standard library relative to the executable first, so a

@@ -583,7 +583,12 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
      * sizes cannot be told on free then */
     char *stats = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&stats, &len);
+    /* 3.12 keeps pymalloc's state in the interpreter, which does not exist
+     * yet when the hooks go in before Py_Initialize (nor then any arena):
+     * its statistics would read through a NULL thread state. */
+    FILE *f = PY_VERSION_HEX < 0x030C0000 || _PyThreadState_UncheckedGet()
+                  ? open_memstream(&stats, &len)
+                  : NULL;
     if (f) {
         _PyObject_DebugMallocStats(f);
         fclose(f);

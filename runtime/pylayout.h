@@ -107,23 +107,43 @@ static inline int omni_py_unhandled_keyboard_interrupt(void) {
 }
 #endif
 
-/* The line of instruction offset (code units) from a copy of co_linetable,
- * through CPython's own decoder of its location table. */
-static inline int omni_pyframe_line(const char *linetable, Py_ssize_t len, int firstlineno,
-                                    int offset) {
-    PyCodeAddressRange r;
-    _PyLineTable_InitAddressRange(linetable, len, firstlineno, &r);
-    int addr = offset * (int)sizeof(_Py_CODEUNIT);
-    int line = firstlineno;
-    while (_PyLineTable_NextAddressRange(&r)) {
-        if (r.ar_start <= addr && addr < r.ar_end)
-            return r.ar_line >= 0 ? r.ar_line : line;
-        if (r.ar_line >= 0)
-            line = r.ar_line;
-        if (r.ar_start > addr)
+/* The line of instruction offset (code units) from a copy of co_linetable.
+ * The location table of 3.11 and 3.12 (Objects/locations.md): entries of a
+ * first byte with the top bit set — bits 3-6 a code, bits 0-2 the number of
+ * code units covered minus one — and the bytes that follow without it. Codes
+ * 0-9 keep the line, 10-12 add 0-2, 13 (no columns) and 14 (long form) add a
+ * signed varint, 15 has no line. Decoded here rather than through CPython's
+ * _PyLineTable_* functions, which a shared libpython does not export. */
+static inline int omni_linetable_svarint(const unsigned char *p, const unsigned char *end) {
+    unsigned v = 0, shift = 0;
+    while (p < end && shift < 30) {
+        v |= (unsigned)(*p & 63) << shift;
+        shift += 6;
+        if (!(*p++ & 64))
             break;
     }
-    return line;
+    return v & 1 ? -(int)(v >> 1) : (int)(v >> 1);
+}
+
+static inline int omni_pyframe_line(const char *linetable, Py_ssize_t len, int firstlineno,
+                                    int offset) {
+    const unsigned char *p = (const unsigned char *)linetable, *end = p + len;
+    int start = 0, line = firstlineno, last = firstlineno;
+    while (p < end) {
+        int code = (*p >> 3) & 15, units = (*p & 7) + 1;
+        if (code == 13 || code == 14)
+            line += omni_linetable_svarint(p + 1, end);
+        else if (code >= 10 && code <= 12)
+            line += code - 10;
+        if (offset < start + units)
+            return code == 15 ? last : line;
+        if (code != 15)
+            last = line;
+        start += units;
+        for (p++; p < end && !(*p & 128); p++)
+            ;
+    }
+    return last;
 }
 
 /* ---------------------------------------------------------------- for the stack sampler

@@ -357,8 +357,13 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     PyArena *arena = _PyArena_New();
     PyObject *fname = PyUnicode_DecodeFSDefault(path);
     PyCompilerFlags flags = _PyCompilerFlags_INIT;
+#ifdef OMNI_NO_PARSER
+    mod_ty mod = NULL; /* omni_scan refuses before any file is read */
+    (void)flags;
+#else
     mod_ty mod = arena && fname ? _PyParser_ASTFromString(buf, fname, Py_file_input, &flags, arena)
                                 : NULL;
+#endif
     free(buf);
     if (!mod) {
         omni_pyerr_take(why, sizeof why, "", 1, "cannot parse");
@@ -771,6 +776,12 @@ static double now_s(void) {
 }
 
 int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errcap) {
+#ifdef OMNI_NO_PARSER
+    snprintf(err, errcap, "--scan is unavailable in this build: it links a shared libpython "
+                          "that keeps CPython's parser internal (build against libpython%d.%d.a)",
+             PY_MAJOR_VERSION, PY_MINOR_VERSION);
+    return OMNI_SCAN_UNAVAILABLE;
+#endif
     double t0 = now_s();
     struct stat st;
     if (stat(opt->root, &st) != 0 || !S_ISDIR(st.st_mode)) {

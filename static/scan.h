@@ -11,6 +11,7 @@
 #define OMNI_SCAN_BADDIR 3       /* DIR is missing or not a folder */
 #define OMNI_SCAN_OUTPUT 4       /* the output could not be written */
 #define OMNI_SCAN_RUN_FAILED 5   /* --run: the target could not be run or left no session */
+#define OMNI_SCAN_UNAVAILABLE 6  /* this build cannot parse Python (a shared libpython that hides the parser) */
 
 typedef struct omni_scan_options {
     const char *root;
@@ -28,7 +29,7 @@ typedef struct omni_scan_options {
 } omni_scan_options_t;
 
 /* Scans opt->root into out. The interpreter must be initialised (its parser
- * reads the files). Returns an OMNI_SCAN_* status; err says why for 3 and 4. */
+ * reads the files). Returns an OMNI_SCAN_* status; err says why for 3, 4 and 6. */
 int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errcap);
 
 #endif

@@ -12,8 +12,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.join(os.path.dirname(HERE), "scripts")
 OMNI = os.environ.get("OMNIPYTHON") or os.path.join(
     os.path.dirname(os.path.dirname(HERE)), "build", "omnipython")
-# The reference: Debian's CPython, the one omnipython embeds.
-PYTHON = "/usr/bin/python3.11"
+# The reference: Debian's CPython, the one omnipython embeds (another build
+# of omnipython, against another CPython, names its own with OMNI_TEST_PYTHON).
+PYTHON = os.environ.get("OMNI_TEST_PYTHON", "/usr/bin/python3.11")
+PY_VERSION = subprocess.run([PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+STDLIB = f"/usr/lib/python{PY_VERSION}"
 
 
 def run(argv, cwd=None, env=None, input=None, timeout=120):

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from conftest import OMNI, PYTHON, clean_env, run
+from conftest import OMNI, PY_VERSION, PYTHON, STDLIB, clean_env, run
 
 C = "conformance/"
 
@@ -142,10 +142,10 @@ def test_venv_is_honoured(tmp_path):
 
 
 def test_stray_lib_beside_binary_is_ignored(tmp_path):
-    """A lib/python3.11 next to the executable cannot hijack the stdlib."""
+    """A lib/python3.X next to the executable cannot hijack the stdlib."""
     prefix = tmp_path / "p"
     (prefix / "bin").mkdir(parents=True)
-    stray = prefix / "lib" / "python3.11"
+    stray = prefix / "lib" / f"python{PY_VERSION}"
     stray.mkdir(parents=True)
     (stray / "os.py").write_text("raise SystemExit('hijacked')\n")
     exe = prefix / "bin" / "omnipython"
@@ -155,4 +155,4 @@ def test_stray_lib_beside_binary_is_ignored(tmp_path):
     for e in (exe, prefix / "bin" / "omnipython-copy"):
         r = run([str(e), "-c", "import os, sys; print(os.__file__, sys.prefix)"], env=clean_env())
         assert r.returncode == 0, r.stderr
-        assert r.stdout == b"/usr/lib/python3.11/os.py /usr\n"
+        assert r.stdout == f"{STDLIB}/os.py /usr\n".encode()

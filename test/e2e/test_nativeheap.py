@@ -19,7 +19,7 @@ MIB = 1 << 20
 def ext(tmp_path_factory):
     """A folder holding the nativealloc extension (test/fakes/nativealloc.c)."""
     d = tmp_path_factory.mktemp("ext")
-    suffix = subprocess.run(["/usr/bin/python3.11-config", "--extension-suffix"],
+    suffix = subprocess.run([PYTHON + "-config", "--extension-suffix"],
                             capture_output=True, text=True, check=True).stdout.strip()
     include = sysconfig.get_paths()["include"]
     r = subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-I", include, "-o",

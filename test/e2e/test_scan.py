@@ -9,14 +9,13 @@ import tokenize
 
 import pytest
 
-from conftest import CHROMIUM, OMNI, PYTHON, render, report_json, run
+from conftest import CHROMIUM, OMNI, PYTHON, STDLIB, render, report_json, run
 
 radon = pytest.importorskip("radon", reason="Debian's radon package is not installed")
 from radon.complexity import cc_visit  # noqa: E402
 from radon.metrics import h_visit, mi_visit  # noqa: E402
 from radon.raw import analyze  # noqa: E402
 
-STDLIB = "/usr/lib/python3.11"
 # a slice of the standard library: big and small files, classes, closures,
 # comprehensions, decorators, async code, match statements, odd formatting
 SLICE = ["argparse.py", "textwrap.py", "fractions.py", "json/decoder.py", "json/encoder.py",

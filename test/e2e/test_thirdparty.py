@@ -4,9 +4,7 @@ import os
 
 import pytest
 
-from conftest import OMNI, PYTHON, SCRIPTS, clean_env, run
-
-STDLIB = "/usr/lib/python3.11"
+from conftest import OMNI, PYTHON, SCRIPTS, STDLIB, clean_env, run
 
 
 def both(args, cwd=None, mode="default"):
