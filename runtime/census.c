@@ -97,6 +97,11 @@ typedef struct walk {
 static int reach(walk_t *w, PyObject *o, uintptr_t from) {
     if (w->failed || w->n_work >= MAX_OBJECTS)
         return 0;
+    /* A dead object that a traverse function still visits (3.12's _asyncio
+     * walks its free list of future iterators): holding and letting go of
+     * it would free it a second time, looping that list. */
+    if (Py_REFCNT(o) <= 0)
+        return 0;
     int added = pmap_add(&w->parent, (uintptr_t)o, from);
     if (added <= 0) {
         w->failed |= added < 0;

@@ -130,9 +130,25 @@ static inline int kind_of(int fd) {
     return k;
 }
 
+/* Descriptors that omnipython's own threads made (NVML's /dev/nvidia*,
+ * hwloc's /sys files): a bit each, cleared when the number is closed. */
+static uint8_t fd_own[MAX_FD / 8];
+
+/* A closed or replaced number: another descriptor next time. */
 static inline void forget(int fd) {
-    if (fd >= 0 && fd < MAX_FD)
-        fd_kind[fd] = K_UNKNOWN;
+    if (fd < 0 || fd >= MAX_FD)
+        return;
+    fd_kind[fd] = K_UNKNOWN;
+    if (fd_own[fd >> 3])
+        __atomic_and_fetch(&fd_own[fd >> 3], (uint8_t)~(1u << (fd & 7)), __ATOMIC_RELAXED);
+}
+
+/* A descriptor made: its kind is learnt afresh, and it is omnipython's when
+ * one of its threads (or its own code) made it. */
+static inline void made(int fd) {
+    forget(fd);
+    if (tls_ignore)
+        omni_iocount_mark_own(fd);
 }
 
 static io_thread_t *thread_stats(void) {
@@ -360,7 +376,6 @@ ssize_t splice(int in, off_t *oin, int out, off_t *oout, size_t len, unsigned fl
     return n;
 }
 
-/* A closed or replaced number is another descriptor next time. */
 int close(int fd) {
     ENSURE(close);
     forget(fd);
@@ -370,14 +385,14 @@ int close(int fd) {
 int dup2(int old, int fd) {
     ENSURE(dup2);
     int r = real_dup2(old, fd);
-    forget(r);
+    made(r);
     return r;
 }
 
 int dup3(int old, int fd, int flags) {
     ENSURE(dup3);
     int r = real_dup3(old, fd, flags);
-    forget(r);
+    made(r);
     return r;
 }
 
@@ -393,7 +408,7 @@ int close_range(unsigned first, unsigned last, int flags) {
 int dup(int old) {
     ENSURE(dup);
     int r = real_dup(old);
-    forget(r);
+    made(r);
     return r;
 }
 
@@ -409,7 +424,7 @@ int open(const char *path, int flags, ...) {
     mode_t mode = open_mode(flags, ap);
     va_end(ap);
     int r = real_open(path, flags, mode);
-    forget(r);
+    made(r);
     return r;
 }
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
@@ -421,7 +436,7 @@ int openat(int dir, const char *path, int flags, ...) {
     mode_t mode = open_mode(flags, ap);
     va_end(ap);
     int r = real_openat(dir, path, flags, mode);
-    forget(r);
+    made(r);
     return r;
 }
 int openat64(int dir, const char *path, int flags, ...) __attribute__((alias("openat")));
@@ -429,21 +444,21 @@ int openat64(int dir, const char *path, int flags, ...) __attribute__((alias("op
 int socket(int domain, int type, int proto) {
     ENSURE(socket);
     int r = real_socket(domain, type, proto);
-    forget(r);
+    made(r);
     return r;
 }
 
 int accept(int fd, struct sockaddr *a, socklen_t *al) {
     ENSURE(accept);
     int r = real_accept(fd, a, al);
-    forget(r);
+    made(r);
     return r;
 }
 
 int accept4(int fd, struct sockaddr *a, socklen_t *al, int flags) {
     ENSURE(accept4);
     int r = real_accept4(fd, a, al, flags);
-    forget(r);
+    made(r);
     return r;
 }
 
@@ -451,7 +466,7 @@ int pipe(int fds[2]) {
     ENSURE(pipe);
     int r = real_pipe(fds);
     if (r == 0)
-        forget(fds[0]), forget(fds[1]);
+        made(fds[0]), made(fds[1]);
     return r;
 }
 
@@ -459,7 +474,7 @@ int pipe2(int fds[2], int flags) {
     ENSURE(pipe2);
     int r = real_pipe2(fds, flags);
     if (r == 0)
-        forget(fds[0]), forget(fds[1]);
+        made(fds[0]), made(fds[1]);
     return r;
 }
 
@@ -467,7 +482,7 @@ int socketpair(int domain, int type, int proto, int fds[2]) {
     ENSURE(socketpair);
     int r = real_socketpair(domain, type, proto, fds);
     if (r == 0)
-        forget(fds[0]), forget(fds[1]);
+        made(fds[0]), made(fds[1]);
     return r;
 }
 
@@ -490,6 +505,22 @@ int omni_iocount_ignore(int on) {
     int was = tls_ignore;
     tls_ignore = on;
     return was;
+}
+
+void omni_iocount_mark_own(int fd) {
+    if (fd >= 0 && fd < MAX_FD)
+        __atomic_or_fetch(&fd_own[fd >> 3], (uint8_t)(1u << (fd & 7)), __ATOMIC_RELAXED);
+}
+
+int omni_iocount_own_fds(int *out, int cap) {
+    int n = 0;
+    for (int i = 0; i < MAX_FD / 8 && n < cap; i++) {
+        uint8_t b = __atomic_load_n(&fd_own[i], __ATOMIC_RELAXED);
+        for (int k = 0; b && k < 8 && n < cap; k++)
+            if (b & (1u << k))
+                out[n++] = i * 8 + k;
+    }
+    return n;
 }
 
 void omni_iocount_reset(void) {

@@ -18,6 +18,12 @@ void omni_iocount_ignore_thread(void);
 /* Sets whether this thread's I/O is left out (omnipython's own reads of
  * /proc on the target's thread); returns the previous setting. */
 int omni_iocount_ignore(int on);
+/* The descriptors open now that omnipython's threads or code made (up to
+ * cap into out); returns how many. */
+int omni_iocount_own_fds(int *out, int cap);
+/* fd is omnipython's (one a library opened for it without the executable's
+ * open: a GPU driver's device files) until it is closed. */
+void omni_iocount_mark_own(int fd);
 /* Writes the "io" record (no allocation: callable from a signal handler). */
 void omni_iocount_write(omni_writer_t *w);
 /* In a forked child that starts its own session: zero the counts. */

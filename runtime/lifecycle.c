@@ -11,6 +11,7 @@
 #include "runtime/callprof.h"
 #include "runtime/iocount.h"
 #include "runtime/nativeheap.h"
+#include "runtime/ownthread.h"
 #include "runtime/memtrack.h"
 #include "runtime/regions.h"
 #include "runtime/clock.h"
@@ -396,7 +397,6 @@ static int sleep_unless_finished(double seconds) {
 static void *watchdog_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-timeout");
-    omni_own_thread();
     if (!sleep_unless_finished(rt.cfg.timeout_s))
         return NULL;
     __atomic_store_n(&rt.timed_out, 1, __ATOMIC_SEQ_CST);
@@ -425,7 +425,7 @@ static void start_watchdog(void) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&t, &attr, watchdog_main, NULL);
+    int rc = omni_own_thread_start(&t, &attr, watchdog_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (rc != 0)
@@ -496,21 +496,44 @@ static void begin_forked_child(void) {
 static PyObject *on_fork_child_py(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
+    omni_own_threads_hide(0);
+    omni_own_threads_after_fork();
     begin_forked_child();
     Py_RETURN_NONE;
 }
 
-static PyMethodDef fork_child_def = {"_omnipython_after_fork_in_child", on_fork_child_py,
-                                     METH_NOARGS, NULL};
+/* Between these two, CPython 3.12 counts the process's threads to warn
+ * about forking a multi-threaded process: omnipython's are not counted. */
+static PyObject *on_fork_before_py(PyObject *self, PyObject *unused) {
+    (void)self, (void)unused;
+    omni_own_threads_hide(1);
+    Py_RETURN_NONE;
+}
+
+static PyObject *on_fork_parent_py(PyObject *self, PyObject *unused) {
+    (void)self, (void)unused;
+    omni_own_threads_hide(0);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef fork_defs[] = {
+    {"_omnipython_before_fork", on_fork_before_py, METH_NOARGS, NULL},
+    {"_omnipython_after_fork_in_parent", on_fork_parent_py, METH_NOARGS, NULL},
+    {"_omnipython_after_fork_in_child", on_fork_child_py, METH_NOARGS, NULL},
+};
 
 /* posix.register_at_fork (os.register_at_fork) is the one place where a
  * forked Python child runs code after CPython has reinitialised itself. */
 static int watch_forks(void) {
     PyObject *posix = PyImport_ImportModule("posix");
     PyObject *reg = posix ? PyObject_GetAttrString(posix, "register_at_fork") : NULL;
-    PyObject *fn = reg ? PyCFunction_New(&fork_child_def, NULL) : NULL;
-    PyObject *args = fn ? PyTuple_New(0) : NULL;
-    PyObject *kw = args ? Py_BuildValue("{s:O}", "after_in_child", fn) : NULL;
+    PyObject *before = reg ? PyCFunction_New(&fork_defs[0], NULL) : NULL;
+    PyObject *parent = before ? PyCFunction_New(&fork_defs[1], NULL) : NULL;
+    PyObject *child = parent ? PyCFunction_New(&fork_defs[2], NULL) : NULL;
+    PyObject *args = child ? PyTuple_New(0) : NULL;
+    PyObject *kw = args ? Py_BuildValue("{s:O,s:O,s:O}", "before", before, "after_in_parent",
+                                        parent, "after_in_child", child)
+                        : NULL;
     PyObject *r = kw ? PyObject_Call(reg, args, kw) : NULL;
     int rc = r ? 0 : -1;
     if (!r)
@@ -518,7 +541,9 @@ static int watch_forks(void) {
     Py_XDECREF(r);
     Py_XDECREF(kw);
     Py_XDECREF(args);
-    Py_XDECREF(fn);
+    Py_XDECREF(child);
+    Py_XDECREF(parent);
+    Py_XDECREF(before);
     Py_XDECREF(reg);
     Py_XDECREF(posix);
     return rc;

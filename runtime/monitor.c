@@ -10,6 +10,7 @@
 #include "runtime/iocount.h"
 #include "runtime/memtrack.h"
 #include "runtime/nativeheap.h"
+#include "runtime/ownthread.h"
 #include "runtime/sampler.h"
 #include "runtime/session_writer.h"
 
@@ -197,29 +198,34 @@ static void flush_timeline(void) {
 
 /* ---------------------------------------------------------------- sampling */
 
-/* own_threads: omnipython's threads running now (the monitor's own once it
- * runs), left out of the thread count. */
-static void sample_process(uint64_t t, int own_threads) {
+/* on_monitor: called on the monitor thread (not before it starts).
+ * omnipython's threads and descriptors (ownthread.h) are not the target's. */
+static void sample_process(uint64_t t, int on_monitor) {
     omni_proc_sample_t p;
     omni_sys_sample_t *prev = &mon.sys[mon.sys_cur], *cur = &mon.sys[mon.sys_cur ^ 1];
-    omni_proc_read(&p, mon.skip_fds, mon.n_skip);
+    int skip[16 + 64];
+    int n_skip = mon.n_skip;
+    memcpy(skip, mon.skip_fds, sizeof(int) * (size_t)n_skip);
+    n_skip += omni_iocount_own_fds(skip + n_skip, 64);
+    omni_proc_read(&p, skip, n_skip);
     omni_sys_read(cur);
     double *r = table_row(&mon.t[T_PROCESS]);
     if (!r) {
         mon.dropped++;
         return;
     }
-    double threads = p.threads ? (double)p.threads - own_threads : NAN;
-    /* While the prober runs, the descriptors it opens (hwloc's /sys files,
-     * libraries) would be counted as the target's: no count then. */
-    double fds = own_threads > 1 ? NAN : (double)p.fds;
+    double threads = p.threads ? (double)p.threads - omni_own_threads_alive() : NAN;
+    /* While the prober runs, the files it reads through the C library's
+     * own calls (fopen, opendir: not seen as made by omnipython) would be
+     * counted as the target's: no count then. */
+    double fds = __atomic_load_n(&mon.prober_alive, __ATOMIC_ACQUIRE) ? NAN : (double)p.fds;
     double v[] = {t, p.cpu_user_ns, p.cpu_sys_ns, p.rss_bytes, p.peak_rss_bytes, threads,
                   p.voluntary_ctx, p.involuntary_ctx, p.minor_faults, p.major_faults,
                   p.read_bytes, p.write_bytes, p.rchar, p.wchar, p.syscr, p.syscw, fds,
                   cur->load1, cur->mem_available_bytes, NAN, NAN, NAN, NAN, NAN};
     /* The sampler's totals so far (it runs on this thread): the timeline
      * of running against waiting. */
-    if (mon.cfg.sample_interval_ns && own_threads > 0) {
+    if (mon.cfg.sample_interval_ns && on_monitor) {
         uint64_t a, b, c;
         omni_sampler_totals(&a, &b, &c);
         v[N_PROCESS_COLS - 5] = (double)a;
@@ -331,7 +337,7 @@ static void sample(void) {
     uint64_t t = now_ns();
     if (!mon.probed && __atomic_load_n(&mon.probe_done, __ATOMIC_ACQUIRE))
         take_probes();
-    sample_process(t, 1 + __atomic_load_n(&mon.prober_alive, __ATOMIC_ACQUIRE));
+    sample_process(t, 1);
     sample_hardware(t);
     int full = 0;
     for (int i = 0; i < N_TABLES; i++)
@@ -489,10 +495,34 @@ static int init_system_tables(void) {
  * more): a thread of their own does them, so that neither the monitor's
  * samples nor the end of a short run wait for them. A run that ends first
  * has no machine record; the prober is left to the process's exit. */
+/* The accelerators' device files that appeared while the probes ran:
+ * NVIDIA's driver opens eight /dev/nvidia* inside nvmlInit (seen on an
+ * H100) without passing through the executable's open, so they are not
+ * known as omnipython's from their making. */
+static void claim_device_files(const int *before, int n_before) {
+    int now[256];
+    int n = omni_fd_list(now, 256);
+    for (int i = 0; i < n; i++) {
+        int old = 0;
+        for (int k = 0; k < n_before && !old; k++)
+            old = before[k] == now[i];
+        char link[64], path[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", now[i]);
+        ssize_t len = old ? -1 : readlink(link, path, sizeof path - 1);
+        if (len <= 0)
+            continue;
+        path[len] = 0;
+        if (!strncmp(path, "/dev/nvidia", 11) || !strcmp(path, "/dev/kfd") ||
+            !strncmp(path, "/dev/dri/", 9))
+            omni_iocount_mark_own(now[i]);
+    }
+}
+
 static void *prober_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-probe");
-    omni_own_thread();
+    int before[256];
+    int n_before = omni_fd_list(before, 256);
     if (mon.facts_valid) {
         /* A forked child: the machine is its parent's, but the GPU library
          * and the counters must be opened again for this process. */
@@ -502,6 +532,8 @@ static void *prober_main(void *arg) {
         mon.facts_valid = 1;
     }
     omni_counters_open(&mon.counters, mon.cfg.main_tid);
+    if (n_before >= 0)
+        claim_device_files(before, n_before);
     __atomic_store_n(&mon.probe_done, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_RELEASE);
     return NULL;
@@ -523,7 +555,7 @@ static void start_prober(void) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     __atomic_store_n(&mon.prober_alive, 1, __ATOMIC_RELEASE);
-    if (pthread_create(&t, &attr, prober_main, NULL) != 0) {
+    if (omni_own_thread_start(&t, &attr, prober_main, NULL) != 0) {
         __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_RELEASE);
         prober_main(NULL); /* no thread to spare: probe here */
     }
@@ -545,7 +577,6 @@ static void on_probe_timer(uv_timer_t *t) {
 static void *monitor_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-monitor");
-    omni_own_thread();
     uint64_t ms = mon.cfg.interval_ns / 1000000;
     uv_timer_start(&mon.timer, on_tick, ms, ms);
     uv_timer_start(&mon.probe_timer, on_probe_timer, PROBE_DELAY_MS, 0);
@@ -618,7 +649,7 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = -pthread_create(&mon.thread, NULL, monitor_main, NULL);
+    rc = -omni_own_thread_start(&mon.thread, NULL, monitor_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc < 0)
         goto fail_async;

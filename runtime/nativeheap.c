@@ -19,7 +19,6 @@
 #define _GNU_SOURCE
 #include "runtime/nativeheap.h"
 
-#include "runtime/iocount.h"
 #include "runtime/memtrack.h"
 
 #include <dlfcn.h>
@@ -44,11 +43,6 @@ void *omni_own_map(size_t len) {
 
 void omni_own_unmap(void *p, size_t len) {
     syscall(SYS_munmap, p, len);
-}
-
-void omni_own_thread(void) {
-    omni_heap_self = 1;
-    omni_iocount_ignore_thread();
 }
 
 void *omni_own_malloc(size_t n) {

@@ -32,10 +32,6 @@ char *omni_own_strdup(const char *s);
 void *omni_own_map(size_t len);
 void omni_own_unmap(void *p, size_t len);
 
-/* This thread is omnipython's (the monitor, the prober, the watchdog):
- * nothing it allocates, and no byte it moves, is the target's. */
-void omni_own_thread(void);
-
 typedef struct omni_native_totals {
     uint64_t allocs, frees, alloc_bytes, free_bytes, peak_bytes;
     uint64_t maps, unmaps, map_bytes, unmap_bytes; /* anonymous mappings */

@@ -29,6 +29,7 @@ export CPATH=$deps/usr/include LIBRARY_PATH=$deps/usr/lib/x86_64-linux-gnu
 
 b=build-device
 { cmake -S . -B $b -DOMNI_PYTHON_CONFIG="$cfg" -DPKG_CONFIG_EXECUTABLE=$deps/usr/bin/pkgconf \
+        -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath,$deps/usr/lib/x86_64-linux-gnu" \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build $b -j"$(nproc)"; } >"$out/build.log" 2>&1
 echo "build: $?" | tee -a "$out/summary.log"
 [ -x $b/omnipython ] || exit 1

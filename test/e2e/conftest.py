@@ -58,6 +58,8 @@ def workdir(tmp_path):
 
 
 FAKES = os.path.join(os.path.dirname(HERE), "fakes")
+# A machine with NVIDIA's driver (the lent GPU machine): NVML answers there.
+NVIDIA_GPU = os.path.exists("/dev/nvidiactl")
 CHROMIUM = shutil.which("chromium")
 
 

@@ -147,7 +147,7 @@ PATTERN = """\
 - id: many_scale_calls
   description: scale is called a lot.
   level: function
-  condition: calls >= {threshold} and self_samples >= 0
+  condition: calls >= {threshold}
   suggestions: [do less]
   verify: fewer calls
 """

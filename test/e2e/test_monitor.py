@@ -130,6 +130,27 @@ def test_open_files_leave_omnipythons_own_out(tmp_path):
     assert fds == int(plain.stdout)
 
 
+def test_a_gpu_drivers_threads_and_files_are_not_the_targets(tmp_path, fake_nvml):
+    """NVIDIA's driver starts a thread and opens descriptors inside nvmlInit
+    (seen on an H100: a thread and eight /dev/nvidia* descriptors): the stand-in
+    does the same, and reads from one of them on its thread."""
+    code = ("import os, threading, time\nev = threading.Event()\n"
+            "ts = [threading.Thread(target=ev.wait) for _ in range(3)]\n"
+            "[t.start() for t in ts]\nfs = [open(os.devnull) for _ in range(7)]\n"
+            "time.sleep(0.6)\nev.set()\n[t.join() for t in ts]\n")
+    r, s = profile(tmp_path, code, "--interval", "50", env=clean_env(LD_LIBRARY_PATH=fake_nvml))
+    assert r.returncode == 0, r.stderr
+    rep = report_json(str(s))
+    assert rep["gpu"]["available"] is True  # the stand-in was loaded
+    rows = process_rows(s)
+    assert max(row["threads"] for row in rows) == 4
+    plain = run([PYTHON, "-c", "import os\nfs = [open(os.devnull) for _ in range(7)]\n"
+                               "print(len(os.listdir('/proc/self/fd')) - 1)"])
+    fds = [row["fds"] for row in rows if row["fds"] is not None]
+    assert fds and max(fds) == int(plain.stdout)
+    assert [f for f in rep["io"]["by_function"] if f["kind"] == "other"] == []
+
+
 def test_machine_record_and_cores(tmp_path):
     r, s = profile(tmp_path, "import time\ntime.sleep(0.3)\n", "--interval", "50")
     recs = read_records(s)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import OMNI, PYTHON, clean_env, read_records, report_json, run
+from conftest import NVIDIA_GPU, OMNI, PYTHON, clean_env, read_records, report_json, run
 
 
 def profile(tmp_path, args, **kw):
@@ -259,6 +259,9 @@ def test_json_contract(tmp_path):
     for k in ("functions", "lines", "threads", "findings"):
         assert isinstance(rep[k], list)
     for k in ("memory", "gpu", "counters"):
+        if k == "gpu" and NVIDIA_GPU:
+            assert rep[k]["available"] is True and rep[k]["devices"][0]["model"]
+            continue
         assert rep[k]["available"] is False and rep[k]["reason"]
     assert rep["timeline"]["available"] is True and rep["io"]["available"] is True
     f = rep["functions"][0]

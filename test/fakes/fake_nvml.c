@@ -1,6 +1,8 @@
 /* fake_nvml.c - a stand-in for libnvidia-ml.so.1 with NVML's ABI and fixed
  * answers, so that the NVML path is tested on machines without a GPU.
  * FAKE_NVML_FAIL=1 makes nvmlInit_v2 fail as a machine without the driver does. */
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +23,26 @@ typedef struct {
 static int dev_token;
 static unsigned long long energy_mj = 1000000;
 
-int nvmlInit_v2(void) { return getenv("FAKE_NVML_FAIL") ? 9 : 0; }
+/* As NVIDIA's driver does inside nvmlInit: descriptors of its own, kept
+ * open, and a thread of its own that reads from one of them. */
+static void *driver_thread(void *arg) {
+    char buf[4096];
+    if (read(*(int *)arg, buf, sizeof buf) < 0)
+        return NULL;
+    for (;;)
+        pause();
+}
+
+int nvmlInit_v2(void) {
+    if (getenv("FAKE_NVML_FAIL"))
+        return 9;
+    static int fds[2];
+    static pthread_t t;
+    fds[0] = open("/dev/zero", O_RDONLY);
+    fds[1] = open("/dev/null", O_RDONLY);
+    pthread_create(&t, NULL, driver_thread, &fds[0]);
+    return 0;
+}
 int nvmlShutdown(void) { return 0; }
 const char *nvmlErrorString(int r) { return r == 9 ? "Driver Not Loaded" : "Unknown Error"; }
 int nvmlDeviceGetCount_v2(unsigned *n) { *n = 1; return 0; }

@@ -1,0 +1,28 @@
+/* ownthread.h - which threads and descriptors are omnipython's own: the
+ * monitor, the prober and the watchdog, and what the libraries they call
+ * start and open for themselves (NVIDIA's driver starts a thread and opens
+ * /dev/nvidia* inside nvmlInit). None of it is the target's: the monitor
+ * leaves it out of the thread and descriptor counts, the I/O accounting and
+ * the native heap out of theirs. */
+#ifndef OMNI_OWNTHREAD_H
+#define OMNI_OWNTHREAD_H
+
+#include <pthread.h>
+
+/* pthread_create for a thread of omnipython's: nothing it allocates, no
+ * byte it moves and no descriptor it opens is the target's, and a thread it
+ * starts is omnipython's too. */
+int omni_own_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                          void *arg);
+/* Whether the calling thread is omnipython's. */
+int omni_own_thread_is(void);
+/* omnipython's threads alive now. */
+int omni_own_threads_alive(void);
+/* In a forked child: only the thread that forked survived. */
+void omni_own_threads_after_fork(void);
+/* While on (a fork under way on this thread), /proc/self/stat read through
+ * fopen on this thread counts the target's threads alone: CPython 3.12
+ * warns at fork when it counts more than one. */
+void omni_own_threads_hide(int on);
+
+#endif
