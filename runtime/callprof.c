@@ -449,9 +449,14 @@ static PyObject *eval_switched(omni_cthread_t *t, PyThreadState *ts, omni_pyfram
 static inline PyObject *eval(omni_cthread_t *t, PyThreadState *ts, omni_pyframe_t *f,
                              int throwflag) {
     char here;
+    PyObject *res;
+    omni_py_c_recursion_give(ts, 1);
     if (__builtin_expect((uintptr_t)&here < t->stack_limit, 0) && omni_stack_switch_supported)
-        return eval_switched(t, ts, f, throwflag);
-    return _PyEval_EvalFrameDefault(ts, f, throwflag);
+        res = eval_switched(t, ts, f, throwflag);
+    else
+        res = _PyEval_EvalFrameDefault(ts, f, throwflag);
+    omni_py_c_recursion_give(ts, -1);
+    return res;
 }
 
 static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throwflag) {

@@ -68,13 +68,17 @@ static __thread int tls_ignore;
 
 /* ---------------------------------------------------------------- libc's functions */
 
+/* The fortified opens (libraries built with _FORTIFY_SOURCE call these). */
+int __open_2(const char *path, int flags);
+int __openat_2(int dir, const char *path, int flags);
+
 #define REAL(name) static __typeof__(name) *real_##name
 REAL(read); REAL(write); REAL(pread); REAL(pwrite); REAL(readv); REAL(writev);
 REAL(preadv); REAL(pwritev); REAL(preadv2); REAL(pwritev2);
 REAL(recv); REAL(recvfrom); REAL(recvmsg); REAL(send); REAL(sendto); REAL(sendmsg);
 REAL(sendfile); REAL(copy_file_range); REAL(splice);
 REAL(close); REAL(dup); REAL(dup2); REAL(dup3); REAL(close_range);
-REAL(open); REAL(openat); REAL(socket); REAL(accept); REAL(accept4); REAL(pipe); REAL(pipe2);
+REAL(open); REAL(openat); REAL(__open_2); REAL(__openat_2); REAL(socket); REAL(accept); REAL(accept4); REAL(pipe); REAL(pipe2);
 REAL(socketpair);
 
 #define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
@@ -84,7 +88,7 @@ __attribute__((constructor)) static void resolve_all(void) {
     RESOLVE(recv); RESOLVE(recvfrom); RESOLVE(recvmsg); RESOLVE(send); RESOLVE(sendto);
     RESOLVE(sendmsg); RESOLVE(sendfile); RESOLVE(copy_file_range); RESOLVE(splice);
     RESOLVE(close); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(close_range);
-    RESOLVE(open); RESOLVE(openat); RESOLVE(socket); RESOLVE(accept); RESOLVE(accept4);
+    RESOLVE(open); RESOLVE(openat); RESOLVE(__open_2); RESOLVE(__openat_2); RESOLVE(socket); RESOLVE(accept); RESOLVE(accept4);
     RESOLVE(pipe); RESOLVE(pipe2); RESOLVE(socketpair);
 }
 /* A call that comes before the constructor (another library's constructor)
@@ -440,6 +444,22 @@ int openat(int dir, const char *path, int flags, ...) {
     return r;
 }
 int openat64(int dir, const char *path, int flags, ...) __attribute__((alias("openat")));
+
+int __open_2(const char *path, int flags) {
+    ENSURE(__open_2);
+    int r = real___open_2(path, flags);
+    made(r);
+    return r;
+}
+int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
+
+int __openat_2(int dir, const char *path, int flags) {
+    ENSURE(__openat_2);
+    int r = real___openat_2(dir, path, flags);
+    made(r);
+    return r;
+}
+int __openat64_2(int dir, const char *path, int flags) __attribute__((alias("__openat_2")));
 
 int socket(int domain, int type, int proto) {
     ENSURE(socket);

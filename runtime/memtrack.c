@@ -28,6 +28,7 @@
 #include "runtime/nativeheap.h"
 #include "runtime/clock.h"
 #include "runtime/pylayout.h"
+#include "runtime/spin.h"
 
 #include <internal/pycore_pymem.h>
 
@@ -62,7 +63,7 @@ static struct {
     uint64_t peak_t_ns;
     uint64_t start_ns;
     /* samples: a spinlock, held for a few hundred nanoseconds per sample */
-    int lock;
+    omni_spin_t lock;
     struct snode {
         uint32_t parent, code;       /* parent node (UINT32_MAX: root), code id */
         int32_t offset;              /* the innermost frame's instruction, -1 unknown (its
@@ -177,13 +178,11 @@ static void arena_free(void *ctx, void *p, size_t size) {
 /* ---------------------------------------------------------------- sampling */
 
 static void lock(void) {
-    while (__atomic_exchange_n(&mt.lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&mt.lock, __ATOMIC_RELAXED))
-            ;
+    omni_spin_lock(&mt.lock);
 }
 
 static void unlock(void) {
-    __atomic_store_n(&mt.lock, 0, __ATOMIC_RELEASE);
+    omni_spin_unlock(&mt.lock);
 }
 
 static __attribute__((noinline)) int64_t next_interval(void) {
@@ -553,7 +552,7 @@ PY_HOOKS(obj, PYMEM_DOMAIN_OBJ)
 /* In a forked child the thread that held the samples' lock may not exist:
  * free it, whatever else the child does. */
 static void after_fork_child(void) {
-    mt.lock = 0;
+    omni_spin_reset(&mt.lock);
 }
 
 int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
@@ -620,7 +619,7 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
 void omni_memtrack_mark_exit(void) {
     if (!mt.installed || mt.exited)
         return;
-    lock();
+    int took = omni_spin_lock_unless_mine(&mt.lock); /* (from a signal's handler) */
     mt.exited = 1;
     mt.exit_ns = omni_clock_mono_ns();
     mt.exit_live = live_now();
@@ -632,7 +631,8 @@ void omni_memtrack_mark_exit(void) {
         if (mt.live[i].addr > 1)
             mt.survivors[mt.n_survivors++] =
                 (struct xblock){mt.live[i].node, mt.live[i].weight, mt.live[i].t_ns};
-    unlock();
+    if (took)
+        unlock();
 }
 
 /* The census's question: for the five sites with the most bytes alive at
@@ -712,7 +712,7 @@ uint64_t omni_memtrack_allocated(void) {
 }
 
 void omni_memtrack_reset(void) {
-    mt.lock = 0; /* a thread of the parent's may have held it at the fork */
+    omni_spin_reset(&mt.lock); /* a thread of the parent's may have held it at the fork */
     mt.py_allocs = mt.py_frees = mt.py_alloc_bytes = mt.py_free_bytes = mt.unknown_frees = 0;
     mt.raw_allocs = mt.raw_frees = mt.raw_alloc_bytes = mt.raw_free_bytes = 0;
     mt.peak = 0;

@@ -495,11 +495,14 @@ static int init_system_tables(void) {
  * more): a thread of their own does them, so that neither the monitor's
  * samples nor the end of a short run wait for them. A run that ends first
  * has no machine record; the prober is left to the process's exit. */
-/* The accelerators' device files that appeared while the probes ran:
- * NVIDIA's driver opens eight /dev/nvidia* inside nvmlInit (seen on an
- * H100) without passing through the executable's open, so they are not
- * known as omnipython's from their making. */
-static void claim_device_files(const int *before, int n_before) {
+/* The descriptors that appeared while the probes ran and that no file of
+ * the target's can be: the accelerators' device files, pipes and event
+ * descriptors. NVIDIA's driver opens eight /dev/nvidia* and four pipe ends
+ * inside nvmlInit (seen on an H100), not all through the executable's
+ * functions, so they are not known as omnipython's from their making. A
+ * pipe the target makes in that window is taken for omnipython's until it
+ * closes it. */
+static void claim_probe_files(const int *before, int n_before) {
     int now[256];
     int n = omni_fd_list(now, 256);
     for (int i = 0; i < n; i++) {
@@ -513,7 +516,8 @@ static void claim_device_files(const int *before, int n_before) {
             continue;
         path[len] = 0;
         if (!strncmp(path, "/dev/nvidia", 11) || !strcmp(path, "/dev/kfd") ||
-            !strncmp(path, "/dev/dri/", 9))
+            !strncmp(path, "/dev/dri/", 9) || !strncmp(path, "pipe:", 5) ||
+            !strncmp(path, "anon_inode:", 11))
             omni_iocount_mark_own(now[i]);
     }
 }
@@ -533,7 +537,7 @@ static void *prober_main(void *arg) {
     }
     omni_counters_open(&mon.counters, mon.cfg.main_tid);
     if (n_before >= 0)
-        claim_device_files(before, n_before);
+        claim_probe_files(before, n_before);
     __atomic_store_n(&mon.probe_done, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_RELEASE);
     return NULL;

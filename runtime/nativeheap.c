@@ -20,6 +20,7 @@
 #include "runtime/nativeheap.h"
 
 #include "runtime/memtrack.h"
+#include "runtime/spin.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 __thread int omni_heap_self;
+__thread char omni_spin_me;
 
 void *omni_own_map(size_t len) {
     long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
@@ -108,7 +110,7 @@ static struct {
     uint64_t **leaves;                  /* N_LEAVES pointers, mapped at the start */
     uint64_t allocs, frees, alloc_bytes, free_bytes, peak, untracked; /* atomics */
     uint64_t maps, unmaps, map_bytes, unmap_bytes;                    /* under the lock */
-    int lock;
+    omni_spin_t lock;
     struct map {
         uintptr_t base, len;
     } map[MAX_MAPS];                    /* the target's anonymous mappings alive */
@@ -390,13 +392,11 @@ void *pvalloc(size_t n) {
 /* ---------------------------------------------------------------- anonymous mappings */
 
 static void lock(void) {
-    while (__atomic_exchange_n(&nh.lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&nh.lock, __ATOMIC_RELAXED))
-            ;
+    omni_spin_lock(&nh.lock);
 }
 
 static void unlock(void) {
-    __atomic_store_n(&nh.lock, 0, __ATOMIC_RELEASE);
+    omni_spin_unlock(&nh.lock);
 }
 
 static size_t page_round(size_t n) {
@@ -533,7 +533,7 @@ int omni_nativeheap_available(char *why, size_t cap) {
 
 /* In a forked child the thread that held the mappings' lock may not exist. */
 static void after_fork_child(void) {
-    nh.lock = 0;
+    omni_spin_reset(&nh.lock);
 }
 
 int omni_nativeheap_start(char *why, size_t cap) {
@@ -555,7 +555,7 @@ void omni_nativeheap_stop(void) {
 }
 
 void omni_nativeheap_reset(void) {
-    nh.lock = 0; /* a thread of the parent's may have held it at the fork */
+    omni_spin_reset(&nh.lock); /* a thread of the parent's may have held it at the fork */
     for (size_t i = 0; nh.leaves && i < N_LEAVES; i++)
         if (nh.leaves[i]) {
             omni_own_unmap(nh.leaves[i], LEAF_WORDS * sizeof **nh.leaves);
@@ -567,7 +567,7 @@ void omni_nativeheap_reset(void) {
 }
 
 void omni_nativeheap_totals(omni_native_totals_t *t) {
-    lock();
+    int took = omni_spin_lock_unless_mine(&nh.lock); /* (from a signal's handler) */
     *t = (omni_native_totals_t){
         __atomic_load_n(&nh.allocs, __ATOMIC_RELAXED),
         __atomic_load_n(&nh.frees, __ATOMIC_RELAXED),
@@ -576,7 +576,8 @@ void omni_nativeheap_totals(omni_native_totals_t *t) {
         __atomic_load_n(&nh.peak, __ATOMIC_RELAXED),
         nh.maps, nh.unmaps, nh.map_bytes, nh.unmap_bytes,
         __atomic_load_n(&nh.untracked, __ATOMIC_RELAXED)};
-    unlock();
+    if (took)
+        unlock();
 }
 
 uint64_t omni_nativeheap_live(void) {

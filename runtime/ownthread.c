@@ -13,10 +13,13 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static __thread int tls_own;
 static int own_alive;
@@ -126,38 +129,120 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
 }
 #endif
 
-/* ---------------------------------------------------------------- the process without them */
+/* ---------------------------------------------------------------- files as read whole */
 
-#if INTERPOSE
-typedef FILE *(*fopen_fn)(const char *, const char *);
+/* Two files are served from a copy read whole when opened (fopencookie):
+ *  - /proc/self/maps on omnipython's threads. PAPI_library_init reads it
+ *    twice (a pass counts the executable mappings, a calloc, a second pass
+ *    fills them in): a library the target maps in between overran that
+ *    array by 1 KiB a mapping (PAPI 7.0's _linux_update_shlib_info; seen as
+ *    "malloc(): corrupted top size" and under ASan). A copy cannot change.
+ *  - /proc/self/stat while a fork is under way on this thread (tls_hide),
+ *    with omnipython's threads taken out of num_threads: CPython 3.12 warns
+ *    at fork when it counts more than one.
+ * Read with system calls: neither is the target's I/O. */
+struct copy {
+    char *buf;
+    size_t len, pos;
+};
 
-/* /proc/self/stat with omnipython's threads taken out of num_threads (the
- * 20th field; the 2nd, the command in parentheses, may hold spaces). */
-static FILE *stat_without_own(fopen_fn real, const char *path, const char *mode) {
-    static __thread char line[1024], out[1100];
-    FILE *f = real(path, mode);
-    if (!f)
-        return NULL;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    line[n] = 0;
-    char *p = strrchr(line, ')');
-    for (int field = 2; p && field < 20; field++) /* from the command to field 20 */
-        p = strchr(p + 1, ' ');
-    if (!p) { /* not as expected: the file as it is */
-        rewind(f);
-        return f;
-    }
-    fclose(f);
-    char *end;
-    long threads = strtol(p + 1, &end, 10) - omni_own_threads_alive();
-    int len = snprintf(out, sizeof out, "%.*s %ld%s", (int)(p - line), line,
-                       threads > 0 ? threads : 1, end);
-    return fmemopen(out, (size_t)len, "r");
+static ssize_t copy_read(void *c, char *out, size_t n) {
+    struct copy *f = c;
+    size_t k = f->len - f->pos < n ? f->len - f->pos : n;
+    memcpy(out, f->buf + f->pos, k);
+    f->pos += k;
+    return (ssize_t)k;
 }
 
-/* CPython 3.12 warns at os.fork() when /proc/self/stat counts more than
- * one thread: while a fork is under way on this thread (tls_hide), the
- * count it reads is the target's own, as under python3. */
+static int copy_seek(void *c, off64_t *off, int whence) {
+    struct copy *f = c;
+    off64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (off64_t)f->pos : (off64_t)f->len;
+    if (base + *off < 0 || base + *off > (off64_t)f->len)
+        return -1;
+    *off = base + *off;
+    f->pos = (size_t)*off;
+    return 0;
+}
+
+static int copy_close(void *c) {
+    struct copy *f = c;
+    omni_own_free(f->buf);
+    omni_own_free(f);
+    return 0;
+}
+
+/* path read whole (NULL when it cannot be), 64 bytes of room at the end. */
+static struct copy *read_whole(const char *path) {
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct copy *f = omni_own_calloc(1, sizeof *f);
+    size_t cap = 0;
+    for (long got = 1; f && got > 0; f->len += (size_t)got) {
+        if (f->len + 4096 + 64 > cap) {
+            char *b = omni_own_realloc(f->buf, cap = 2 * cap + 65536);
+            if (!b) {
+                omni_own_free(f->buf);
+                omni_own_free(f);
+                f = NULL;
+                break;
+            }
+            f->buf = b;
+        }
+        got = syscall(SYS_read, fd, f->buf + f->len, cap - f->len - 64);
+        if (got < 0)
+            got = 0;
+    }
+    syscall(SYS_close, fd);
+    return f;
+}
+
+static FILE *serve(struct copy *f) {
+    cookie_io_functions_t io = {copy_read, NULL, copy_seek, copy_close};
+    FILE *file = f ? fopencookie(f, "r", io) : NULL;
+    if (f && !file)
+        copy_close(f);
+    return file;
+}
+
+/* num_threads (the 20th field; the 2nd, the command in parentheses, may hold
+ * spaces) less omnipython's threads, in place. */
+static void stat_without_own(struct copy *f) {
+    f->buf[f->len] = 0;
+    char *p = strrchr(f->buf, ')');
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    if (!p)
+        return;
+    char *end;
+    long threads = strtol(p + 1, &end, 10) - omni_own_threads_alive();
+    char num[24];
+    int k = snprintf(num, sizeof num, " %ld", threads > 0 ? threads : 1);
+    size_t tail = f->len - (size_t)(end - f->buf);
+    memmove(p + k, end, tail); /* the number only shrinks: room enough */
+    memcpy(p, num, (size_t)k);
+    f->len = (size_t)(p + k - f->buf) + tail;
+}
+
+/* /proc/self/NAME, or /proc/PID/NAME with this process's PID. */
+static int proc_self(const char *path, const char *name) {
+    if (strncmp(path, "/proc/", 6) != 0)
+        return 0;
+    const char *rest = path + 6;
+    if (strncmp(rest, "self/", 5) == 0)
+        rest += 5;
+    else {
+        char *end;
+        long pid = strtol(rest, &end, 10);
+        if (end == rest || *end != '/' || pid != (long)getpid())
+            return 0;
+        rest = end + 1;
+    }
+    return strcmp(rest, name) == 0;
+}
+
+typedef FILE *(*fopen_fn)(const char *, const char *);
+
 FILE *fopen(const char *path, const char *mode) {
     static fopen_fn next;
     fopen_fn c = __atomic_load_n(&next, __ATOMIC_RELAXED);
@@ -165,9 +250,16 @@ FILE *fopen(const char *path, const char *mode) {
         c = (fopen_fn)dlsym(RTLD_NEXT, "fopen");
         __atomic_store_n(&next, c, __ATOMIC_RELAXED);
     }
-    if (__builtin_expect(tls_hide, 0) && path && strcmp(path, "/proc/self/stat") == 0)
-        return stat_without_own(c, path, mode);
+    if (__builtin_expect(tls_own | tls_hide, 0) && path && mode && mode[0] == 'r' && !mode[1]) {
+        if (tls_own && proc_self(path, "maps"))
+            return serve(read_whole(path));
+        if (tls_hide && proc_self(path, "stat")) {
+            struct copy *f = read_whole(path);
+            if (f)
+                stat_without_own(f);
+            return serve(f);
+        }
+    }
     return c(path, mode);
 }
 FILE *fopen64(const char *path, const char *mode) __attribute__((alias("fopen")));
-#endif

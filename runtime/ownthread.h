@@ -22,7 +22,9 @@ int omni_own_threads_alive(void);
 void omni_own_threads_after_fork(void);
 /* While on (a fork under way on this thread), /proc/self/stat read through
  * fopen on this thread counts the target's threads alone: CPython 3.12
- * warns at fork when it counts more than one. */
+ * warns at fork when it counts more than one. (fopen is the executable's:
+ * it also serves /proc/self/maps to omnipython's threads from a copy read
+ * whole, which PAPI needs; see ownthread.c.) */
 void omni_own_threads_hide(int on);
 
 #endif

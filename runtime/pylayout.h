@@ -52,6 +52,22 @@ static inline void *omni_code_extra(PyCodeObject *co, Py_ssize_t index) {
     return ce && index < ce->ce_size ? ce->ce_extras[index] : NULL;
 }
 
+/* 3.12 counts C recursion apart from Python's, against a fixed limit
+ * (Py_C_RECURSION_LIMIT that sys.setrecursionlimit does not raise), and the
+ * default evaluation function spends one unit each time it is entered.
+ * python3.12 runs a Python call inside the caller's evaluation and spends
+ * none; under the frame hook every Python call enters it anew, so that a
+ * recursion python3.12 runs to sys.getrecursionlimit() would stop at the C
+ * limit. The hook hands the unit back for the call's duration (the C stack
+ * itself is the stack segments' care: stackswitch.h). */
+static inline void omni_py_c_recursion_give(PyThreadState *ts, int units) {
+#if PY_VERSION_HEX >= 0x030C0000
+    ts->c_recursion_remaining += units;
+#else
+    (void)ts, (void)units;
+#endif
+}
+
 /* Entry frames created by the interpreter for itself (3.12's shim frames)
  * are not the target's calls. */
 static inline int omni_pyframe_is_shim(omni_pyframe_t *f) {

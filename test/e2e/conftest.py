@@ -17,6 +17,7 @@ OMNI = os.environ.get("OMNIPYTHON") or os.path.join(
 PYTHON = os.environ.get("OMNI_TEST_PYTHON", "/usr/bin/python3.11")
 PY_VERSION = subprocess.run([PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                             capture_output=True, text=True, check=True).stdout.strip()
+PY_VERSION_INFO = tuple(int(x) for x in PY_VERSION.split("."))
 STDLIB = f"/usr/lib/python{PY_VERSION}"
 
 

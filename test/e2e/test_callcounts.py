@@ -8,7 +8,7 @@ import pstats
 
 import pytest
 
-from conftest import OMNI, PYTHON, SCRIPTS, clean_env, report_json, run
+from conftest import OMNI, PY_VERSION_INFO, PYTHON, SCRIPTS, clean_env, report_json, run
 
 PROGRAMS = ["recursion.py", "generators.py", "classes.py", "coroutines.py", "stdlib_mix.py"]
 
@@ -67,7 +67,8 @@ def test_calls_equal_cprofile(program, tmp_path):
                 pair = (caller, callee)
                 assert (pair, edges[pair], edges_prim[pair]) == (pair, cv[0], cv[1])
                 checked += 1
-    assert checked >= 2
+    # (3.12's cProfile, on sys.monitoring, sees fewer pairs among coroutines)
+    assert checked >= (2 if PY_VERSION_INFO < (3, 12) else 1)
 
 
 def test_times_are_consistent(tmp_path):

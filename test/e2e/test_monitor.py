@@ -151,6 +151,28 @@ def test_a_gpu_drivers_threads_and_files_are_not_the_targets(tmp_path, fake_nvml
     assert [f for f in rep["io"]["by_function"] if f["kind"] == "other"] == []
 
 
+def test_libraries_mapped_while_the_probes_run(tmp_path):
+    """PAPI_library_init reads /proc/self/maps twice, counting executable
+    mappings and then filling them in: mappings the target made in between
+    overran PAPI's array (heap corruption; under ASan, an abort). The target
+    maps a file executable again and again while the probes run (not its own
+    executable, whose mappings PAPI leaves out)."""
+    code = ("import ctypes, os, time\n"
+            "libc = ctypes.CDLL(None)\n"
+            "libc.mmap.restype = ctypes.c_void_p\n"
+            "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,\n"
+            "                      ctypes.c_int, ctypes.c_long]\n"
+            "fd = os.open('/bin/true', os.O_RDONLY)\nn = 0\nt0 = time.time()\n"
+            "while time.time() - t0 < 1.5:\n"
+            "    if n < min(30000, 20000 * (time.time() - t0)) and \\\n"
+            "            libc.mmap(None, 4096, 5, 2, fd, 0) not in (None, 2**64 - 1):\n"
+            "        n += 1  # PROT_READ | PROT_EXEC, MAP_PRIVATE: one more executable mapping\n"
+            "print('mapped', n > 1000)\n")
+    r, s = profile(tmp_path, code, "--interval", "20")
+    assert r.returncode == 0 and r.stdout == b"mapped True\n", r.stderr.decode()[-2000:]
+    assert b"AddressSanitizer" not in r.stderr
+
+
 def test_machine_record_and_cores(tmp_path):
     r, s = profile(tmp_path, "import time\ntime.sleep(0.3)\n", "--interval", "50")
     recs = read_records(s)
