@@ -53,18 +53,20 @@ static inline void *omni_code_extra(PyCodeObject *co, Py_ssize_t index) {
 }
 
 /* 3.12 counts C recursion apart from Python's, against a fixed limit
- * (Py_C_RECURSION_LIMIT that sys.setrecursionlimit does not raise), and the
- * default evaluation function spends one unit each time it is entered.
- * python3.12 runs a Python call inside the caller's evaluation and spends
- * none; under the frame hook every Python call enters it anew, so that a
- * recursion python3.12 runs to sys.getrecursionlimit() would stop at the C
- * limit. The hook hands the unit back for the call's duration (the C stack
- * itself is the stack segments' care: stackswitch.h). */
-static inline void omni_py_c_recursion_give(PyThreadState *ts, int units) {
+ * (Py_C_RECURSION_LIMIT, 8000 in 3.12.3, that sys.setrecursionlimit does
+ * not raise), and the default evaluation function spends two units each time
+ * it is entered (PY_EVAL_C_STACK_UNITS, private to ceval.c). python3.12 runs
+ * a Python call inside the caller's evaluation and spends none; under the
+ * frame hook every Python call enters it anew, so that a recursion
+ * python3.12 runs to sys.getrecursionlimit() would stop near 4000 deep. The
+ * hook hands the units back for the call's duration (the C stack itself is
+ * the stack segments' care: stackswitch.h). */
+#define OMNI_PY_EVAL_C_UNITS 2
+static inline void omni_py_c_recursion_give(PyThreadState *ts, int entered) {
 #if PY_VERSION_HEX >= 0x030C0000
-    ts->c_recursion_remaining += units;
+    ts->c_recursion_remaining += entered * OMNI_PY_EVAL_C_UNITS;
 #else
-    (void)ts, (void)units;
+    (void)ts, (void)entered;
 #endif
 }
 

@@ -143,12 +143,16 @@ def test_a_gpu_drivers_threads_and_files_are_not_the_targets(tmp_path, fake_nvml
     rep = report_json(str(s))
     assert rep["gpu"]["available"] is True  # the stand-in was loaded
     rows = process_rows(s)
-    assert max(row["threads"] for row in rows) == 4
+    # (a sanitizer's runtime intercepts pthread_create itself: the executable
+    # does not, and the driver's thread and its read are then the target's)
+    sanitized = os.environ.get("OMNI_TEST_SANITIZED") == "1"
+    assert max(row["threads"] for row in rows) == (5 if sanitized else 4)
     plain = run([PYTHON, "-c", "import os\nfs = [open(os.devnull) for _ in range(7)]\n"
                                "print(len(os.listdir('/proc/self/fd')) - 1)"])
     fds = [row["fds"] for row in rows if row["fds"] is not None]
     assert fds and max(fds) == int(plain.stdout)
-    assert [f for f in rep["io"]["by_function"] if f["kind"] == "other"] == []
+    other = [f for f in rep["io"]["by_function"] if f["kind"] == "other"]
+    assert len(other) == (1 if sanitized else 0)  # (its 4 KiB read, there)
 
 
 def test_libraries_mapped_while_the_probes_run(tmp_path):
