@@ -491,12 +491,8 @@ static int init_system_tables(void) {
 
 /* ---------------------------------------------------------------- the threads */
 
-/* The probes take milliseconds (hwloc about 8 ms, PAPI, a GPU driver far
- * more): a thread of their own does them, so that neither the monitor's
- * samples nor the end of a short run wait for them. A run that ends first
- * has no machine record; the prober is left to the process's exit. */
-/* The descriptors that appeared while the probes ran and that no file of
- * the target's can be: the accelerators' device files, pipes and event
+/* The descriptors that appeared while the probes ran, of the kinds a
+ * driver opens for itself: the accelerators' device files, pipes and event
  * descriptors. NVIDIA's driver opens eight /dev/nvidia* and four pipe ends
  * inside nvmlInit (seen on an H100), not all through the executable's
  * functions, so they are not known as omnipython's from their making. A
@@ -522,6 +518,10 @@ static void claim_probe_files(const int *before, int n_before) {
     }
 }
 
+/* The probes take milliseconds (hwloc about 8 ms, PAPI, a GPU driver far
+ * more): a thread of their own does them, so that neither the monitor's
+ * samples nor the end of a short run wait for them. A run that ends first
+ * has no machine record; the prober is left to the process's exit. */
 static void *prober_main(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "omni-probe");

@@ -81,14 +81,9 @@ void omni_own_free(void *p) {
     omni_heap_self--;
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(OMNI_NO_NATIVE_HEAP)
+#if OMNI_SANITIZER_BUILD || defined(OMNI_NO_NATIVE_HEAP)
 #define NATIVE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define NATIVE 0
-#endif
-#endif
-#ifndef NATIVE
+#else
 #define NATIVE 1
 #endif
 

@@ -12,6 +12,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 1 in a sanitizer's build, whose runtime owns malloc and intercepts
+ * pthread_create: the executable then defines neither. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OMNI_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define OMNI_SANITIZER_BUILD 1
+#endif
+#endif
+#ifndef OMNI_SANITIZER_BUILD
+#define OMNI_SANITIZER_BUILD 0
+#endif
+
 /* Above 0 on a thread while its allocations are not the target's native
  * heap: while memtrack's RAW and arena hooks call the original allocators
  * (Python's RAW domain is malloc underneath, its arenas mmap), inside

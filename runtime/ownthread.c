@@ -3,8 +3,10 @@
  * (a thread-specific key's destructor). pthread_create is defined in the
  * executable and exported, like malloc (nativeheap.c), so that a thread
  * started by one of ours — by NVML, PAPI or a ROCm library on the prober —
- * is ours from before it exists; every call passes on to the C library's. Not in a sanitizer's build, whose runtime intercepts
- * pthread_create itself: such threads then count as the target's. */
+ * is ours from before it exists; every call passes on to the C library's.
+ * Not in a sanitizer's build, whose runtime intercepts pthread_create
+ * itself: such threads then count as the target's. fopen is the
+ * executable's too, for two files read whole (below). */
 #define _GNU_SOURCE
 #include "runtime/ownthread.h"
 
@@ -35,10 +37,6 @@ static void make_key(void) {
     pthread_key_create(&own_key, own_thread_ends);
 }
 
-int omni_own_thread_is(void) {
-    return tls_own;
-}
-
 int omni_own_threads_alive(void) {
     return __atomic_load_n(&own_alive, __ATOMIC_RELAXED);
 }
@@ -55,17 +53,7 @@ void omni_own_threads_hide(int on) {
 
 /* ---------------------------------------------------------------- starting one */
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define INTERPOSE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define INTERPOSE 0
-#endif
-#endif
-#ifndef INTERPOSE
-#define INTERPOSE 1
-#endif
+#define INTERPOSE (!OMNI_SANITIZER_BUILD)
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
@@ -135,8 +123,8 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
  *  - /proc/self/maps on omnipython's threads. PAPI_library_init reads it
  *    twice (a pass counts the executable mappings, a calloc, a second pass
  *    fills them in): a library the target maps in between overran that
- *    array by 1 KiB a mapping (PAPI 7.0's _linux_update_shlib_info; seen as
- *    "malloc(): corrupted top size" and under ASan). A copy cannot change.
+ *    array by 1 KiB a mapping (PAPI 7.0's _linux_update_shlib_info: a heap
+ *    corruption, which ASan caught in a pool's worker). A copy cannot change.
  *  - /proc/self/stat while a fork is under way on this thread (tls_hide),
  *    with omnipython's threads taken out of num_threads: CPython 3.12 warns
  *    at fork when it counts more than one.

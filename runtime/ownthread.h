@@ -14,8 +14,6 @@
  * starts is omnipython's too. */
 int omni_own_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
                           void *arg);
-/* Whether the calling thread is omnipython's. */
-int omni_own_thread_is(void);
 /* omnipython's threads alive now. */
 int omni_own_threads_alive(void);
 /* In a forked child: only the thread that forked survived. */
