@@ -39,9 +39,17 @@ echo "unit: $?" | tee -a "$out/summary.log"
 # The GPU: a PyTorch program from the venv's packages, under omnipython.
 site=$($venv_py -c 'import site; print(site.getsitepackages()[0])')
 g=/tmp/gpu.omni
+# nvidia-smi beside it, as the independent reading of the same GPU.
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used,power.draw --format=csv,nounits \
+    -lms 200 >"$out/smi_gpu.csv" 2>&1 &
+smi_gpu=$!
+( while sleep 0.2; do nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits; done ) \
+    >"$out/smi_apps.csv" 2>&1 &
+smi_apps=$!
 PYTHONPATH=$site timeout 120 $b/omnipython --interval 100 --out $g test/device/gpu_workload.py 3 6 \
     >"$out/gpu_run.log" 2>&1
 echo "gpu run: $?" | tee -a "$out/summary.log"
+kill $smi_gpu $smi_apps 2>/dev/null
 $b/omnipython --report $g --format json >"$out/gpu_report.json" 2>>"$out/gpu_run.log"
 $b/omnipython --report $g >"$out/gpu_report.txt" 2>>"$out/gpu_run.log"
 $b/omnipython --hw --format json >"$out/hw.json" 2>&1

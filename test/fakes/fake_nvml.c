@@ -51,10 +51,25 @@ int nvmlDeviceGetName(void *h, char *name, unsigned len) {
     strncpy(name, "Fake GPU 80GB", len);
     return 0;
 }
+/* As NVIDIA's drivers do: the first version counts the driver's reserve
+ * (512 MiB here) as used, the second keeps it apart. */
 int nvmlDeviceGetMemoryInfo(void *h, mem_t *m) {
     m->total = 80ull << 30;
-    m->used = 3ull << 30;
+    m->used = (3ull << 30) + (512ull << 20);
     m->free = m->total - m->used;
+    return 0;
+}
+typedef struct {
+    unsigned version;
+    unsigned long long total, reserved, free, used;
+} mem_v2_t;
+int nvmlDeviceGetMemoryInfo_v2(void *h, mem_v2_t *m) {
+    if (m->version != ((unsigned)sizeof(mem_v2_t) | (2u << 24)))
+        return 25; /* NVML_ERROR_ARGUMENT_VERSION_MISMATCH */
+    m->total = 80ull << 30;
+    m->reserved = 512ull << 20;
+    m->used = 3ull << 30;
+    m->free = m->total - m->used - m->reserved;
     return 0;
 }
 int nvmlSystemGetDriverVersion(char *v, unsigned len) { strncpy(v, "550.54.15", len); return 0; }
