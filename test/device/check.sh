@@ -2,10 +2,14 @@
 # Builds omnipython on a machine with an NVIDIA GPU and another CPython (the
 # lent device machine: Ubuntu 24.04, Python 3.12, no package registry), runs
 # the unit and end-to-end tests against that CPython, and profiles a PyTorch
-# program on the GPU. The build's libraries come as Debian .deb files in
-# .deps/ (see test/device/README.md), unpacked into a private prefix.
+# program on the GPU beside nvidia-smi. The build's libraries come as Debian
+# .deb files in .deps/, unpacked there into a private prefix; fetch them here
+# first (and carry .deps):
+#   mkdir -p .deps && echo /.deps/ >> .git/info/exclude && (cd .deps && apt-get download \
+#     libyaml-dev libyaml-0-2 libmsgpack-dev libmsgpackc2 libuv1-dev libuv1 libhwloc-dev \
+#     libhwloc15 libpapi-dev libpapi7.0 libpfm4 pkgconf libpkgconf3 pkgconf-bin)
 #   usage: test/device/check.sh [python-config] [e2e pytest args...]
-# Logs go to $OUT (or ./device-out).
+# E2E=0 leaves the end-to-end tests out. Logs go to $OUT (or ./device-out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 cfg=${1:-/usr/bin/python3.12-config}; shift || true
