@@ -301,10 +301,14 @@ def test_target_stdout_untouched_with_terminal_messages(tmp_path):
     assert b"only this" in out and b"omnipython: session" in out
 
 
-def test_sigterm_inside_malloc_ends_the_run(tmp_path):
+@pytest.mark.parametrize("opts", [[], ["--memory", "--memory-interval", "1"]],
+                         ids=["default", "every-allocation-sampled"])
+def test_sigterm_inside_malloc_ends_the_run(tmp_path, opts):
     """SIGTERM while the target is inside malloc: the end of the session must
     not wait for the allocator's lock (it is held by the code the signal
-    interrupted), and the process must die of the signal, as under python3."""
+    interrupted), and the process must die of the signal, as under python3.
+    With every allocation sampled the sampler's own lock is held most of the
+    time: the end of the run reads its tables without waiting for itself."""
     import random
     import signal as sg
     src = tmp_path / "alloc.py"
@@ -312,7 +316,8 @@ def test_sigterm_inside_malloc_ends_the_run(tmp_path):
                    "while True:\n    b = [bytes(5000) for _ in range(100)]\n")
     for i in range(12):
         s = tmp_path / f"a{i}.omni"
-        p = subprocess.Popen([OMNI, "--quiet", "--out", str(s), str(src)], stdout=subprocess.PIPE)
+        p = subprocess.Popen([OMNI, "--quiet", *opts, "--out", str(s), str(src)],
+                             stdout=subprocess.PIPE)
         assert p.stdout.readline() == b"go\n"
         time.sleep(random.uniform(0.05, 0.3))
         p.send_signal(sg.SIGTERM)
