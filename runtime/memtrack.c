@@ -137,6 +137,28 @@ static inline unsigned char *page_of(uintptr_t p) {
     return b && *b ? b : NULL;
 }
 
+/* pymalloc's pool header (Objects/obmalloc.c, the same in 3.11 and 3.12):
+ * a block's size class sits at a fixed place at the start of its 16 KiB
+ * pool, which pymalloc itself reads when it frees the block. Private to
+ * CPython, so used only once checked against blocks of every class
+ * (pool_check); until then, and if the check fails, the page map keeps the
+ * classes, learnt at each allocation (a load and a compare on every block,
+ * the hook's costliest instructions: a third of its time). */
+#define POOL_BYTES ((uintptr_t)16 * 1024)
+struct pool_header {
+    union {
+        void *padding;
+        unsigned count;
+    } ref;
+    void *freeblock, *nextpool, *prevpool;
+    unsigned arenaindex, szidx, nextoffset, maxnextoffset;
+};
+static int pool_sizes; /* 1: block sizes from the pool headers */
+
+static inline size_t pool_block_size(uintptr_t p) {
+    return ((size_t)((const struct pool_header *)(p & ~(POOL_BYTES - 1)))->szidx + 1) << 4;
+}
+
 /* Marks (or clears) an arena's pages; 0, or -1 when a leaf cannot be mapped. */
 static int mark_pages(uintptr_t base, size_t size, unsigned char v) {
     for (uintptr_t p = base; p < base + size; p += 1ul << PAGE_SHIFT) {
@@ -276,6 +298,8 @@ static int rehash(uint32_t cap) {
 
 static __attribute__((noinline)) void take_sample(uintptr_t p, size_t size, int native,
                                                   unsigned char *page) {
+    if (!native && !page) /* (the allocation hooks leave it to this rare path) */
+        page = page_of(p);
     uint32_t codes[MAX_STACK];
     uint32_t n = omni_callprof_stack(codes, MAX_STACK);
     int32_t offset = n ? current_offset() : -1;
@@ -477,6 +501,11 @@ static inline __attribute__((always_inline)) void py_count_alloc(void *p, size_t
 static inline __attribute__((always_inline)) void py_alloc_done(void *p, size_t req) {
     if (!p)
         return;
+    if (pool_sizes) { /* its size is its class: nothing to learn */
+        if (req && req <= SMALL_MAX)
+            py_count_alloc(p, (req + 15) & ~(size_t)15, NULL);
+        return; /* else pymalloc handed it to RAW, whose hook counted it */
+    }
     size_t size;
     unsigned char *page = page_of((uintptr_t)p);
     if (page) {
@@ -495,10 +524,15 @@ static inline __attribute__((always_inline)) void py_alloc_done(void *p, size_t 
     py_count_alloc(p, size, page);
 }
 
+/* The size of a block of the arenas; b: its page's byte. */
+static inline size_t arena_block_size(void *p, unsigned char b) {
+    return pool_sizes ? pool_block_size((uintptr_t)p) : page_block_size(b);
+}
+
 /* A block of the arenas freed; b: its page's byte (read once). */
 static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned char *page,
                                                                 unsigned char b) {
-    size_t size = page_block_size(b);
+    size_t size = arena_block_size(p, b);
     mt.py_frees++;
     if (size)
         mt.py_free_bytes += size;
@@ -525,13 +559,14 @@ static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned
         int on = mt.on;                                                                     \
         unsigned char *page = old && on ? page_of((uintptr_t)old) : NULL;                   \
         unsigned char b = page ? *page : 0; /* else RAW's (its hook counts) */              \
+        size_t old_size = page ? arena_block_size(old, b) : 0;                              \
         void *p = orig[DOMAIN].realloc(ctx, old, n);                                        \
         /* a block not pymalloc's went to RAW's realloc, whose hook counted both */         \
         if (on && (p || !n) && (!old || page)) {                                            \
             if (page)                                                                       \
                 py_free_done(old, page, b);                                                 \
             if (p && p == old)                                                              \
-                py_count_alloc(p, page_block_size(b), page); /* shrunk in place */          \
+                py_count_alloc(p, old_size, page); /* shrunk in place */                    \
             else                                                                            \
                 py_alloc_done(p, n);                                                        \
         }                                                                                   \
@@ -683,7 +718,30 @@ int omni_memtrack_active(void) {
     return mt.installed;
 }
 
+/* Whether the pool headers give every class's size: blocks of each class
+ * allocated (with the hooks passed by) and looked at. Needs the interpreter
+ * (3.12's pymalloc lives in it): called when the target starts. */
+static void pool_check(void) {
+    static const size_t sizes[] = {1, 16, 17, 24, 100, 256, 257, 500, 511, 512};
+    void *blocks[sizeof sizes / sizeof *sizes];
+    int ok = 1;
+    omni_heap_self++; /* pymalloc's own bookkeeping through RAW is not the target's */
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        blocks[i] = orig[PYMEM_DOMAIN_OBJ].malloc(orig[PYMEM_DOMAIN_OBJ].ctx, sizes[i]);
+        uintptr_t b = (uintptr_t)blocks[i];
+        const struct pool_header *pool = (const struct pool_header *)(b & ~(POOL_BYTES - 1));
+        ok &= b && page_of(b) && pool->ref.count >= 1 && pool->ref.count <= POOL_BYTES / 16 &&
+              pool_block_size(b) == ((sizes[i] + 15) & ~(size_t)15);
+    }
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        orig[PYMEM_DOMAIN_OBJ].free(orig[PYMEM_DOMAIN_OBJ].ctx, blocks[i]);
+    omni_heap_self--;
+    pool_sizes = ok;
+}
+
 void omni_memtrack_start_native(void) {
+    if (mt.installed && !pool_sizes)
+        pool_check();
     if (!mt.installed || mt.native_on)
         return;
     if (omni_nativeheap_start(mt.native_why, sizeof mt.native_why) == 0)
@@ -785,7 +843,7 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     msgpack_packer *pk = &w->pk;
     if (!mt.exited)
         omni_memtrack_mark_exit(); /* ended without the interpreter's exit: now */
-    msgpack_pack_map(pk, 22);
+    msgpack_pack_map(pk, 23);
     omni_pack_kv_str(pk, "kind", "memory");
     omni_pack_str(pk, "available");
     msgpack_pack_true(pk);
@@ -800,6 +858,7 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     omni_pack_kv_u64(pk, "peak_bytes", mt.peak);
     omni_pack_kv_u64(pk, "peak_ns", mt.peak_t_ns > mt.start_ns ? mt.peak_t_ns - mt.start_ns : 0);
     omni_pack_kv_u64(pk, "unknown_frees", mt.unknown_frees);
+    omni_pack_kv_str(pk, "block_sizes", pool_sizes ? "pool_headers" : "page_map");
     omni_pack_kv_u64(pk, "samples", mt.samples);
     omni_pack_kv_u64(pk, "samples_dropped", mt.samples_dropped);
     omni_pack_kv_u64(pk, "wall_ns", wall_ns);

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import OMNI, PYTHON, clean_env, report_json, run
+from conftest import OMNI, PYTHON, clean_env, read_records, report_json, run
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "examples")
@@ -44,6 +44,9 @@ def test_peak_agrees_with_tracemalloc(tmp_path):
     # (the few blocks pre-initialisation made before the hooks may be freed after)
     assert m["frees"] <= m["allocations"] + 100
     assert m["freed_bytes"] <= m["allocated_bytes"] + 65536
+    # the blocks' sizes came from pymalloc's pool headers (checked at the start)
+    (rec,) = [x for x in read_records(str(tmp_path / "m.omni")) if x["kind"] == "memory"]
+    assert rec["block_sizes"] == "pool_headers"
 
 
 HOLD = ("import time\n"
