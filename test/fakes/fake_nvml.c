@@ -33,17 +33,30 @@ static void *driver_thread(void *arg) {
         pause();
 }
 
+static int fds[2];
+static pthread_t driver;
+static int started;
+
 int nvmlInit_v2(void) {
     if (getenv("FAKE_NVML_FAIL"))
         return 9;
-    static int fds[2];
-    static pthread_t t;
     fds[0] = open("/dev/zero", O_RDONLY);
     fds[1] = open("/dev/null", O_RDONLY);
-    pthread_create(&t, NULL, driver_thread, &fds[0]);
+    started = pthread_create(&driver, NULL, driver_thread, &fds[0]) == 0;
     return 0;
 }
-int nvmlShutdown(void) { return 0; }
+
+/* The thread ends before the library may be unloaded, as the driver's do. */
+int nvmlShutdown(void) {
+    if (started) {
+        pthread_cancel(driver);
+        pthread_join(driver, NULL);
+        started = 0;
+    }
+    close(fds[0]);
+    close(fds[1]);
+    return 0;
+}
 const char *nvmlErrorString(int r) { return r == 9 ? "Driver Not Loaded" : "Unknown Error"; }
 int nvmlDeviceGetCount_v2(unsigned *n) { *n = 1; return 0; }
 int nvmlDeviceGetHandleByIndex_v2(unsigned i, void **h) { *h = &dev_token; return i == 0 ? 0 : 2; }
