@@ -86,11 +86,12 @@ static const char *nv_err(nvml_ret_t r) {
     return s ? s : "unknown NVML error";
 }
 
+/* Shut down and left loaded: a driver's threads (libcuda starts one inside
+ * nvmlInit) may still be running its code, and unloading the library under
+ * them would crash the target's exit. */
 static void nvml_close(void) {
-    if (nv.lib) {
+    if (nv.lib)
         nv.shutdown();
-        dlclose(nv.lib);
-    }
     memset(&nv, 0, sizeof nv);
 }
 
@@ -122,13 +123,16 @@ static int nvml_open(omni_gpu_info_t *info, char *reason, size_t cap) {
     if (!nv.lib)
         return -1;
     nvml_ret_t r = nv.init();
-    unsigned count = 0;
-    if (r == 0)
-        r = nv.count(&count);
-    if (r != 0) {
+    if (r != 0) { /* nothing of the driver's runs: unloaded */
         snprintf(reason, cap, "%s", nv_err(r));
         dlclose(nv.lib);
         memset(&nv, 0, sizeof nv);
+        return -1;
+    }
+    unsigned count = 0;
+    if ((r = nv.count(&count)) != 0) {
+        snprintf(reason, cap, "%s", nv_err(r));
+        nvml_close();
         return -1;
     }
     for (unsigned i = 0; i < count && nv.n < OMNI_GPU_MAX; i++)

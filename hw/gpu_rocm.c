@@ -61,11 +61,11 @@ static const omni_dl_sym_t syms[] = {
     {NULL, NULL, 0},
 };
 
+/* Shut down and left loaded, as NVML is (gpu_nvml.c): a driver's threads
+ * may still be running its code. */
 static void rocm_close(void) {
-    if (rs.lib) {
+    if (rs.lib)
         rs.shut_down();
-        dlclose(rs.lib);
-    }
     memset(&rs, 0, sizeof rs);
 }
 
@@ -95,15 +95,20 @@ static int rocm_open(omni_gpu_info_t *info, char *reason, size_t cap) {
         return -1;
     uint32_t count = 0;
     rsmi_ret_t r = rs.init(0);
-    if (r == 0)
+    int started = r == 0;
+    if (started)
         r = rs.count(&count);
     if (r != 0) {
         const char *msg = NULL;
         if (rs.status_string)
             rs.status_string(r, &msg);
         snprintf(reason, cap, "%s (status %d)", msg ? msg : "ROCm SMI failed", r);
-        dlclose(rs.lib);
-        memset(&rs, 0, sizeof rs);
+        if (started) {
+            rocm_close();
+        } else { /* nothing of the driver's runs: unloaded */
+            dlclose(rs.lib);
+            memset(&rs, 0, sizeof rs);
+        }
         return -1;
     }
     for (uint32_t i = 0; i < count && rs.n < OMNI_GPU_MAX; i++)
