@@ -78,8 +78,8 @@ REAL(preadv); REAL(pwritev); REAL(preadv2); REAL(pwritev2);
 REAL(recv); REAL(recvfrom); REAL(recvmsg); REAL(send); REAL(sendto); REAL(sendmsg);
 REAL(sendfile); REAL(copy_file_range); REAL(splice);
 REAL(close); REAL(dup); REAL(dup2); REAL(dup3); REAL(close_range);
-REAL(open); REAL(openat); REAL(__open_2); REAL(__openat_2); REAL(socket); REAL(accept); REAL(accept4); REAL(pipe); REAL(pipe2);
-REAL(socketpair);
+REAL(open); REAL(openat); REAL(__open_2); REAL(__openat_2);
+REAL(socket); REAL(accept); REAL(accept4); REAL(pipe); REAL(pipe2); REAL(socketpair);
 
 #define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
 __attribute__((constructor)) static void resolve_all(void) {
@@ -88,8 +88,9 @@ __attribute__((constructor)) static void resolve_all(void) {
     RESOLVE(recv); RESOLVE(recvfrom); RESOLVE(recvmsg); RESOLVE(send); RESOLVE(sendto);
     RESOLVE(sendmsg); RESOLVE(sendfile); RESOLVE(copy_file_range); RESOLVE(splice);
     RESOLVE(close); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(close_range);
-    RESOLVE(open); RESOLVE(openat); RESOLVE(__open_2); RESOLVE(__openat_2); RESOLVE(socket); RESOLVE(accept); RESOLVE(accept4);
-    RESOLVE(pipe); RESOLVE(pipe2); RESOLVE(socketpair);
+    RESOLVE(open); RESOLVE(openat); RESOLVE(__open_2); RESOLVE(__openat_2);
+    RESOLVE(socket); RESOLVE(accept); RESOLVE(accept4); RESOLVE(pipe); RESOLVE(pipe2);
+    RESOLVE(socketpair);
 }
 /* A call that comes before the constructor (another library's constructor)
  * resolves everything first. */

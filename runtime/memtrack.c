@@ -529,10 +529,10 @@ static inline size_t arena_block_size(void *p, unsigned char b) {
     return pool_sizes ? pool_block_size((uintptr_t)p) : page_block_size(b);
 }
 
-/* A block of the arenas freed; b: its page's byte (read once). */
+/* A block of the arenas freed; b: its page's byte (read once), size: its
+ * size, read before the block went back (its pool may be gone after). */
 static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned char *page,
-                                                                unsigned char b) {
-    size_t size = arena_block_size(p, b);
+                                                                unsigned char b, size_t size) {
     mt.py_frees++;
     if (size)
         mt.py_free_bytes += size;
@@ -564,7 +564,7 @@ static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned
         /* a block not pymalloc's went to RAW's realloc, whose hook counted both */         \
         if (on && (p || !n) && (!old || page)) {                                            \
             if (page)                                                                       \
-                py_free_done(old, page, b);                                                 \
+                py_free_done(old, page, b, old_size);                                       \
             if (p && p == old)                                                              \
                 py_count_alloc(p, old_size, page); /* shrunk in place */                    \
             else                                                                            \
@@ -574,8 +574,10 @@ static inline __attribute__((always_inline)) void py_free_done(void *p, unsigned
     }                                                                                       \
     static void NAME##_free(void *ctx, void *p) {                                           \
         unsigned char *page;                                                                \
-        if (p && mt.on && (page = page_of((uintptr_t)p)))                                   \
-            py_free_done(p, page, *page);                                                   \
+        if (p && mt.on && (page = page_of((uintptr_t)p))) {                                 \
+            unsigned char b = *page;                                                        \
+            py_free_done(p, page, b, arena_block_size(p, b));                               \
+        }                                                                                   \
         orig[DOMAIN].free(ctx, p);                                                          \
     }
 
