@@ -491,6 +491,21 @@ static int init_system_tables(void) {
 
 /* ---------------------------------------------------------------- the threads */
 
+/* The descriptors open now that before (n_before of them) did not hold, up
+ * to cap into out; returns how many. */
+static int new_fds(const int *before, int n_before, int *out, int cap) {
+    int now[256];
+    int n = omni_fd_list(now, 256), k = 0;
+    for (int i = 0; i < n && k < cap; i++) {
+        int old = 0;
+        for (int j = 0; j < n_before && !old; j++)
+            old = before[j] == now[i];
+        if (!old)
+            out[k++] = now[i];
+    }
+    return k;
+}
+
 /* The descriptors that appeared while the probes ran, of the kinds a
  * driver opens for itself: the accelerators' device files, pipes and event
  * descriptors. NVIDIA's driver opens eight /dev/nvidia* and four pipe ends
@@ -499,22 +514,19 @@ static int init_system_tables(void) {
  * pipe the target makes in that window is taken for omnipython's until it
  * closes it. */
 static void claim_probe_files(const int *before, int n_before) {
-    int now[256];
-    int n = omni_fd_list(now, 256);
+    int fresh[256];
+    int n = new_fds(before, n_before, fresh, 256);
     for (int i = 0; i < n; i++) {
-        int old = 0;
-        for (int k = 0; k < n_before && !old; k++)
-            old = before[k] == now[i];
         char link[64], path[64];
-        snprintf(link, sizeof link, "/proc/self/fd/%d", now[i]);
-        ssize_t len = old ? -1 : readlink(link, path, sizeof path - 1);
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fresh[i]);
+        ssize_t len = readlink(link, path, sizeof path - 1);
         if (len <= 0)
             continue;
         path[len] = 0;
         if (!strncmp(path, "/dev/nvidia", 11) || !strcmp(path, "/dev/kfd") ||
             !strncmp(path, "/dev/dri/", 9) || !strncmp(path, "pipe:", 5) ||
             !strncmp(path, "anon_inode:", 11))
-            omni_iocount_mark_own(now[i]);
+            omni_iocount_mark_own(fresh[i]);
     }
 }
 
@@ -637,15 +649,11 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
         goto fail_probe_timer;
     mon.n_skip = 0;
     mon.skip_fds[mon.n_skip++] = mon.fd;
-    int after[256];
-    int n_after = omni_fd_list(after, 256);
-    for (int i = 0; i < n_after && mon.n_skip < 16; i++) {
-        int seen = 0;
-        for (int k = 0; k < n_before && !seen; k++)
-            seen = before[k] == after[i];
-        if (!seen && after[i] != mon.fd)
-            mon.skip_fds[mon.n_skip++] = after[i];
-    }
+    int fresh[16];
+    int n_fresh = new_fds(before, n_before, fresh, 16);
+    for (int i = 0; i < n_fresh && mon.n_skip < 16; i++)
+        if (fresh[i] != mon.fd)
+            mon.skip_fds[mon.n_skip++] = fresh[i];
     /* The first sample before the target runs, so that the timeline's
      * differences cover all of it however late the thread gets a CPU. */
     sample_process(now_ns(), 0);
