@@ -3,6 +3,7 @@
 #include <Python.h>
 
 #include "launcher/embed.h"
+#include "launcher/utf8.h"
 
 #include "runtime/lineage.h"
 
@@ -14,28 +15,15 @@
  * escapes) restored. Not Py_EncodeLocale: it allocates from pymalloc, which
  * 3.12 cannot use before the interpreter exists. */
 static void utf8_of(const wchar_t *w, char *out, size_t cap) {
-    size_t n = 0;
-    for (; *w && n + 5 < cap; w++) {
+    char *o = out;
+    for (; *w && (size_t)(o - out) + 5 < cap; w++) {
         unsigned c = (unsigned)*w;
-        if (c >= 0xDC80 && c <= 0xDCFF) {
-            out[n++] = (char)(c - 0xDC00);
-        } else if (c < 0x80) {
-            out[n++] = (char)c;
-        } else if (c < 0x800) {
-            out[n++] = (char)(0xC0 | c >> 6);
-            out[n++] = (char)(0x80 | (c & 63));
-        } else if (c < 0x10000) {
-            out[n++] = (char)(0xE0 | c >> 12);
-            out[n++] = (char)(0x80 | (c >> 6 & 63));
-            out[n++] = (char)(0x80 | (c & 63));
-        } else {
-            out[n++] = (char)(0xF0 | c >> 18);
-            out[n++] = (char)(0x80 | (c >> 12 & 63));
-            out[n++] = (char)(0x80 | (c >> 6 & 63));
-            out[n++] = (char)(0x80 | (c & 63));
-        }
+        if (c >= 0xDC80 && c <= 0xDCFF)
+            *o++ = (char)(c - 0xDC00);
+        else
+            omni_put_utf8(&o, c);
     }
-    out[n] = 0;
+    *o = 0;
 }
 
 /* What runs, for the session: the script path, "-m module", "-c" or "-". */

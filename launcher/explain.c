@@ -2,6 +2,7 @@
  * endpoint named in the environment (OPENAI_BASE_URL, plain http://), and
  * reads the answer. Nothing is sent when no endpoint is set. */
 #include "launcher/explain.h"
+#include "launcher/utf8.h"
 
 #include "patterns/json_out.h"
 #include "patterns/report.h"
@@ -36,26 +37,6 @@ typedef struct jr {
 static void ws(jr_t *r) {
     while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
         r->p++;
-}
-
-static void put_utf8(char **o, unsigned cp) {
-    char *q = *o;
-    if (cp < 0x80) {
-        *q++ = (char)cp;
-    } else if (cp < 0x800) {
-        *q++ = (char)(0xC0 | cp >> 6);
-        *q++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *q++ = (char)(0xE0 | cp >> 12);
-        *q++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *q++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *q++ = (char)(0xF0 | cp >> 18);
-        *q++ = (char)(0x80 | (cp >> 12 & 0x3F));
-        *q++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *q++ = (char)(0x80 | (cp & 0x3F));
-    }
-    *o = q;
 }
 
 static int hex4(const char *p, const char *end, unsigned *v) {
@@ -116,7 +97,7 @@ static int string(jr_t *r, char **out) {
                 }
             }
             if (o)
-                put_utf8(&o, cp);
+                omni_put_utf8(&o, cp);
             continue;
         default: c = e;
         }
