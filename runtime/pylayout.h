@@ -205,12 +205,15 @@ static inline omni_pyframe_t *omni_py_cframe_top(const omni_pycframe_t *cf) {
 }
 
 /* The instruction offset (code units) a copied frame is at, from its code
- * object's address (not read: only its address is used). */
+ * object's address (not read: only its address is used). In integers: a
+ * frame copied while it changed may hold any values (UBSan caught pointer
+ * arithmetic overflowing on such a code address). */
 static inline int omni_pyframe_offset(const omni_pyframe_t *f) {
-    const _Py_CODEUNIT *first = (const _Py_CODEUNIT *)((const char *)f->f_code +
-                                                       offsetof(PyCodeObject, co_code_adaptive));
-    ptrdiff_t off = f->prev_instr - first;
-    return off < 0 ? 0 : off > (1 << 24) ? 0 : (int)off;
+    uintptr_t first = (uintptr_t)f->f_code + offsetof(PyCodeObject, co_code_adaptive);
+    uintptr_t at = (uintptr_t)f->prev_instr;
+    if (at < first || (at - first) / sizeof(_Py_CODEUNIT) > (1u << 24))
+        return 0;
+    return (int)((at - first) / sizeof(_Py_CODEUNIT));
 }
 
 /* Frames that are the interpreter's own (3.12's C-stack entry frames). */
