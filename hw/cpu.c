@@ -59,29 +59,25 @@ int omni_hw_cpu_prepare(void) {
     return 0;
 }
 
-static void probe_topology(omni_hw_cpu_t *cpu) {
-    hwloc_topology_t topo = prepared;
-    prepared = NULL; /* a topology is loaded once */
-    if (!topo && hwloc_topology_init(&topo) < 0) {
-        snprintf(cpu->topology_source, sizeof cpu->topology_source, "hwloc failed to start");
-        return;
-    }
-    /* Only the CPU side: PCI and I/O discovery cost time and are not needed. */
+/* Loads topo, CPU side only. Without cpuid, the x86 backend is left out: it
+ * binds the calling thread to every PU in turn to run cpuid there: slow (tens
+ * of ms), and it would move the monitor thread around. Linux's sysfs gives the
+ * same topology, except in the VMs whose kernel has no cache folders. Returns
+ * 0, or -1 (topo destroyed). */
+static int load_topology(hwloc_topology_t topo, int cpuid) {
+    /* PCI and I/O discovery cost time and are not needed. */
     hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
     hwloc_topology_set_icache_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_ALL);
-    /* The x86 backend binds the calling thread to every PU in turn to run
-     * cpuid there: slow (tens of ms), and it would move the monitor thread
-     * around. Linux's sysfs gives the same topology. */
-    hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
+    if (!cpuid)
+        hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
     if (hwloc_topology_load(topo) < 0) {
-        snprintf(cpu->topology_source, sizeof cpu->topology_source, "hwloc could not load");
         hwloc_topology_destroy(topo);
-        return;
+        return -1;
     }
-    cpu->sockets = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
-    cpu->physical_cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
-    cpu->logical_cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
-    cpu->numa_nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+    return 0;
+}
+
+static void add_caches(omni_hw_cpu_t *cpu, hwloc_topology_t topo) {
     static const hwloc_obj_type_t levels[] = {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE,
                                               HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L3CACHE,
                                               HWLOC_OBJ_L4CACHE};
@@ -90,6 +86,36 @@ static void probe_topology(omni_hw_cpu_t *cpu) {
         for (int i = 0; i < n; i++)
             add_cache(cpu, hwloc_get_obj_by_type(topo, levels[l], i));
     }
+}
+
+static void probe_topology(omni_hw_cpu_t *cpu) {
+    hwloc_topology_t topo = prepared;
+    prepared = NULL; /* a topology is loaded once */
+    if (!topo && hwloc_topology_init(&topo) < 0) {
+        snprintf(cpu->topology_source, sizeof cpu->topology_source, "hwloc failed to start");
+        return;
+    }
+    if (load_topology(topo, 0) < 0) {
+        snprintf(cpu->topology_source, sizeof cpu->topology_source, "hwloc could not load");
+        return;
+    }
+    cpu->sockets = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
+    cpu->physical_cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+    cpu->logical_cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+    cpu->numa_nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+    add_caches(cpu, topo);
+    const char *caches_from = "";
+#if defined(__x86_64__) || defined(__i386__)
+    /* No cache in sysfs (a VM's kernel without /sys/devices/system/cpu/cpu0/cache):
+     * the caches as cpuid describes them, as lstopo finds them. */
+    hwloc_topology_t withcpuid;
+    if (!cpu->n_caches && hwloc_topology_init(&withcpuid) == 0 &&
+        load_topology(withcpuid, 1) == 0) {
+        add_caches(cpu, withcpuid);
+        hwloc_topology_destroy(withcpuid);
+        caches_from = cpu->n_caches ? ", caches from cpuid" : "";
+    }
+#endif
     const char *model = hwloc_obj_get_info_by_name(hwloc_get_root_obj(topo), "CPUModel");
     hwloc_obj_t pkg = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PACKAGE, 0);
     if (!model && pkg)
@@ -100,8 +126,8 @@ static void probe_topology(omni_hw_cpu_t *cpu) {
     if (vendor && !cpu->vendor[0])
         snprintf(cpu->vendor, sizeof cpu->vendor, "%s", vendor);
     unsigned v = hwloc_get_api_version();
-    snprintf(cpu->topology_source, sizeof cpu->topology_source, "hwloc (API %u.%u.%u)", v >> 16,
-             (v >> 8) & 0xff, v & 0xff);
+    snprintf(cpu->topology_source, sizeof cpu->topology_source, "hwloc (API %u.%u.%u)%s",
+             v >> 16, (v >> 8) & 0xff, v & 0xff, caches_from);
     hwloc_topology_destroy(topo);
 }
 
