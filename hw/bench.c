@@ -1,7 +1,6 @@
 /* bench.c - measures memory bandwidth and floating-point rates. */
 #include "hw/bench.h"
 
-#include "runtime/session_writer.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -244,15 +243,4 @@ int omni_hw_bench_run(omni_hw_bench_t *b, int cores, uint64_t llc_bytes,
     b->simd_gflops = rate(k, 1);
     b->simd_gflops_all = rate(k, cores);
     return rc;
-}
-
-void omni_hw_bench_pack(msgpack_packer *pk, const omni_hw_bench_t *b) {
-    msgpack_pack_map(pk, 7);
-    omni_pack_kv_i64(pk, "threads", b->threads);
-    omni_pack_kv_f64(pk, "memory_bandwidth_gbps", b->triad_gbps);
-    omni_pack_kv_f64(pk, "triad_array_bytes", b->triad_array_bytes);
-    omni_pack_kv_f64(pk, "scalar_gflops", b->scalar_gflops);
-    omni_pack_kv_f64(pk, "simd_gflops", b->simd_gflops);
-    omni_pack_kv_f64(pk, "simd_gflops_all_cores", b->simd_gflops_all);
-    omni_pack_kv_str(pk, "simd_kernel", b->simd_kernel);
 }

@@ -4,7 +4,7 @@
 #ifndef OMNI_HW_BENCH_H
 #define OMNI_HW_BENCH_H
 
-#include <msgpack.h>
+#include <stdint.h>
 
 typedef struct omni_hw_bench {
     int threads;               /* threads used for the all-core figures */
@@ -21,7 +21,5 @@ typedef struct omni_hw_bench {
  * bounds them. Returns 0, or -1 when memory for the arrays cannot be had. */
 int omni_hw_bench_run(omni_hw_bench_t *b, int cores, uint64_t llc_bytes,
                       uint64_t mem_available_bytes, const char *const *simd, int n_simd);
-
-void omni_hw_bench_pack(msgpack_packer *pk, const omni_hw_bench_t *b);
 
 #endif

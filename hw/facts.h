@@ -1,9 +1,8 @@
 /* facts.h - everything omnipython knows about the machine, gathered once:
- * for `omnipython --hw` and for the session's machine record. */
+ * for `omnipython --hw` and for the session's machine record (packed by
+ * runtime/session/pack_hw.c). */
 #ifndef OMNI_HW_FACTS_H
 #define OMNI_HW_FACTS_H
-
-#include <msgpack.h>
 
 #include "hw/counters.h"
 #include "hw/cpu.h"
@@ -24,13 +23,5 @@ typedef struct omni_hw_facts {
 /* Probes everything. The GPU library stays open (omni_gpu_sample can read
  * it) until omni_gpu_close. Returns 0. */
 int omni_hw_facts_probe(omni_hw_facts_t *f);
-
-/* Packs the facts as one msgpack map: {cpu, memory, gpu, counters, energy, os}
- * (the layout of --hw --format json, documented in README.md). The map has
- * room for extra_keys more pairs, which the caller packs next. */
-void omni_hw_facts_pack(msgpack_packer *pk, const omni_hw_facts_t *f, int extra_keys);
-
-/* {available: false, reason} */
-void omni_pack_unavailable(msgpack_packer *pk, const char *reason);
 
 #endif

@@ -1,19 +1,17 @@
 /* commands.c - runs --report and --sessions: load, render, say what failed. */
 #include "launcher/commands.h"
 
-#include "hw/bench.h"
-#include "hw/facts.h"
-#include "patterns/export.h"
-#include "launcher/explain.h"
+#include "runtime/session/pack_hw.h"
+#include "patterns/report/export.h"
 #include "launcher/embed.h"
-#include "patterns/diff.h"
+#include "patterns/report/diff.h"
 #include "static/scan.h"
-#include "patterns/json_out.h"
+#include "patterns/report/json_out.h"
 #include "patterns/kb.h"
 #include "patterns/match.h"
-#include "patterns/report.h"
-#include "runtime/mp_get.h"
-#include "runtime/sessions_list.h"
+#include "patterns/report/report.h"
+#include "runtime/session/mp_get.h"
+#include "runtime/session/list.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,45 +57,6 @@ static int load_kb(const omni_options_t *o, omni_kb_t *kb) {
     return 0;
 }
 
-/* --explain BUNDLE: the bundle written, sent when an endpoint is set.
- * Returns the answer (free it) or NULL; *note says what happened. */
-static char *explain(const omni_options_t *o, const omni_session_t *s, const omni_findings_t *fs,
-                     char *note, size_t cap, int *failed) {
-    *failed = 0;
-    char *bundle = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&bundle, &len);
-    int rc = m ? omni_explain_bundle(s, o->session, fs, m) : -1;
-    if (m && fclose(m) != 0)
-        rc = -1;
-    errno = 0;
-    FILE *f = rc == 0 ? fopen(o->explain, "w") : NULL;
-    if (!f || fwrite(bundle, 1, len, f) != len || fclose(f) != 0) {
-        fprintf(stderr, "omnipython: cannot write %s%s%s\n", o->explain, errno ? ": " : "",
-                errno ? strerror(errno) : "");
-        free(bundle);
-        *failed = 1;
-        return NULL;
-    }
-    char *answer = NULL, model[128], err[512];
-    int asked = omni_explain_ask(bundle, &answer, model, sizeof model, err, sizeof err);
-    free(bundle);
-    if (asked == 1) {
-        fprintf(stderr, "omnipython: wrote the prompt bundle %s; no endpoint is set "
-                        "(OPENAI_BASE_URL), so nothing was sent\n", o->explain);
-        return NULL;
-    }
-    if (asked < 0) {
-        fprintf(stderr, "omnipython: --explain: %s\n", err);
-        snprintf(note, cap, "No explanation: %s.", err);
-        return NULL;
-    }
-    snprintf(note, cap, "Written by the model %s at %s from the prompt bundle %s. It is not a "
-                        "measurement: check each claim against the evidence above.",
-             model, getenv("OPENAI_BASE_URL"), o->explain);
-    return answer;
-}
-
 int omni_cmd_report(const omni_options_t *o) {
     omni_kb_t kb;
     if (load_kb(o, &kb) < 0)
@@ -129,17 +88,8 @@ int omni_cmd_report(const omni_options_t *o) {
             rc = omni_report_json(&s, o->session, found, f);
         else if (strcmp(fmt, "md") == 0) {
             rc = omni_report_md(&s, o->session, found, f);
-            char note[1024] = "";
-            int failed = 0;
-            char *answer = o->explain ? explain(o, &s, found, note, sizeof note, &failed) : NULL;
-            if (failed)
+            if (o->explain && omni_explain_md(&s, o->session, found, o->explain, f) < 0)
                 rc = -1;
-            if (note[0])
-                fprintf(f, "\n## Explanation by a language model\n\n> %s\n%s%s", note,
-                        answer ? "\n" : "", answer ? answer : "");
-            if (answer && answer[0] && answer[strlen(answer) - 1] != '\n')
-                fputc('\n', f);
-            free(answer);
         }
         else if (strcmp(fmt, "html") == 0)
             rc = omni_report_html(&s, o->session, found, f);
@@ -316,11 +266,11 @@ int omni_cmd_hw(const omni_options_t *o) {
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    omni_hw_facts_pack(&pk, &facts, o->bench);
+    omni_pack_hw_facts(&pk, &facts, o->bench);
     if (o->bench) {
         msgpack_pack_str(&pk, 5);
         msgpack_pack_str_body(&pk, "bench", 5);
-        omni_hw_bench_pack(&pk, &bench);
+        omni_pack_hw_bench(&pk, &bench);
     }
     msgpack_unpacked u;
     const msgpack_object *m = omni_session_record(sb.data, sb.size, &u);

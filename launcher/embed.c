@@ -3,7 +3,7 @@
 #include <Python.h>
 
 #include "launcher/embed.h"
-#include "launcher/utf8.h"
+#include "patterns/report/utf8.h"
 
 #include "runtime/lineage.h"
 

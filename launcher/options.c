@@ -3,8 +3,9 @@
 
 #include "launcher/config.h"
 
-#include "runtime/session_reader.h"
+#include "runtime/session/reader.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,226 +51,314 @@ static int take_value(const char *name, char **args, int n, int *i, const char *
 /* Where options come from: the command line, OMNIPYTHON_OPTIONS, the file. */
 enum { FROM_ARGV, FROM_ENV, FROM_CONFIG };
 
+/* ---------------------------------------------------------------- values */
+
+/* A whole number in [lo, hi] at v (nothing else). Returns 0 or -1. */
+static int whole(const char *v, long long lo, long long hi, long long *out) {
+    char *end;
+    long long k = strtoll(v, &end, 10);
+    if (!*v || *end || k < lo || k > hi)
+        return -1;
+    *out = k;
+    return 0;
+}
+
+/* A number at v (nothing else), with lo < x < hi, or lo <= x when closed. */
+static int real(const char *v, double lo, int closed, double hi, double *out) {
+    char *end;
+    double x = strtod(v, &end);
+    if (!*v || *end || !((closed ? x >= lo : x > lo) && x < hi))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* o->err = "NAME takes WHAT, not 'V'"; returns -1. */
+static int takes(omni_options_t *o, const char *name, const char *what, const char *v) {
+    snprintf(o->err, sizeof o->err, "%s takes %s, not '%s'", name, what, v);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- what each option sets */
+
+/* Each sets what its option means from its value (NULL for a flag); from
+ * says where the option came from. Returns 0, or -1 with o->err set. */
+typedef int (*opt_set_fn)(omni_options_t *o, const char *v, int from);
+
+static int set_out(omni_options_t *o, const char *v, int from) {
+    o->out = v;
+    /* a child Python reads the same environment and file: its session must
+     * not overwrite the parent's */
+    o->out_from_env = from != FROM_ARGV;
+    return 0;
+}
+
+static int set_config(omni_options_t *o, const char *v, int from) {
+    if (from == FROM_CONFIG) {
+        snprintf(o->err, sizeof o->err, "a configuration file cannot name another");
+        return -1;
+    }
+    return 0; /* read before everything else (omni_options_parse) */
+}
+
+static int set_mode(omni_options_t *o, const char *v, int from) {
+    o->given |= OMNI_GIVEN_MODE;
+    if (parse_mode(v, &o->mode) < 0) {
+        snprintf(o->err, sizeof o->err, "--mode must be off, minimal, default or full, not '%s'", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_format(omni_options_t *o, const char *v, int from) {
+    if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "md") && strcmp(v, "html")) {
+        snprintf(o->err, sizeof o->err, "--format must be text, json, md or html, not '%s'", v);
+        return -1;
+    }
+    o->format = v;
+    return 0;
+}
+
+static int set_report(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_REPORT;
+    o->session = v;
+    return 0;
+}
+
+static int set_scan(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_SCAN;
+    o->scan_dir = v;
+    return 0;
+}
+
+static int set_exclude(omni_options_t *o, const char *v, int from) {
+    if (o->n_exclude == (int)(sizeof o->exclude / sizeof o->exclude[0])) {
+        snprintf(o->err, sizeof o->err, "at most 32 --exclude globs");
+        return -1;
+    }
+    o->exclude[o->n_exclude++] = v;
+    return 0;
+}
+
+static int set_callgraph(omni_options_t *o, const char *v, int from) {
+    o->callgraph = v;
+    return 0;
+}
+
+static int set_run(omni_options_t *o, const char *v, int from) {
+    o->run_args = v;
+    return 0;
+}
+
+static int set_jobs(omni_options_t *o, const char *v, int from) {
+    long long k;
+    if (whole(v, 1, 1024, &k) < 0)
+        return takes(o, "--jobs", "a number of processes from 1 to 1024", v);
+    o->jobs = (int)k;
+    return 0;
+}
+
+static int set_diff(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_DIFF;
+    o->session = v;
+    return 0;
+}
+
+static int set_threshold(omni_options_t *o, const char *v, int from) {
+    if (real(v, 0, 1, 1e6, &o->threshold_pct) < 0)
+        return takes(o, "--threshold", "a percentage (>= 0)", v);
+    return 0;
+}
+
+static int set_explain(omni_options_t *o, const char *v, int from) {
+    o->explain = v;
+    return 0;
+}
+
+static int set_patterns(omni_options_t *o, const char *v, int from) {
+    o->patterns_dir = v;
+    return 0;
+}
+
+static int set_interval(omni_options_t *o, const char *v, int from) {
+    long long ms;
+    if (whole(v, 0, 3600000, &ms) < 0)
+        return takes(o, "--interval", "milliseconds from 0 (no monitor) to 3600000", v);
+    o->interval_ms = (int)ms;
+    o->given |= OMNI_GIVEN_INTERVAL;
+    return 0;
+}
+
+static int set_timeout(omni_options_t *o, const char *v, int from) {
+    if (real(v, 0, 0, 1e7, &o->timeout_s) < 0)
+        return takes(o, "--timeout", "seconds (> 0)", v);
+    return 0;
+}
+
+static int set_repeat(omni_options_t *o, const char *v, int from) {
+    long long k;
+    if (whole(v, 1, OMNI_MAX_RUNS, &k) < 0) {
+        snprintf(o->err, sizeof o->err, "--repeat takes a number of runs from 1 to %d, not '%s'",
+                 OMNI_MAX_RUNS, v);
+        return -1;
+    }
+    o->repeat = (int)k;
+    return 0;
+}
+
+static int set_sample_rate(omni_options_t *o, const char *v, int from) {
+    long long hz;
+    if (whole(v, 0, 1000, &hz) < 0)
+        return takes(o, "--sample-rate", "samples a second from 0 (none) to 1000", v);
+    o->sample_hz = (int)hz;
+    o->given |= OMNI_GIVEN_SAMPLE;
+    return 0;
+}
+
+static int set_carbon(omni_options_t *o, const char *v, int from) {
+    if (real(v, 0, 0, 1e5, &o->grams_co2_per_kwh) < 0)
+        return takes(o, "--carbon-intensity", "grams of CO2 per kWh (> 0)", v);
+    o->given |= OMNI_GIVEN_CARBON;
+    return 0;
+}
+
+static int set_export(omni_options_t *o, const char *v, int from) {
+    if (strcmp(v, "collapsed") && strcmp(v, "speedscope") && strcmp(v, "pstats") &&
+        strcmp(v, "chrome"))
+        return takes(o, "--export", "collapsed, speedscope, pstats or chrome", v);
+    o->cmd = OMNI_CMD_EXPORT;
+    o->export_format = v;
+    return 0;
+}
+
+static int set_process(omni_options_t *o, const char *v, int from) {
+    long long pid;
+    if (whole(v, 1, LLONG_MAX, &pid) < 0)
+        return takes(o, "--process", "a process id", v);
+    o->process = pid;
+    return 0;
+}
+
+static int set_memory(omni_options_t *o, const char *v, int from) {
+    o->memory = 1;
+    return 0;
+}
+
+static int set_memory_interval(omni_options_t *o, const char *v, int from) {
+    long long b;
+    if (whole(v, 1, 1LL << 40, &b) < 0)
+        return takes(o, "--memory-interval", "a number of bytes (1 to 2^40)", v);
+    o->memory_interval = (size_t)b;
+    o->memory = 1;
+    return 0;
+}
+
+static int set_hw(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_HW;
+    return 0;
+}
+
+static int set_bench(omni_options_t *o, const char *v, int from) {
+    o->bench = 1;
+    return 0;
+}
+
+static int set_quiet(omni_options_t *o, const char *v, int from) {
+    o->quiet = 1;
+    o->given |= OMNI_GIVEN_QUIET;
+    return 0;
+}
+
+static int set_list_patterns(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_PATTERNS;
+    return 0;
+}
+
+static int set_sessions(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_SESSIONS;
+    return 0;
+}
+
+static int set_help(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_HELP;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+/* Every option of omnipython's: its name, whether it takes a value
+ * (--name VALUE or --name=VALUE), and what it sets. Which command each goes
+ * with is checked once all are read (omni_options_parse); the help text is
+ * omni_options_usage's. */
+static const struct opt {
+    const char *name;
+    int takes_value;
+    opt_set_fn set;
+} opts[] = {
+    {"--out", 1, set_out},
+    {"--config", 1, set_config},
+    {"--mode", 1, set_mode},
+    {"--format", 1, set_format},
+    {"--report", 1, set_report},
+    {"--scan", 1, set_scan},
+    {"--exclude", 1, set_exclude},
+    {"--callgraph", 1, set_callgraph},
+    {"--run", 1, set_run},
+    {"--jobs", 1, set_jobs},
+    {"--diff", 1, set_diff},
+    {"--threshold", 1, set_threshold},
+    {"--explain", 1, set_explain},
+    {"--patterns", 1, set_patterns},
+    {"--interval", 1, set_interval},
+    {"--timeout", 1, set_timeout},
+    {"--repeat", 1, set_repeat},
+    {"--sample-rate", 1, set_sample_rate},
+    {"--carbon-intensity", 1, set_carbon},
+    {"--export", 1, set_export},
+    {"--process", 1, set_process},
+    {"--memory", 0, set_memory},
+    {"--memory-interval", 1, set_memory_interval},
+    {"--hw", 0, set_hw},
+    {"--bench", 0, set_bench},
+    {"--quiet", 0, set_quiet},
+    {"--list-patterns", 0, set_list_patterns},
+    {"--sessions", 0, set_sessions},
+    {"--omni-help", 0, set_help},
+};
+
 /* Parses args[from..n) and returns the index of the first argument that is
  * not omnipython's, or -1 on error. */
 static int parse_list(omni_options_t *o, char **args, int from, int n, int from_env) {
     int i;
     for (i = from; i < n; i++) {
         const char *a = args[i];
-        const char *v = NULL;
-        int r;
         if (strncmp(a, "--", 2) != 0 || is_python_long_option(a))
             break;
-        if ((r = take_value("--out", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->out = v;
-            /* a child Python reads the same environment and file: its
-             * session must not overwrite the parent's */
-            o->out_from_env = from_env != FROM_ARGV;
-        } else if ((r = take_value("--config", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            if (from_env == FROM_CONFIG) {
-                snprintf(o->err, sizeof o->err, "a configuration file cannot name another");
+        const struct opt *op = NULL;
+        const char *v = NULL;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !op; k++) {
+            if (!opts[k].takes_value) {
+                if (strcmp(a, opts[k].name) == 0)
+                    op = &opts[k];
+                continue;
+            }
+            int r = take_value(opts[k].name, args, n, &i, &v);
+            if (r < 0) {
+                snprintf(o->err, sizeof o->err, "%s needs a value", args[i]);
                 return -1;
             }
-            /* read before everything else (omni_options_parse) */
-        } else if ((r = take_value("--mode", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->given |= OMNI_GIVEN_MODE;
-            if (parse_mode(v, &o->mode) < 0) {
-                snprintf(o->err, sizeof o->err,
-                         "--mode must be off, minimal, default or full, not '%s'", v);
-                return -1;
-            }
-        } else if ((r = take_value("--format", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "md") && strcmp(v, "html")) {
-                snprintf(o->err, sizeof o->err, "--format must be text, json, md or html, not '%s'",
-                         v);
-                return -1;
-            }
-            o->format = v;
-        } else if ((r = take_value("--report", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->cmd = OMNI_CMD_REPORT;
-            o->session = v;
-        } else if ((r = take_value("--scan", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->cmd = OMNI_CMD_SCAN;
-            o->scan_dir = v;
-        } else if ((r = take_value("--exclude", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            if (o->n_exclude == (int)(sizeof o->exclude / sizeof o->exclude[0])) {
-                snprintf(o->err, sizeof o->err, "at most 32 --exclude globs");
-                return -1;
-            }
-            o->exclude[o->n_exclude++] = v;
-        } else if ((r = take_value("--callgraph", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->callgraph = v;
-        } else if ((r = take_value("--run", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->run_args = v;
-        } else if ((r = take_value("--jobs", args, n, &i, &v)) != 0) {
-            char *end;
-            long k = r > 0 ? strtol(v, &end, 10) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || k < 1 || k > 1024) {
-                snprintf(o->err, sizeof o->err, "--jobs takes a number of processes from 1 to "
-                                                "1024, not '%s'", v);
-                return -1;
-            }
-            o->jobs = (int)k;
-        } else if ((r = take_value("--diff", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->cmd = OMNI_CMD_DIFF;
-            o->session = v;
-        } else if ((r = take_value("--threshold", args, n, &i, &v)) != 0) {
-            char *end;
-            double t = r > 0 ? strtod(v, &end) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || !(t >= 0 && t < 1e6)) {
-                snprintf(o->err, sizeof o->err, "--threshold takes a percentage (>= 0), not '%s'",
-                         v);
-                return -1;
-            }
-            o->threshold_pct = t;
-        } else if ((r = take_value("--explain", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->explain = v;
-        } else if ((r = take_value("--patterns", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            o->patterns_dir = v;
-        } else if ((r = take_value("--interval", args, n, &i, &v)) != 0) {
-            char *end;
-            long ms = r > 0 ? strtol(v, &end, 10) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || ms < 0 || ms > 3600000) {
-                snprintf(o->err, sizeof o->err,
-                         "--interval takes milliseconds from 0 (no monitor) to 3600000, not '%s'",
-                         v);
-                return -1;
-            }
-            o->interval_ms = (int)ms;
-            o->given |= OMNI_GIVEN_INTERVAL;
-        } else if ((r = take_value("--timeout", args, n, &i, &v)) != 0) {
-            char *end;
-            double t = r > 0 ? strtod(v, &end) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || !(t > 0 && t < 1e7)) {
-                snprintf(o->err, sizeof o->err, "--timeout takes seconds (> 0), not '%s'", v);
-                return -1;
-            }
-            o->timeout_s = t;
-        } else if ((r = take_value("--repeat", args, n, &i, &v)) != 0) {
-            char *end;
-            long k = r > 0 ? strtol(v, &end, 10) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || k < 1 || k > OMNI_MAX_RUNS) {
-                snprintf(o->err, sizeof o->err, "--repeat takes a number of runs from 1 to %d, not '%s'",
-                         OMNI_MAX_RUNS, v);
-                return -1;
-            }
-            o->repeat = (int)k;
-        } else if ((r = take_value("--sample-rate", args, n, &i, &v)) != 0) {
-            char *end;
-            long hz = r > 0 ? strtol(v, &end, 10) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || hz < 0 || hz > 1000) {
-                snprintf(o->err, sizeof o->err,
-                         "--sample-rate takes samples a second from 0 (none) to 1000, not '%s'", v);
-                return -1;
-            }
-            o->sample_hz = (int)hz;
-            o->given |= OMNI_GIVEN_SAMPLE;
-        } else if ((r = take_value("--carbon-intensity", args, n, &i, &v)) != 0) {
-            char *end;
-            double g = r > 0 ? strtod(v, &end) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || !(g > 0 && g < 1e5)) {
-                snprintf(o->err, sizeof o->err,
-                         "--carbon-intensity takes grams of CO2 per kWh (> 0), not '%s'", v);
-                return -1;
-            }
-            o->grams_co2_per_kwh = g;
-            o->given |= OMNI_GIVEN_CARBON;
-        } else if ((r = take_value("--export", args, n, &i, &v)) != 0) {
-            if (r < 0)
-                goto missing;
-            if (strcmp(v, "collapsed") && strcmp(v, "speedscope") && strcmp(v, "pstats") &&
-                strcmp(v, "chrome")) {
-                snprintf(o->err, sizeof o->err,
-                         "--export takes collapsed, speedscope, pstats or chrome, not '%s'", v);
-                return -1;
-            }
-            o->cmd = OMNI_CMD_EXPORT;
-            o->export_format = v;
-        } else if ((r = take_value("--process", args, n, &i, &v)) != 0) {
-            char *end;
-            long long pid = r > 0 ? strtoll(v, &end, 10) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || pid <= 0) {
-                snprintf(o->err, sizeof o->err, "--process takes a process id, not '%s'", v);
-                return -1;
-            }
-            o->process = pid;
-        } else if (strcmp(a, "--memory") == 0) {
-            o->memory = 1;
-        } else if ((r = take_value("--memory-interval", args, n, &i, &v)) != 0) {
-            char *end;
-            long long b = r > 0 ? strtoll(v, &end, 10) : 0;
-            if (r < 0)
-                goto missing;
-            if (!*v || *end || b < 1 || b > (1LL << 40)) {
-                snprintf(o->err, sizeof o->err,
-                         "--memory-interval takes a number of bytes (1 to 2^40), not '%s'", v);
-                return -1;
-            }
-            o->memory_interval = (size_t)b;
-            o->memory = 1;
-        } else if (strcmp(a, "--hw") == 0) {
-            o->cmd = OMNI_CMD_HW;
-        } else if (strcmp(a, "--bench") == 0) {
-            o->bench = 1;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = 1;
-            o->given |= OMNI_GIVEN_QUIET;
-        } else if (strcmp(a, "--list-patterns") == 0) {
-            o->cmd = OMNI_CMD_PATTERNS;
-        } else if (strcmp(a, "--sessions") == 0) {
-            o->cmd = OMNI_CMD_SESSIONS;
-        } else if (strcmp(a, "--omni-help") == 0) {
-            o->cmd = OMNI_CMD_HELP;
-        } else {
+            if (r > 0)
+                op = &opts[k];
+        }
+        if (!op) {
             snprintf(o->err, sizeof o->err, "unknown option %s%s", a,
                      from_env == FROM_ENV ? " (in OMNIPYTHON_OPTIONS)" : "");
             return -1;
         }
+        if (op->set(o, v, from_env) < 0)
+            return -1;
     }
     return i;
-missing:
-    snprintf(o->err, sizeof o->err, "%s needs a value", args[i]);
-    return -1;
 }
 
 static int split_env(omni_options_t *o, const char *env, int *count) {

@@ -3,7 +3,7 @@
 #include "patterns/metrics.h"
 #include "runtime/grow.h"
 
-#include "patterns/runs.h"
+#include "patterns/model/runs.h"
 
 #include <math.h>
 #include <stdarg.h>

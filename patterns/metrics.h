@@ -4,7 +4,7 @@
 #ifndef OMNI_METRICS_H
 #define OMNI_METRICS_H
 
-#include "patterns/report.h"
+#include "patterns/model/model.h"
 
 typedef enum omni_level {
     OMNI_LEVEL_FUNCTION, OMNI_LEVEL_LINE, OMNI_LEVEL_THREAD, OMNI_LEVEL_PROCESS,

@@ -3,7 +3,7 @@
  * inside the audit hook with the GIL held; rows live in one table that the
  * end of the run writes without allocating. */
 #include "runtime/audit.h"
-#include "runtime/nativeheap.h"
+#include "runtime/ownmem.h"
 
 #include "runtime/callprof.h"
 #include "runtime/clock.h"

@@ -6,7 +6,7 @@
 
 #include <Python.h>
 
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 
 /* Starts recording (called from the runtime's audit hook once the target is
  * about to run). */

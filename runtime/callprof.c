@@ -1,7 +1,7 @@
 /* callprof.c - the frame-evaluation hook: exact per-code-object call counts
  * and times, per thread, with the definitions of CPython's cProfile. */
 #include "runtime/pylayout.h"
-#include "runtime/nativeheap.h"
+#include "runtime/ownmem.h"
 
 #include "runtime/callprof.h"
 #include "runtime/clock.h"

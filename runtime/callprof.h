@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "runtime/session/writer.h"
+
 #define OMNI_CODE_NONE UINT32_MAX
 
 /* A code object seen by the hook. The strings are copied (UTF-8, owned by the
@@ -136,5 +138,10 @@ omni_cthread_t *omni_callprof_threads(void);
 
 /* Drops the other threads' data in a forked child (they do not exist there). */
 void omni_callprof_after_fork_child(void);
+
+/* Writes the call profile: the code table and one record per thread, oldest
+ * first. ns_per_tick converts the profiler's ticks; main_ident names the main
+ * thread. Allocates nothing. */
+void omni_callprof_write(omni_writer_t *w, double ns_per_tick, uint64_t main_ident);
 
 #endif

@@ -11,7 +11,7 @@
 #include "runtime/census.h"
 
 #include "runtime/clock.h"
-#include "runtime/nativeheap.h"
+#include "runtime/ownmem.h"
 #include "runtime/pyerr.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * number's kind is learnt again after it is reused). */
 #define _GNU_SOURCE
 #include "runtime/iocount.h"
-#include "runtime/nativeheap.h"
+#include "runtime/ownmem.h"
 
 #include "runtime/callprof.h"
 

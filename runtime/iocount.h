@@ -6,7 +6,7 @@
 #ifndef OMNI_IOCOUNT_H
 #define OMNI_IOCOUNT_H
 
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 
 /* Starts counting (before the target runs). */
 void omni_iocount_start(void);

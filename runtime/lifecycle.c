@@ -10,7 +10,6 @@
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
 #include "runtime/iocount.h"
-#include "runtime/nativeheap.h"
 #include "runtime/ownthread.h"
 #include "runtime/memtrack.h"
 #include "runtime/regions.h"
@@ -725,7 +724,7 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
 
     int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_APPEND);
     if (rc == 0) {
-        omni_session_write_profile(&rt.writer, f.ns_per_tick, rt.main_ident);
+        omni_callprof_write(&rt.writer, f.ns_per_tick, rt.main_ident);
         omni_audit_write(&rt.writer, f.ns_per_tick);
         omni_sampler_write(&rt.writer);
         omni_iocount_write(&rt.writer);

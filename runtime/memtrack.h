@@ -7,7 +7,7 @@
 #ifndef OMNI_MEMTRACK_H
 #define OMNI_MEMTRACK_H
 
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 
 #define OMNI_MEM_DEFAULT_INTERVAL (256 * 1024)
 

@@ -5,14 +5,14 @@
 #include "runtime/monitor.h"
 
 #include "hw/facts.h"
+#include "runtime/session/pack_hw.h"
 #include "hw/procstat.h"
 #include "runtime/clock.h"
 #include "runtime/iocount.h"
 #include "runtime/memtrack.h"
-#include "runtime/nativeheap.h"
 #include "runtime/ownthread.h"
 #include "runtime/sampler.h"
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -377,7 +377,7 @@ static void write_machine(void) {
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    omni_hw_facts_pack(&pk, &mon.facts, 1);
+    omni_pack_hw_facts(&pk, &mon.facts, 1);
     omni_pack_kv_str(&pk, "kind", "machine");
     write_record(&sb);
     msgpack_sbuffer_destroy(&sb);

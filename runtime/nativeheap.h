@@ -12,39 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 in a sanitizer's build, whose runtime owns malloc and intercepts
- * pthread_create: the executable then defines neither. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define OMNI_SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define OMNI_SANITIZER_BUILD 1
-#endif
-#endif
-#ifndef OMNI_SANITIZER_BUILD
-#define OMNI_SANITIZER_BUILD 0
-#endif
-
-/* Above 0 on a thread while its allocations are not the target's native
- * heap: while memtrack's RAW and arena hooks call the original allocators
- * (Python's RAW domain is malloc underneath, its arenas mmap), inside
- * omnipython's own code, and for good on omnipython's own threads. */
-extern __thread int omni_heap_self;
-
-/* omnipython's own allocations on the target's threads: never counted as
- * the target's native memory. */
-void *omni_own_malloc(size_t n);
-void *omni_own_calloc(size_t k, size_t n);
-void *omni_own_realloc(void *p, size_t n);
-void omni_own_free(void *p);
-char *omni_own_strdup(const char *s);
-
-/* omnipython's own tables: anonymous, zero-filled, reserved lazily (pages
- * are committed when first written), never counted or seen by the native
- * heap's mmap. NULL on failure. */
-void *omni_own_map(size_t len);
-void omni_own_unmap(void *p, size_t len);
+#include "runtime/interpose.h"
+#include "runtime/ownmem.h"
 
 typedef struct omni_native_totals {
     uint64_t allocs, frees, alloc_bytes, free_bytes, peak_bytes;

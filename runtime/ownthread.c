@@ -11,7 +11,8 @@
 #include "runtime/ownthread.h"
 
 #include "runtime/iocount.h"
-#include "runtime/nativeheap.h"
+#include "runtime/interpose.h"
+#include "runtime/ownmem.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* regions.c - omni.profile's regions, kept for the session. */
 #include "runtime/regions.h"
-#include "runtime/nativeheap.h"
+#include "runtime/ownmem.h"
 
 #include <stdlib.h>
 #include <string.h>

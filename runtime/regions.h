@@ -4,7 +4,7 @@
 #ifndef OMNI_REGIONS_H
 #define OMNI_REGIONS_H
 
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 
 #define OMNI_REGIONS_MAX 10000       /* instances kept; the totals count all */
 #define OMNI_REGION_NAMES_MAX 1000

@@ -4,7 +4,7 @@
 #ifndef OMNI_RUNTIME_H
 #define OMNI_RUNTIME_H
 
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 
 typedef enum omni_mode {
     OMNI_MODE_OFF = 0,  /* no hooks, no session: a plain drop-in python3 */

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 
 /* Finds where the interpreter keeps its threads: on a Python thread with
  * the GIL, before the monitor starts. */

@@ -8,8 +8,8 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
 
-#include "runtime/mp_get.h"
-#include "runtime/session_writer.h"
+#include "runtime/session/mp_get.h"
+#include "runtime/session/writer.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "patterns/json_out.h"
+#include "patterns/report/json_out.h"
 #include "static/ast_walk.h"
 
 /* Packs the file's facts as one msgpack map (worker side). */

@@ -7,12 +7,12 @@
 #include "static/scan.h"
 #include "runtime/grow.h"
 
-#include "patterns/json_out.h"
-#include "patterns/report.h"
+#include "patterns/report/json_out.h"
+#include "patterns/report/report.h"
 #include "runtime/embedded.h"
-#include "runtime/mp_get.h"
+#include "runtime/session/mp_get.h"
 #include "runtime/pyerr.h"
-#include "runtime/session_writer.h"
+#include "runtime/session/writer.h"
 #include "static/callgraph.h"
 #include "static/cc.h"
 #include "static/entry.h"
@@ -38,7 +38,7 @@
 
 #define MAX_FILE_BYTES (64L << 20)
 
-extern const omni_embedded_file_t omni_scan_template[]; /* patterns/scan.html */
+extern const omni_embedded_file_t omni_scan_template[]; /* patterns/report/scan.html */
 #define MAX_DEPTH 64
 
 /* ---------------------------------------------------------------- discovery */

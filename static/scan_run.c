@@ -7,8 +7,8 @@
 
 #include "patterns/kb.h"
 #include "patterns/match.h"
-#include "patterns/report.h"
-#include "runtime/mp_get.h"
+#include "patterns/report/report.h"
+#include "runtime/session/mp_get.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "patterns/json_out.h"
+#include "patterns/report/json_out.h"
 #include "static/callgraph.h"
 
 /* The scan's per-file results (msgpack maps), by file. */

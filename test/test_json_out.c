@@ -1,5 +1,5 @@
 /* test_json_out.c - the JSON writer: commas, nesting, escaping, non-finite numbers. */
-#include "patterns/json_out.h"
+#include "patterns/report/json_out.h"
 #include "test/unit.h"
 
 #include <math.h>

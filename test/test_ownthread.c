@@ -2,7 +2,7 @@
  * exist until they end, and the two files served from a copy read whole
  * (ownthread.c): /proc/self/stat without them while a fork is under way,
  * /proc/self/maps on their own threads, stable across a rewind. */
-#include "runtime/nativeheap.h"
+#include "runtime/interpose.h"
 #include "runtime/ownthread.h"
 #include "test/unit.h"
 

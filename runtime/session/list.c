@@ -1,7 +1,7 @@
-/* sessions_list.c - the --sessions listing. */
-#include "runtime/sessions_list.h"
+/* list.c - the --sessions listing. */
+#include "runtime/session/list.h"
 
-#include "runtime/session_reader.h"
+#include "runtime/session/reader.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* sessions_list.h - lists the sessions in a folder (omnipython --sessions). */
+/* list.h - lists the sessions in a folder (omnipython --sessions). */
 #ifndef OMNI_SESSIONS_LIST_H
 #define OMNI_SESSIONS_LIST_H
 

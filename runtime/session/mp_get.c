@@ -1,5 +1,5 @@
 /* mp_get.c - typed access to unpacked msgpack values. */
-#include "runtime/mp_get.h"
+#include "runtime/session/mp_get.h"
 
 #include <string.h>
 

@@ -1,10 +1,10 @@
-/* session_reader.c - turns the msgpack record stream back into the session
+/* reader.c - turns the msgpack record stream back into the session
  * model, checking every type on the way: a damaged file gives a message,
  * never a crash. */
-#include "runtime/session_reader.h"
+#include "runtime/session/reader.h"
 
-#include "runtime/mp_get.h"
-#include "runtime/session_writer.h"
+#include "runtime/session/mp_get.h"
+#include "runtime/session/writer.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* session_reader.h - reads a session file back into a neutral model that
+/* reader.h - reads a session file back into a neutral model that
  * reports and exports use; they never see the interpreter. */
 #ifndef OMNI_SESSION_READER_H
 #define OMNI_SESSION_READER_H

@@ -1,9 +1,9 @@
-/* session_tree.c - joins the sessions of a process tree: the processes a
+/* tree.c - joins the sessions of a process tree: the processes a
  * profiled run started write sessions of their own beside its session,
  * each naming its parent's session id. */
-#include "runtime/session_reader.h"
+#include "runtime/session/reader.h"
 
-#include "runtime/mp_get.h"
+#include "runtime/session/mp_get.h"
 
 #include <dirent.h>
 #include <stdio.h>

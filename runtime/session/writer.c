@@ -1,8 +1,6 @@
-/* session_writer.c - packs the header, the call profile and the footer into
- * the session file without allocating memory. */
-#include "runtime/session_writer.h"
-
-#include "runtime/callprof.h"
+/* writer.c - the session file's byte sink, and its header and footer records,
+ * written without allocating memory. */
+#include "runtime/session/writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,61 +81,6 @@ int omni_writer_close(omni_writer_t *w) {
     return rc;
 }
 
-/* ---------------------------------------------------------------- packing helpers */
-
-void omni_pack_str(msgpack_packer *pk, const char *s) {
-    if (!s) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
-
-void omni_pack_kv_str(msgpack_packer *pk, const char *key, const char *val) {
-    omni_pack_str(pk, key);
-    omni_pack_str(pk, val);
-}
-
-void omni_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t val) {
-    omni_pack_str(pk, key);
-    msgpack_pack_uint64(pk, val);
-}
-
-void omni_pack_kv_i64(msgpack_packer *pk, const char *key, int64_t val) {
-    omni_pack_str(pk, key);
-    msgpack_pack_int64(pk, val);
-}
-
-void omni_pack_kv_f64(msgpack_packer *pk, const char *key, double val) {
-    omni_pack_str(pk, key);
-    msgpack_pack_double(pk, val);
-}
-
-static void pack_str_array(msgpack_packer *pk, int n, char *const *v) {
-    msgpack_pack_array(pk, (size_t)(n > 0 ? n : 0));
-    for (int i = 0; i < n; i++)
-        omni_pack_str(pk, v[i]);
-}
-
-/* The start of a table {columns: [...], rows: [...]}: the caller packs
- * nrows rows next. key names the table inside its record, NULL when the
- * table's two keys are the record's own (the caller counted them). */
-void omni_pack_table_head(msgpack_packer *pk, const char *key, const char *const *cols,
-                          size_t ncols, size_t nrows) {
-    if (key) {
-        omni_pack_str(pk, key);
-        msgpack_pack_map(pk, 2);
-    }
-    omni_pack_str(pk, "columns");
-    msgpack_pack_array(pk, ncols);
-    for (size_t i = 0; i < ncols; i++)
-        omni_pack_str(pk, cols[i]);
-    omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, nrows);
-}
-
 /* ---------------------------------------------------------------- records */
 
 void omni_session_write_header(omni_writer_t *w, const omni_header_t *h) {
@@ -151,9 +94,9 @@ void omni_session_write_header(omni_writer_t *w, const omni_header_t *h) {
     omni_pack_kv_i64(pk, "ppid", h->ppid);
     omni_pack_kv_u64(pk, "start_unix_ns", h->start_unix_ns);
     omni_pack_str(pk, "argv");
-    pack_str_array(pk, h->argc, h->argv);
+    omni_pack_str_array(pk, h->argc, h->argv);
     omni_pack_str(pk, "sys_argv");
-    pack_str_array(pk, h->sys_argc, h->sys_argv);
+    omni_pack_str_array(pk, h->sys_argc, h->sys_argv);
     omni_pack_kv_str(pk, "target", h->target);
     omni_pack_kv_str(pk, "cwd", h->cwd);
     omni_pack_kv_str(pk, "executable", h->executable);
@@ -181,109 +124,6 @@ void omni_session_write_header(omni_writer_t *w, const omni_header_t *h) {
     omni_pack_kv_u64(pk, "memory_total_bytes", m->mem_total_bytes);
     omni_pack_kv_str(pk, "os", m->os);
     omni_pack_kv_str(pk, "kernel", m->kernel);
-}
-
-static uint64_t ticks_to_ns(uint64_t ticks, double ns_per_tick) {
-    return (uint64_t)((double)ticks * ns_per_tick + 0.5);
-}
-
-/* calls, primitive_calls, inclusive_ns, exclusive_ns: four cells of a row. */
-static void pack_counts(msgpack_packer *pk, const omni_counts_t *c, double npt) {
-    msgpack_pack_uint64(pk, c->calls);
-    msgpack_pack_uint64(pk, c->calls - c->rec_calls);
-    msgpack_pack_uint64(pk, ticks_to_ns(c->incl, npt));
-    msgpack_pack_uint64(pk, ticks_to_ns(c->excl, npt));
-}
-
-/* CPU time of a thread that is still alive, from the scheduler's own
- * accounting (ns); 0 if it is gone or the file is missing. */
-static uint64_t task_cpu_ns(long tid) {
-    char path[64], buf[128];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    unsigned long long ns = 0;
-    return sscanf(buf, "%llu", &ns) == 1 ? (uint64_t)ns : 0;
-}
-
-static void write_codes(msgpack_packer *pk) {
-    static const char *const cols[] = {"id", "file", "name", "line"};
-    uint32_t n = omni_callprof_code_count();
-    msgpack_pack_map(pk, 3);
-    omni_pack_kv_str(pk, "kind", "codes");
-    omni_pack_table_head(pk, NULL, cols, 4, n);
-    for (uint32_t i = 0; i < n; i++) {
-        const omni_code_info_t *c = omni_callprof_code(i);
-        msgpack_pack_array(pk, 4);
-        msgpack_pack_uint32(pk, i);
-        omni_pack_str(pk, c->file);
-        omni_pack_str(pk, c->name);
-        msgpack_pack_int(pk, c->line);
-    }
-}
-
-static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint64_t main_ident) {
-    static const char *const fcols[] = {"code", "calls", "primitive_calls", "inclusive_ns",
-                                        "exclusive_ns", "max_recursion"};
-    static const char *const ecols[] = {"caller", "callee", "calls", "primitive_calls",
-                                        "inclusive_ns", "exclusive_ns"};
-    uint32_t nf = 0;
-    for (uint32_t i = 0; i < t->fn_cap; i++)
-        nf += t->fn[i].c.calls != 0;
-    uint64_t cpu = task_cpu_ns(t->native_id);
-    if (!cpu && t->cpu_known)
-        cpu = t->cpu_ns;
-    const char *name = t->name[0] ? t->name : t->ident == main_ident ? "MainThread" : NULL;
-
-    msgpack_pack_map(pk, 8);
-    omni_pack_kv_str(pk, "kind", "thread");
-    omni_pack_kv_u64(pk, "id", t->ident);
-    omni_pack_kv_i64(pk, "native_id", t->native_id);
-    omni_pack_kv_str(pk, "name", name);
-    omni_pack_kv_u64(pk, "cpu_ns", cpu);
-    omni_pack_kv_u64(pk, "max_depth", t->max_depth);
-
-    omni_pack_table_head(pk, "functions", fcols, 6, nf);
-    for (uint32_t i = 0; i < t->fn_cap; i++) {
-        const omni_fstat_t *s = &t->fn[i];
-        if (!s->c.calls)
-            continue;
-        msgpack_pack_array(pk, 6);
-        msgpack_pack_uint32(pk, i);
-        pack_counts(pk, &s->c, npt);
-        msgpack_pack_uint32(pk, s->max_level);
-    }
-
-    uint32_t ne = 0;
-    for (uint32_t i = 0; i < t->edge_count; i++)
-        ne += t->edges[i].c.calls != 0;
-    omni_pack_table_head(pk, "edges", ecols, 6, ne);
-    for (uint32_t i = 0; i < t->edge_count; i++) {
-        const omni_edge_t *e = &t->edges[i];
-        if (!e->c.calls)
-            continue;
-        msgpack_pack_array(pk, 6);
-        msgpack_pack_uint32(pk, e->caller);
-        msgpack_pack_uint32(pk, e->callee);
-        pack_counts(pk, &e->c, npt);
-    }
-}
-
-void omni_session_write_profile(omni_writer_t *w, double ns_per_tick, uint64_t main_ident) {
-    write_codes(&w->pk);
-    /* Threads are listed newest first; the session lists them in order of start. */
-    omni_cthread_t *order[4096];
-    size_t n = 0;
-    for (omni_cthread_t *t = omni_callprof_threads(); t && n < 4096; t = t->next)
-        order[n++] = t;
-    while (n)
-        write_thread(&w->pk, order[--n], ns_per_tick, main_ident);
 }
 
 const char *omni_exit_how_name(omni_exit_how_t how) {

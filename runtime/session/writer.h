@@ -1,5 +1,5 @@
 /* session_writer.h - writes the session file: a stream of msgpack maps, one
- * record after another (runtime/SESSION.md). */
+ * record after another (runtime/session/SESSION.md). */
 #ifndef OMNI_SESSION_WRITER_H
 #define OMNI_SESSION_WRITER_H
 
@@ -8,9 +8,8 @@
 #include <stdint.h>
 
 #include "hw/machine.h"
-
-#define OMNI_SESSION_FORMAT "omnipython-session"
-#define OMNI_SESSION_VERSION 1
+#include "runtime/session/format.h"
+#include "runtime/session/pack.h"
 
 /* The writer buffers into a fixed array and writes with write(2): it never
  * calls malloc, so the session can be finished from a fatal-signal handler. */
@@ -34,17 +33,6 @@ int omni_writer_open(omni_writer_t *w, const char *path, omni_writer_how_t how);
 int omni_writer_flush(omni_writer_t *w);
 /* Flushes and closes; idempotent. Returns 0 or -errno. */
 int omni_writer_close(omni_writer_t *w);
-
-/* Packing helpers for the records. */
-void omni_pack_str(msgpack_packer *pk, const char *s);
-void omni_pack_kv_str(msgpack_packer *pk, const char *key, const char *val);
-void omni_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t val);
-void omni_pack_kv_i64(msgpack_packer *pk, const char *key, int64_t val);
-void omni_pack_kv_f64(msgpack_packer *pk, const char *key, double val);
-/* The head of a table {columns, rows}: with key, "key" and the map first;
- * the caller then packs nrows arrays of ncols cells. */
-void omni_pack_table_head(msgpack_packer *pk, const char *key, const char *const *cols,
-                          size_t ncols, size_t nrows);
 
 /* What the header says about the run, filled in at start. */
 typedef struct omni_header {
@@ -91,9 +79,6 @@ typedef struct omni_footer {
 } omni_footer_t;
 
 void omni_session_write_header(omni_writer_t *w, const omni_header_t *h);
-/* The call profile: the code table and one record per thread. ns_per_tick
- * converts the profiler's ticks; main_ident names the main thread. */
-void omni_session_write_profile(omni_writer_t *w, double ns_per_tick, uint64_t main_ident);
 void omni_session_write_footer(omni_writer_t *w, const omni_footer_t *f);
 
 #endif

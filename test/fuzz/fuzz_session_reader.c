@@ -3,8 +3,8 @@
  * message, never a crash, a leak or undefined behaviour. */
 #include "patterns/kb.h"
 #include "patterns/match.h"
-#include "patterns/report.h"
-#include "runtime/session_reader.h"
+#include "patterns/report/report.h"
+#include "runtime/session/reader.h"
 
 #include <stdint.h>
 #include <stdio.h>

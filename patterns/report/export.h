@@ -1,0 +1,23 @@
+/* export.h - a session in the formats other tools read: folded stacks for
+ * flamegraph.pl and Pyroscope, speedscope's JSON, Python's pstats (so
+ * snakeviz and gprof2dot), and Chrome's trace events (Perfetto). Each
+ * format is its own file; all read only the session model. */
+#ifndef OMNI_EXPORT_H
+#define OMNI_EXPORT_H
+
+#include <stdio.h>
+
+#include "runtime/session/reader.h"
+
+/* Each returns 0, -1 on a write error, or -2 when the session lacks what
+ * the format needs (the message is in err). */
+int omni_export_collapsed(const omni_session_t *s, FILE *f, char *err, size_t cap);
+int omni_export_speedscope(const omni_session_t *s, FILE *f, char *err, size_t cap);
+int omni_export_pstats(const omni_session_t *s, FILE *f, char *err, size_t cap);
+int omni_export_chrome(const omni_session_t *s, FILE *f, char *err, size_t cap);
+
+/* The export called name ("collapsed", ...), or NULL. */
+typedef int (*omni_export_fn)(const omni_session_t *, FILE *, char *, size_t);
+omni_export_fn omni_export_find(const char *name);
+
+#endif
