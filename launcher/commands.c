@@ -70,9 +70,17 @@ int omni_cmd_report(const omni_options_t *o) {
         omni_kb_free(&kb);
         return OMNI_EXIT_BADFILE;
     }
+    /* the analysis, built once: the matcher and the report read it */
+    omni_model_t m;
+    if (omni_model_build(&s, &m) < 0) {
+        fprintf(stderr, "omnipython: %s: out of memory analysing the session\n", o->session);
+        omni_session_free(&s);
+        omni_kb_free(&kb);
+        return OMNI_EXIT_OUTPUT;
+    }
     omni_entities_t ents;
     omni_findings_t fs;
-    int analysed = omni_entities_build(&s, &ents) == 0;
+    int analysed = omni_entities_build(&m, &ents) == 0;
     if (analysed && omni_match(&kb, &ents, &fs) < 0) {
         omni_entities_free(&ents);
         analysed = 0;
@@ -82,24 +90,16 @@ int omni_cmd_report(const omni_options_t *o) {
     FILE *f = open_output(o);
     int rc = -1;
     if (f) {
-        const omni_findings_t *found = analysed ? &fs : NULL;
+        omni_report_args_t a = {o->session, analysed ? &fs : NULL, 0, o->explain};
         const char *fmt = o->format ? o->format : "text";
-        if (strcmp(fmt, "json") == 0)
-            rc = omni_report_json(&s, o->session, found, f);
-        else if (strcmp(fmt, "md") == 0) {
-            rc = omni_report_md(&s, o->session, found, f);
-            if (o->explain && omni_explain_md(&s, o->session, found, o->explain, f) < 0)
-                rc = -1;
-        }
-        else if (strcmp(fmt, "html") == 0)
-            rc = omni_report_html(&s, o->session, found, f);
-        else
-            rc = omni_report_text(&s, o->session, found, f, f == stdout && want_color(f));
+        a.color = strcmp(fmt, "text") == 0 && f == stdout && want_color(f);
+        rc = omni_report_find(fmt)(&m, &a, f);
     }
     if (analysed) {
         omni_findings_free(&fs);
         omni_entities_free(&ents);
     }
+    omni_model_free(&m);
     omni_session_free(&s);
     omni_kb_free(&kb);
     return f ? close_output(o, f, rc) : OMNI_EXIT_OUTPUT;

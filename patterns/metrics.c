@@ -238,11 +238,10 @@ const char *omni_entities_missing(const omni_entities_t *x, unsigned needs) {
     return lack ? x->why[__builtin_ctz(lack)] : NULL;
 }
 
-static int build_functions(const omni_session_t *s, const omni_sample_totals_t *st,
-                           const omni_runs_t *runs, omni_entities_t *x) {
-    omni_profile_t p;
-    if (omni_profile_build(s, &p) < 0)
-        return -1;
+static int build_functions(const omni_model_t *m, const omni_runs_t *runs, omni_entities_t *x) {
+    const omni_session_t *s = m->s;
+    const omni_sample_totals_t *st = &m->samples;
+    const omni_profile_t *p = &m->profile;
     /* the byte accounting by function */
     size_t nc = s->n_codes + 1;
     double *rd = calloc(nc, sizeof *rd), *wr = calloc(nc, sizeof *wr),
@@ -256,7 +255,7 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
     int mem = (x->have & OMNI_NEEDS_MEMORY) != 0;
     double mem_wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
     if (mem) {
-        omni_memory_by_code(s, ma, mn, ml, mg);
+        omni_memory_sum_by_code(&m->memory, s->n_codes, ma, mn, ml, mg);
         for (size_t c = 0; c < s->n_codes; c++)
             if (ma[c] > 0 || ml[c] > 0)
                 seen[c] = 1; /* a function with allocation sites is an entity too */
@@ -270,8 +269,8 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
         ops[r->code] += (double)(r->read_ops + r->write_ops);
     }
     double total = (double)st->total;
-    for (size_t i = 0; i < p.n_funcs; i++) {
-        const omni_ftotal_t *f = &p.funcs[i];
+    for (size_t i = 0; i < p->n_funcs; i++) {
+        const omni_ftotal_t *f = &p->funcs[i];
         seen[f->code] = 1;
     }
     /* a function either ran under the frame hook or was only sampled */
@@ -281,8 +280,8 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
     omni_ftotal_t *by_code = calloc(nc, sizeof *by_code);
     if (!by_code)
         goto out;
-    for (size_t i = 0; i < p.n_funcs; i++)
-        by_code[p.funcs[i].code] = p.funcs[i];
+    for (size_t i = 0; i < p->n_funcs; i++)
+        by_code[p->funcs[i].code] = p->funcs[i];
     for (size_t c = 0; c < s->n_codes; c++) {
         if (!seen[c])
             continue;
@@ -301,8 +300,8 @@ static int build_functions(const omni_session_t *s, const omni_sample_totals_t *
             v[M_MAXREC] = (double)f->max_recursion;
             v[M_INCL] = f->inclusive_s;
             v[M_EXCL] = f->exclusive_s;
-            v[M_EXCL_SHARE] = ratio(f->exclusive_s, p.total_exclusive_s);
-            v[M_INCL_SHARE] = ratio(f->inclusive_s, p.total_exclusive_s);
+            v[M_EXCL_SHARE] = ratio(f->exclusive_s, p->total_exclusive_s);
+            v[M_INCL_SHARE] = ratio(f->inclusive_s, p->total_exclusive_s);
             v[M_PER_CALL] = ratio(f->exclusive_s, (double)f->calls);
         }
         if (x->have & OMNI_NEEDS_SAMPLES) {
@@ -344,7 +343,6 @@ out:
     free(mn);
     free(ml);
     free(mg);
-    omni_profile_free(&p);
     return rc;
 }
 
@@ -600,34 +598,20 @@ static int build_files(const omni_session_t *s, omni_entities_t *x) {
     return rc;
 }
 
-int omni_entities_build(const omni_session_t *s, omni_entities_t *out) {
+int omni_entities_build(const omni_model_t *m, omni_entities_t *out) {
+    const omni_session_t *s = m->s;
     memset(out, 0, sizeof *out);
-    omni_timeline_summary_t tl;
-    omni_timeline_summarize(s, &tl);
-    find_needs(s, &tl, out);
-    omni_sample_totals_t st;
-    if (omni_samples_build(s, &st) < 0)
-        return -1;
-    omni_runs_t runs, *rp = NULL;
-    if (out->have & OMNI_NEEDS_REPEATS) {
-        if (omni_runs_build(s, &runs) < 0) {
-            omni_samples_free(&st);
-            return -1;
-        }
-        rp = &runs;
-    }
-    int rc = build_functions(s, &st, rp, out);
+    find_needs(s, &m->timeline, out);
+    const omni_runs_t *rp = out->have & OMNI_NEEDS_REPEATS ? &m->runs : NULL;
+    int rc = build_functions(m, rp, out);
     if (rc == 0 && (out->have & OMNI_NEEDS_SAMPLES))
-        rc = build_lines(s, &st, out);
+        rc = build_lines(s, &m->samples, out);
     if (rc == 0)
         rc = build_threads(s, out);
     if (rc == 0)
-        rc = build_process(s, &st, &tl, rp, out);
+        rc = build_process(s, &m->samples, &m->timeline, rp, out);
     if (rc == 0 && (out->have & OMNI_NEEDS_EVENTS))
         rc = build_files(s, out);
-    omni_samples_free(&st);
-    if (rp)
-        omni_runs_free(rp);
     if (rc < 0)
         omni_entities_free(out);
     return rc;

@@ -61,8 +61,8 @@ typedef struct omni_entities {
     char why[16][160];     /* why a need is missing, by its bit's index */
 } omni_entities_t;
 
-/* The entities of a (joined) session. Returns 0 or -1 (memory). */
-int omni_entities_build(const omni_session_t *s, omni_entities_t *out);
+/* The entities of a (joined) session's analysis. Returns 0 or -1 (memory). */
+int omni_entities_build(const omni_model_t *m, omni_entities_t *out);
 void omni_entities_free(omni_entities_t *x);
 /* A static scan joined to the run: lookup gives a function's cyclomatic
  * complexity (or -1 when the scan has no such function); the entities then

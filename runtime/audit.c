@@ -3,6 +3,7 @@
  * inside the audit hook with the GIL held; rows live in one table that the
  * end of the run writes without allocating. */
 #include "runtime/audit.h"
+#include "runtime/slots.h"
 #include "runtime/ownmem.h"
 
 #include "runtime/callprof.h"
@@ -78,12 +79,8 @@ static int grow(void) {
     uint32_t *slots = omni_own_calloc(2 * (size_t)cap, sizeof *slots);
     if (!slots)
         return -1;
-    for (uint32_t i = 0; i < au.n; i++) {
-        uint32_t j = (uint32_t)(au.rows[i].hash & (2 * cap - 1));
-        while (slots[j])
-            j = (j + 1) & (2 * cap - 1);
-        slots[j] = i + 1;
-    }
+    for (uint32_t i = 0; i < au.n; i++)
+        omni_slots_put(slots, 2 * cap - 1, (uint32_t)au.rows[i].hash, i);
     free(au.slots);
     au.slots = slots;
     au.cap = cap;
@@ -115,12 +112,9 @@ static row_t *row_for(int kind, uint32_t code, const char *what, const char *det
         free(d);
         goto exit;
     }
-    uint32_t mask = 2 * au.cap - 1, j = (uint32_t)(h & mask);
-    while (au.slots[j])
-        j = (j + 1) & mask;
     r = &au.rows[au.n];
     *r = (row_t){(uint8_t)kind, code, w, d, 0, 0, h};
-    au.slots[j] = ++au.n;
+    omni_slots_put(au.slots, 2 * au.cap - 1, (uint32_t)h, au.n++);
 exit:
     au.busy = 0;
     return r;

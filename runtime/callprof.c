@@ -4,6 +4,7 @@
 #include "runtime/ownmem.h"
 
 #include "runtime/callprof.h"
+#include "runtime/slots.h"
 #include "runtime/clock.h"
 #include "runtime/stackswitch.h"
 
@@ -276,12 +277,8 @@ static int grow_edges(omni_cthread_t *t) {
         memcpy(e, t->edges, t->edge_count * sizeof *e);
     uint32_t *slots = (uint32_t *)(e + cap);
     memset(slots, 0, 2 * cap * sizeof *slots);
-    for (uint32_t i = 0; i < t->edge_count; i++) {
-        uint32_t j = edge_hash(e[i].caller, e[i].callee) & (2 * cap - 1);
-        while (slots[j])
-            j = (j + 1) & (2 * cap - 1);
-        slots[j] = i + 1;
-    }
+    for (uint32_t i = 0; i < t->edge_count; i++)
+        omni_slots_put(slots, 2 * cap - 1, edge_hash(e[i].caller, e[i].callee), i);
     free(t->edges);
     t->edges = e;
     t->edge_cap = cap;
@@ -303,16 +300,11 @@ static inline uint32_t edge_find(omni_cthread_t *t, uint32_t caller, uint32_t ca
     }
     if (t->edge_count == t->edge_cap && grow_edges(t) < 0)
         return OMNI_CODE_NONE;
-    uint32_t mask = 2 * t->edge_cap - 1;
-    uint32_t *slots = edge_slots(t);
-    uint32_t j = edge_hash(caller, callee) & mask;
-    while (slots[j])
-        j = (j + 1) & mask;
     uint32_t i = t->edge_count++;
     memset(&t->edges[i], 0, sizeof t->edges[i]);
     t->edges[i].caller = caller;
     t->edges[i].callee = callee;
-    slots[j] = i + 1;
+    omni_slots_put(edge_slots(t), 2 * t->edge_cap - 1, edge_hash(caller, callee), i);
     return i;
 }
 

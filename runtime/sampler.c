@@ -5,6 +5,7 @@
 #include "runtime/pylayout.h"
 
 #include "runtime/sampler.h"
+#include "runtime/slots.h"
 
 #include "runtime/callprof.h"
 
@@ -82,10 +83,8 @@ static int grow_nodes(void) {
         return -1;
     for (uint32_t i = 0; i < sm.n_nodes; i++) {
         const node_t *x = &sm.nodes[i];
-        uint32_t j = mix(((uint64_t)x->parent << 32) | x->code, (uint64_t)x->offset) & (2 * cap - 1);
-        while (slots[j])
-            j = (j + 1) & (2 * cap - 1);
-        slots[j] = i + 1;
+        omni_slots_put(slots, 2 * cap - 1,
+                       mix(((uint64_t)x->parent << 32) | x->code, (uint64_t)x->offset), i);
     }
     free(sm.node_slots);
     sm.node_slots = slots;
@@ -105,13 +104,10 @@ static uint32_t node_for(uint32_t parent, uint32_t code, int32_t offset) {
     }
     if (sm.n_nodes >= MAX_NODES || (sm.n_nodes == sm.node_cap && grow_nodes() < 0))
         return NO_NODE;
-    uint32_t mask = 2 * sm.node_cap - 1;
-    uint32_t j = mix(((uint64_t)parent << 32) | code, (uint64_t)offset) & mask;
-    while (sm.node_slots[j])
-        j = (j + 1) & mask;
     sm.nodes[sm.n_nodes] = (node_t){parent, code, offset};
-    sm.node_slots[j] = ++sm.n_nodes;
-    return sm.n_nodes - 1;
+    omni_slots_put(sm.node_slots, 2 * sm.node_cap - 1,
+                   mix(((uint64_t)parent << 32) | code, (uint64_t)offset), sm.n_nodes);
+    return sm.n_nodes++;
 }
 
 static int grow_leaves(void) {
@@ -123,12 +119,8 @@ static int grow_leaves(void) {
     uint32_t *slots = calloc(2 * (size_t)cap, sizeof *slots);
     if (!slots)
         return -1;
-    for (uint32_t i = 0; i < sm.n_leaves; i++) {
-        uint32_t j = mix(sm.leaves[i].thread, sm.leaves[i].node) & (2 * cap - 1);
-        while (slots[j])
-            j = (j + 1) & (2 * cap - 1);
-        slots[j] = i + 1;
-    }
+    for (uint32_t i = 0; i < sm.n_leaves; i++)
+        omni_slots_put(slots, 2 * cap - 1, mix(sm.leaves[i].thread, sm.leaves[i].node), i);
     free(sm.leaf_slots);
     sm.leaf_slots = slots;
     sm.leaf_cap = cap;
@@ -146,12 +138,9 @@ static leaf_t *leaf_for(uint32_t thread, uint32_t node) {
     }
     if (sm.n_leaves == sm.leaf_cap && grow_leaves() < 0)
         return NULL;
-    uint32_t mask = 2 * sm.leaf_cap - 1, j = mix(thread, node) & mask;
-    while (sm.leaf_slots[j])
-        j = (j + 1) & mask;
     sm.leaves[sm.n_leaves] = (leaf_t){thread, node, 0, 0, 0};
-    sm.leaf_slots[j] = ++sm.n_leaves;
-    return &sm.leaves[sm.n_leaves - 1];
+    omni_slots_put(sm.leaf_slots, 2 * sm.leaf_cap - 1, mix(thread, node), sm.n_leaves);
+    return &sm.leaves[sm.n_leaves++];
 }
 
 static thr_t *thread_for(long native_id, unsigned long ident, uint32_t *index) {

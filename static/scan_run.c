@@ -195,18 +195,16 @@ static int hot_cmp(const void *x, const void *y) {
 }
 
 /* The run's caller -> callee pairs onto the static graph. */
-static void mark_edges(const jctx_t *c, const omni_session_t *s, omni_cg_t *cg) {
-    omni_profile_t p;
-    if (!cg || omni_profile_build(s, &p) < 0)
-        return;
-    for (size_t i = 0; i < p.n_edges; i++) {
-        const omni_scode_t *a = &s->codes[p.edges[i].caller], *b = &s->codes[p.edges[i].callee];
+static void mark_edges(const jctx_t *c, const omni_model_t *m, omni_cg_t *cg) {
+    const omni_session_t *s = m->s;
+    const omni_profile_t *p = &m->profile;
+    for (size_t i = 0; cg && i < p->n_edges; i++) {
+        const omni_scode_t *a = &s->codes[p->edges[i].caller], *b = &s->codes[p->edges[i].callee];
         char ra[PATH_MAX], rb[PATH_MAX];
         if (a->file && b->file && a->name && b->name && relative(c, a->file, ra, sizeof ra) &&
             relative(c, b->file, rb, sizeof rb))
-            omni_cg_seen(cg, ra, a->name, rb, b->name, p.edges[i].calls);
+            omni_cg_seen(cg, ra, a->name, rb, b->name, p->edges[i].calls);
     }
-    omni_profile_free(&p);
 }
 
 int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *results,
@@ -228,6 +226,7 @@ int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *r
     if (!realpath(o->root, c.root))
         snprintf(c.root, sizeof c.root, "%s", o->root);
     omni_kb_t kb;
+    omni_model_t model;
     omni_entities_t ents;
     omni_findings_t fs;
     int rc = -1;
@@ -239,12 +238,16 @@ int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *r
         snprintf(err, cap, "%s", lerr);
         goto out_session;
     }
-    if (omni_entities_build(&s, &ents) < 0) {
+    if (omni_model_build(&s, &model) < 0) {
         snprintf(err, cap, "out of memory");
         goto out_kb;
     }
+    if (omni_entities_build(&model, &ents) < 0) {
+        snprintf(err, cap, "out of memory");
+        goto out_model;
+    }
     omni_entities_join_scan(&ents, lookup, &c);
-    mark_edges(&c, &s, cg);
+    mark_edges(&c, &model, cg);
     if (omni_match(&kb, &ents, &fs) < 0) {
         snprintf(err, cap, "out of memory");
         goto out_ents;
@@ -308,6 +311,8 @@ int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *r
     omni_findings_free(&fs);
 out_ents:
     omni_entities_free(&ents);
+out_model:
+    omni_model_free(&model);
 out_kb:
     omni_kb_free(&kb);
 out_session:

@@ -1,6 +1,6 @@
 /* events.c - the audited events of a session (or a joined tree), added up
  * by what happened and where, for the reports. */
-#include "patterns/model/model.h"
+#include "patterns/model/analysis.h"
 
 #include <stdlib.h>
 #include <string.h>

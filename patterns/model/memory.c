@@ -3,7 +3,7 @@
  * ended and at the peak, and leak candidates: sites whose sampled blocks
  * alive at the end were allocated steadily across the run (not at import
  * time), with the growth rate fitted to them. */
-#include "patterns/model/model.h"
+#include "patterns/model/analysis.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -180,25 +180,30 @@ void omni_memory_free(omni_memory_t *m) {
     memset(m, 0, sizeof *m);
 }
 
+void omni_memory_sum_by_code(const omni_memory_t *m, size_t n_codes, double *alloc,
+                             double *allocs, double *live, double *growth) {
+    for (size_t i = 0; i < m->n_sites; i++) {
+        int64_t c = m->sites[i].code;
+        if (c < 0 || (size_t)c >= n_codes)
+            continue;
+        if (alloc)
+            alloc[c] += m->sites[i].alloc_bytes;
+        if (allocs)
+            allocs[c] += m->sites[i].allocs;
+        if (live)
+            live[c] += m->sites[i].live_bytes;
+    }
+    for (size_t i = 0; growth && i < m->n_leaks; i++)
+        if (m->leaks[i].code >= 0 && (size_t)m->leaks[i].code < n_codes)
+            growth[m->leaks[i].code] += m->leaks[i].growth_bytes_per_s;
+}
+
 int omni_memory_by_code(const omni_session_t *s, double *alloc, double *allocs, double *live,
                         double *growth) {
     omni_memory_t m;
     if (omni_memory_build(s, &m) < 0)
         return -1;
-    for (size_t i = 0; i < m.n_sites; i++) {
-        int64_t c = m.sites[i].code;
-        if (c < 0 || (size_t)c >= s->n_codes)
-            continue;
-        if (alloc)
-            alloc[c] += m.sites[i].alloc_bytes;
-        if (allocs)
-            allocs[c] += m.sites[i].allocs;
-        if (live)
-            live[c] += m.sites[i].live_bytes;
-    }
-    for (size_t i = 0; growth && i < m.n_leaks; i++)
-        if (m.leaks[i].code >= 0 && (size_t)m.leaks[i].code < s->n_codes)
-            growth[m.leaks[i].code] += m.leaks[i].growth_bytes_per_s;
+    omni_memory_sum_by_code(&m, s->n_codes, alloc, allocs, live, growth);
     omni_memory_free(&m);
     return 0;
 }

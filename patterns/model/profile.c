@@ -1,6 +1,6 @@
 /* profile.c - merges the per-thread call tables of a session into totals;
  * names a function's file as the run saw it. */
-#include "patterns/model/model.h"
+#include "patterns/model/analysis.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 #include "patterns/model/runs.h"
 #include "runtime/grow.h"
 
-#include "patterns/model/model.h"
+#include "patterns/model/analysis.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* samples.c - what the stack samples say per function and per line. */
-#include "patterns/model/model.h"
+#include "patterns/model/analysis.h"
 
 #include <stdlib.h>
 #include <string.h>

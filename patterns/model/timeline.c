@@ -1,6 +1,6 @@
 /* timeline.c - summarises the monitor's timeline: totals over the run,
  * extremes of the intervals, and what the probes could not read. */
-#include "patterns/model/model.h"
+#include "patterns/model/analysis.h"
 
 #include "runtime/session/mp_get.h"
 

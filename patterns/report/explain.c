@@ -39,11 +39,10 @@ static void source_context(omni_json_t *j, const char *file, int64_t line) {
     omni_json_end_array(j);
 }
 
-int omni_explain_bundle(const omni_session_t *s, const char *session_path,
+int omni_explain_bundle(const omni_model_t *m, const char *session_path,
                         const struct omni_findings *fs, FILE *f) {
-    omni_sample_totals_t st;
-    if (omni_samples_build(s, &st) < 0)
-        return -1;
+    const omni_session_t *s = m->s;
+    const omni_sample_totals_t *st = &m->samples;
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
@@ -82,15 +81,15 @@ int omni_explain_bundle(const omni_session_t *s, const char *session_path,
     /* where the samples were, with the code around each line */
     omni_json_key(&j, "hot_spots");
     omni_json_begin_array(&j);
-    for (size_t i = 0; i < st.n_lines && i < HOT_SPOTS; i++) {
-        const omni_line_total_t *l = &st.lines[i];
+    for (size_t i = 0; i < st->n_lines && i < HOT_SPOTS; i++) {
+        const omni_line_total_t *l = &st->lines[i];
         const omni_scode_t *c = &s->codes[l->code];
         omni_json_begin_object(&j);
         omni_json_kv_str(&j, "file", c->file);
         omni_json_kv_str(&j, "function", c->name);
         omni_json_kv_int(&j, "line", l->line);
         omni_json_kv_num(&j, "share_of_samples",
-            st.total ? (double)l->samples / (double)st.total : 0);
+            st->total ? (double)l->samples / (double)st->total : 0);
         omni_json_kv_num(&j, "share_on_cpu", l->samples ? (double)l->cpu / (double)l->samples : 0);
         source_context(&j, c->file, l->line);
         omni_json_end_object(&j);
@@ -98,19 +97,18 @@ int omni_explain_bundle(const omni_session_t *s, const char *session_path,
     omni_json_end_array(&j);
     omni_json_end_object(&j);
     fputc('\n', f);
-    omni_samples_free(&st);
     return ferror(f) ? -1 : 0;
 }
 
 /* The bundle written to bundle_path, sent when an endpoint is set. Returns
  * the answer (free it) or NULL; note says what happened. */
-static char *ask(const omni_session_t *s, const char *session_path, const omni_findings_t *fs,
+static char *ask(const omni_model_t *am, const char *session_path, const omni_findings_t *fs,
                  const char *bundle_path, char *note, size_t cap, int *failed) {
     *failed = 0;
     char *bundle = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&bundle, &len);
-    int rc = m ? omni_explain_bundle(s, session_path, fs, m) : -1;
+    int rc = m ? omni_explain_bundle(am, session_path, fs, m) : -1;
     if (m && fclose(m) != 0)
         rc = -1;
     errno = 0;
@@ -141,11 +139,11 @@ static char *ask(const omni_session_t *s, const char *session_path, const omni_f
     return answer;
 }
 
-int omni_explain_md(const omni_session_t *s, const char *session_path,
+int omni_explain_md(const omni_model_t *m, const char *session_path,
                     const struct omni_findings *findings, const char *bundle_path, FILE *md) {
     char note[1024] = "";
     int failed = 0;
-    char *answer = ask(s, session_path, findings, bundle_path, note, sizeof note, &failed);
+    char *answer = ask(m, session_path, findings, bundle_path, note, sizeof note, &failed);
     if (note[0])
         fprintf(md, "\n## Explanation by a language model\n\n> %s\n%s%s", note,
                 answer ? "\n" : "", answer ? answer : "");

@@ -77,7 +77,7 @@ int omni_html_fill(FILE *f, const char *tpl, const char *data, size_t len) {
     return ferror(f) ? -1 : 0;
 }
 
-int omni_report_html(const omni_session_t *s, const char *session_path,
+int omni_report_html(const omni_model_t *model, const char *session_path,
                      const struct omni_findings *findings, FILE *f) {
     if (omni_n_html_template < 1)
         return -1;
@@ -87,11 +87,11 @@ int omni_report_html(const omni_session_t *s, const char *session_path,
     if (!m)
         return -1;
     fputs("{\"report\":", m);
-    int rc = omni_report_json(s, session_path, findings, m);
+    int rc = omni_report_json(model, session_path, findings, m);
     fputs(",\"flame\":", m);
     omni_json_t j;
     omni_json_init(&j, m);
-    flame_json(&j, s);
+    flame_json(&j, model->s);
     fputc('}', m);
     if (fclose(m) != 0 || rc < 0 || !buf) {
         free(buf);

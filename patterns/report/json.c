@@ -92,34 +92,29 @@ static int fn_runs_by_excl(const void *x, const void *y) {
 }
 
 /* --repeat: the runs' walls and the functions' spread over them. */
-static void write_repeats(omni_json_t *j, const omni_session_t *s) {
-    omni_runs_t r;
+static void write_repeats(omni_json_t *j, const omni_session_t *s, const omni_runs_t *r) {
     if (!s->n_runs) {
         unavailable(j, "repeats", "one run of the target (--repeat N runs it N times)");
         return;
     }
-    if (omni_runs_build(s, &r) < 0) {
-        unavailable(j, "repeats", "out of memory");
-        return;
-    }
     available(j, "repeats");
-    omni_json_kv_int(j, "runs", r.runs);
+    omni_json_kv_int(j, "runs", r->runs);
     omni_json_kv_int(j, "shown_run", s->run_index);
     omni_json_key(j, "wall_s");
     omni_json_begin_array(j);
-    for (int i = 0; i < r.runs; i++)
-        omni_json_num(j, r.walls[i]);
+    for (int i = 0; i < r->runs; i++)
+        omni_json_num(j, r->walls[i]);
     omni_json_end_array(j);
-    omni_json_kv_num(j, "wall_mean_s", r.wall_mean);
-    omni_json_kv_num(j, "wall_sd_s", r.wall_sd);
+    omni_json_kv_num(j, "wall_mean_s", r->wall_mean);
+    omni_json_kv_num(j, "wall_sd_s", r->wall_sd);
     omni_json_key(j, "functions");
     omni_json_begin_array(j);
     /* the functions with the most time on average */
-    const omni_fn_runs_t **top = malloc((r.n + 1) * sizeof *top);
+    const omni_fn_runs_t **top = malloc((r->n + 1) * sizeof *top);
     size_t n = 0;
-    for (size_t i = 0; top && i < r.n; i++)
-        if (r.f[i].excl_mean > 0)
-            top[n++] = &r.f[i];
+    for (size_t i = 0; top && i < r->n; i++)
+        if (r->f[i].excl_mean > 0)
+            top[n++] = &r->f[i];
     if (top)
         qsort(top, n, sizeof *top, fn_runs_by_excl);
     for (size_t i = 0; i < n && i < 100; i++) {
@@ -138,7 +133,6 @@ static void write_repeats(omni_json_t *j, const omni_session_t *s) {
     free(top);
     omni_json_end_array(j);
     omni_json_end_object(j);
-    omni_runs_free(&r);
 }
 
 /* omni.profile's regions: totals by name, then the instances. */
@@ -259,18 +253,13 @@ static void write_native(omni_json_t *j, const omni_session_t *s) {
     omni_json_end_object(j);
 }
 
-static void write_memory(omni_json_t *j, const omni_session_t *s) {
-    omni_memory_t m;
+static void write_memory(omni_json_t *j, const omni_session_t *s, const omni_memory_t *m) {
     if (!s->has_memory) {
         unavailable(j, "memory", "no allocation accounting in this run (--mode full or --memory)");
         return;
     }
     if (!s->memory_available) {
         unavailable(j, "memory", s->memory_reason ? s->memory_reason : "not measured");
-        return;
-    }
-    if (omni_memory_build(s, &m) < 0) {
-        unavailable(j, "memory", "out of memory reading the allocation sites");
         return;
     }
     double wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
@@ -285,7 +274,7 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     omni_json_kv_num(j, "allocations_per_s", wall > 0 ? (double)s->mem_allocations / wall : NAN);
     omni_json_kv_num(j, "sample_interval_bytes", s->mem_interval_bytes);
     omni_json_kv_uint(j, "samples", s->mem_samples);
-    omni_json_kv_num(j, "import_time_live_bytes", m.import_time_bytes);
+    omni_json_kv_num(j, "import_time_live_bytes", m->import_time_bytes);
     write_native(j, s);
     omni_json_kv_str(j, "estimates",
         "sites' bytes and counts are estimated from allocations sampled "
@@ -294,8 +283,8 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
         "are exact");
     omni_json_key(j, "sites");
     omni_json_begin_array(j);
-    for (size_t i = 0; i < m.n_sites && i < 200; i++) {
-        const omni_mem_site_t *x = &m.sites[i];
+    for (size_t i = 0; i < m->n_sites && i < 200; i++) {
+        const omni_mem_site_t *x = &m->sites[i];
         omni_json_begin_object(j);
         site_fields(j, s, x->code, x->line, x->native);
         omni_json_kv_num(j, "allocated_bytes", x->alloc_bytes);
@@ -326,8 +315,8 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     omni_json_end_object(j);
     omni_json_key(j, "leaks");
     omni_json_begin_array(j);
-    for (size_t i = 0; i < m.n_leaks; i++) {
-        const omni_mem_leak_t *x = &m.leaks[i];
+    for (size_t i = 0; i < m->n_leaks; i++) {
+        const omni_mem_leak_t *x = &m->leaks[i];
         omni_json_begin_object(j);
         site_fields(j, s, x->code, x->line, x->native);
         omni_json_kv_num(j, "live_bytes", x->live_bytes);
@@ -341,7 +330,6 @@ static void write_memory(omni_json_t *j, const omni_session_t *s) {
     }
     omni_json_end_array(j);
     omni_json_end_object(j);
-    omni_memory_free(&m);
 }
 
 static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_profile_t *p,
@@ -904,11 +892,9 @@ static void write_sampling(omni_json_t *j, const omni_session_t *s,
     omni_json_end_object(j);
 }
 
-int omni_report_json(const omni_session_t *s, const char *session_path,
+int omni_report_json(const omni_model_t *m, const char *session_path,
                      const struct omni_findings *findings, FILE *f) {
-    omni_profile_t p;
-    if (omni_profile_build(s, &p) < 0)
-        return -1;
+    const omni_session_t *s = m->s;
     omni_json_t j;
     omni_json_init(&j, f);
     omni_json_begin_object(&j);
@@ -916,33 +902,24 @@ int omni_report_json(const omni_session_t *s, const char *session_path,
     omni_json_kv_int(&j, "schema_version", OMNI_REPORT_SCHEMA_VERSION);
     write_run(&j, s, session_path);
     write_processes(&j, s);
-    write_repeats(&j, s);
+    write_repeats(&j, s, &m->runs);
     write_regions(&j, s);
-    omni_sample_totals_t st;
-    if (omni_samples_build(s, &st) < 0) {
-        omni_profile_free(&p);
-        return -1;
-    }
-    write_functions(&j, s, &p, &st);
-    write_lines(&j, s, &st);
+    write_functions(&j, s, &m->profile, &m->samples);
+    write_lines(&j, s, &m->samples);
     write_threads(&j, s);
-    write_sampling(&j, s, &st);
-    write_memory(&j, s);
+    write_sampling(&j, s, &m->samples);
+    write_memory(&j, s, &m->memory);
     write_io(&j, s);
     write_imports(&j, s);
     write_subprocesses(&j, s);
     write_conflicts(&j, s);
-    omni_timeline_summary_t tl;
-    omni_timeline_summarize(s, &tl);
-    write_gpu(&j, &tl);
-    write_counters(&j, &tl);
-    write_timeline(&j, s, &tl);
-    write_energy(&j, &tl);
+    write_gpu(&j, &m->timeline);
+    write_counters(&j, &m->timeline);
+    write_timeline(&j, s, &m->timeline);
+    write_energy(&j, &m->timeline);
     write_hardware(&j, s);
     omni_findings_json(&j, findings);
     omni_json_end_object(&j);
     fputc('\n', f);
-    omni_samples_free(&st);
-    omni_profile_free(&p);
     return ferror(f) ? -1 : 0;
 }

@@ -109,9 +109,8 @@ static void bottlenecks(FILE *f, const omni_session_t *s, const omni_profile_t *
 
 /* Allocation accounting's section: the heaps' totals, the top sites, the
  * leak candidates (when --memory ran). */
-static void memory(FILE *f, const omni_session_t *s) {
-    omni_memory_t m;
-    if (!s->has_memory || !s->memory_available || omni_memory_build(s, &m) < 0)
+static void memory(FILE *f, const omni_session_t *s, const omni_memory_t *m) {
+    if (!s->has_memory || !s->memory_available)
         return;
     char a[32], b[32], c[32];
     fprintf(f, "\n## Memory\n\n- Python's allocators: peak %s at %.2f s, %s alive at the end; "
@@ -128,13 +127,13 @@ static void memory(FILE *f, const omni_session_t *s) {
                 omni_fmt_bytes((double)s->native_exit_live_bytes, b, sizeof b),
                 (unsigned long long)s->native_allocations,
                 omni_fmt_bytes((double)s->native_allocated_bytes, c, sizeof c));
-    if (m.n_sites) {
+    if (m->n_sites) {
         fprintf(f, "\nAllocation sites (estimated from allocations sampled every %s on "
                    "average):\n\n| where | heap | allocated | alive at the end |\n"
                    "|---|---|---:|---:|\n",
                 omni_fmt_bytes(s->mem_interval_bytes, a, sizeof a));
-        for (size_t i = 0; i < m.n_sites && i < TOP_N; i++) {
-            const omni_mem_site_t *x = &m.sites[i];
+        for (size_t i = 0; i < m->n_sites && i < TOP_N; i++) {
+            const omni_mem_site_t *x = &m->sites[i];
             const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
             if (!code) {
                 fputs("| (no Python frame: start-up, shutdown, C threads)", f);
@@ -150,8 +149,8 @@ static void memory(FILE *f, const omni_session_t *s) {
                     omni_fmt_bytes(x->live_bytes, b, sizeof b));
         }
     }
-    for (size_t i = 0; i < m.n_leaks && i < 5; i++) {
-        const omni_mem_leak_t *x = &m.leaks[i];
+    for (size_t i = 0; i < m->n_leaks && i < 5; i++) {
+        const omni_mem_leak_t *x = &m->leaks[i];
         const omni_scode_t *code = x->code >= 0 ? &s->codes[x->code] : NULL;
         fprintf(f, "%s- Leak candidate: `", i ? "" : "\n");
         cell(f, code ? code->name : "?");
@@ -167,29 +166,19 @@ static void memory(FILE *f, const omni_session_t *s) {
         }
         fputc('\n', f);
     }
-    omni_memory_free(&m);
 }
 
-int omni_report_md(const omni_session_t *s, const char *session_path,
+int omni_report_md(const omni_model_t *m, const char *session_path,
                    const omni_findings_t *fs, FILE *f) {
-    omni_profile_t p;
-    omni_sample_totals_t st;
-    if (omni_profile_build(s, &p) < 0)
-        return -1;
-    if (omni_samples_build(s, &st) < 0) {
-        omni_profile_free(&p);
-        return -1;
-    }
-    omni_timeline_summary_t tl;
-    omni_timeline_summarize(s, &tl);
+    const omni_session_t *s = m->s;
     fprintf(f, "# omnipython report: %s\n\nSession `%s`", s->target ? s->target : "?",
             session_path);
     if (s->session_id)
         fprintf(f, " (id %s)", s->session_id);
     fprintf(f, ".\n\n");
-    summary(f, s, &tl, &st);
-    bottlenecks(f, s, &p, &st);
-    memory(f, s);
+    summary(f, s, &m->timeline, &m->samples);
+    bottlenecks(f, s, &m->profile, &m->samples);
+    memory(f, s, &m->memory);
 
     fprintf(f, "\n## Findings\n");
     if (!omni_findings_print(f, s, fs, 1))
@@ -213,7 +202,5 @@ int omni_report_md(const omni_session_t *s, const char *session_path,
                "metrics that should move. On a busy machine run both with `--repeat 5`: single "
                "runs vary by a few percent, and --diff then tells a change from the noise.\n",
             session_path, session_path);
-    omni_samples_free(&st);
-    omni_profile_free(&p);
     return ferror(f) ? -1 : 0;
 }

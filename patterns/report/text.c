@@ -13,6 +13,7 @@ typedef struct {
     FILE *f;
     int color;
     const omni_session_t *s;
+    const omni_model_t *m;
 } out_t;
 
 static const char *bold(const out_t *o) { return o->color ? "\033[1m" : ""; }
@@ -188,27 +189,24 @@ static void print_hot_lines(const out_t *o) {
     FILE *f = o->f;
     if (!s->has_samples)
         return;
-    omni_sample_totals_t st;
-    if (omni_samples_build(s, &st) < 0)
-        return;
+    const omni_sample_totals_t *st = &o->m->samples;
     fprintf(f, "\n%sHot lines%s  %s(%llu stack samples every %.0f ms, %llu on a CPU; %% of samples "
                "with the line innermost)%s\n",
-            bold(o), reset(o), dim(o), (unsigned long long)st.total, s->sample_interval_s * 1000,
-            (unsigned long long)st.cpu, reset(o));
-    if (!st.n_lines)
+            bold(o), reset(o), dim(o), (unsigned long long)st->total, s->sample_interval_s * 1000,
+            (unsigned long long)st->cpu, reset(o));
+    if (!st->n_lines)
         fprintf(f, "  (no sample found Python code running)\n");
-    for (size_t i = 0; i < st.n_lines && i < LINES_N; i++) {
-        const omni_line_total_t *l = &st.lines[i];
+    for (size_t i = 0; i < st->n_lines && i < LINES_N; i++) {
+        const omni_line_total_t *l = &st->lines[i];
         const omni_scode_t *c = &s->codes[l->code];
         char src[160];
         fprintf(f, "  %5.1f%% %s%5.1f%% cpu%s  %s:%lld  %s%s%s\n",
-                st.total ? 100.0 * (double)l->samples / (double)st.total : 0, dim(o),
-                st.total ? 100.0 * (double)l->cpu / (double)st.total : 0, reset(o),
+                st->total ? 100.0 * (double)l->samples / (double)st->total : 0, dim(o),
+                st->total ? 100.0 * (double)l->cpu / (double)st->total : 0, reset(o),
                 omni_short_file(s, c->file), (long long)l->line, bold(o),
                 omni_source_line(c->file, l->line, src, sizeof src), reset(o));
         fprintf(f, "          %sin %s%s\n", dim(o), c->name, reset(o));
     }
-    omni_samples_free(&st);
 }
 
 /* Bytes by descriptor kind and the functions that moved the most. */
@@ -323,71 +321,70 @@ static void print_bytes_or_q(FILE *f, double b) {
 }
 
 static void print_resources(const out_t *o) {
-    omni_timeline_summary_t t;
-    omni_timeline_summarize(o->s, &t);
+    const omni_timeline_summary_t *t = &o->m->timeline;
     FILE *f = o->f;
     fprintf(f, "\n%sResources%s  ", bold(o), reset(o));
-    if (!t.available) {
-        fprintf(f, "%s(no timeline: %s)%s\n", dim(o), t.reason, reset(o));
+    if (!t->available) {
+        fprintf(f, "%s(no timeline: %s)%s\n", dim(o), t->reason, reset(o));
         return;
     }
-    fprintf(f, "%s(monitor: %zu samples every %.0f ms over %.2f s)%s\n", dim(o), t.samples,
-            t.interval_s * 1000, t.span_s, reset(o));
+    fprintf(f, "%s(monitor: %zu samples every %.0f ms over %.2f s)%s\n", dim(o), t->samples,
+            t->interval_s * 1000, t->span_s, reset(o));
     fprintf(f, "  CPU %.0f%% mean, %.0f%% max of one core;  machine busy %.0f%% mean\n",
-            t.cpu_pct_mean, t.cpu_pct_max, t.machine_busy_pct_mean);
+            t->cpu_pct_mean, t->cpu_pct_max, t->machine_busy_pct_mean);
     fprintf(f, "  RSS peak ");
-    print_bytes_or_q(f, t.peak_rss_bytes);
+    print_bytes_or_q(f, t->peak_rss_bytes);
     fprintf(f, ", at the end ");
-    print_bytes_or_q(f, t.final_rss_bytes);
-    fprintf(f, ";  threads %.0f max;  open files %.0f max\n", t.threads_max, t.fds_max);
+    print_bytes_or_q(f, t->final_rss_bytes);
+    fprintf(f, ";  threads %.0f max;  open files %.0f max\n", t->threads_max, t->fds_max);
     fprintf(f, "  disk read ");
-    print_bytes_or_q(f, t.read_bytes);
+    print_bytes_or_q(f, t->read_bytes);
     fprintf(f, ", written ");
-    print_bytes_or_q(f, t.write_bytes);
-    fprintf(f, ";  read/write calls %.0f / %.0f moving ", t.syscr, t.syscw);
-    print_bytes_or_q(f, t.rchar);
+    print_bytes_or_q(f, t->write_bytes);
+    fprintf(f, ";  read/write calls %.0f / %.0f moving ", t->syscr, t->syscw);
+    print_bytes_or_q(f, t->rchar);
     fprintf(f, " / ");
-    print_bytes_or_q(f, t.wchar);
+    print_bytes_or_q(f, t->wchar);
     fprintf(f, "\n  context switches %.0f voluntary, %.0f involuntary;  page faults %.0f minor, "
                "%.0f major\n",
-            t.voluntary_ctx, t.involuntary_ctx, t.minor_faults, t.major_faults);
-    for (int i = 0; i < t.n_ifaces; i++) {
-        if (!(t.rx_bytes[i] > 0) && !(t.tx_bytes[i] > 0))
+            t->voluntary_ctx, t->involuntary_ctx, t->minor_faults, t->major_faults);
+    for (int i = 0; i < t->n_ifaces; i++) {
+        if (!(t->rx_bytes[i] > 0) && !(t->tx_bytes[i] > 0))
             continue;
-        fprintf(f, "  network %s (whole machine): received ", t.iface[i]);
-        print_bytes_or_q(f, t.rx_bytes[i]);
-        fprintf(f, " in %.0f packets, sent ", t.rx_packets[i]);
-        print_bytes_or_q(f, t.tx_bytes[i]);
-        fprintf(f, " in %.0f packets\n", t.tx_packets[i]);
+        fprintf(f, "  network %s (whole machine): received ", t->iface[i]);
+        print_bytes_or_q(f, t->rx_bytes[i]);
+        fprintf(f, " in %.0f packets, sent ", t->rx_packets[i]);
+        print_bytes_or_q(f, t->tx_bytes[i]);
+        fprintf(f, " in %.0f packets\n", t->tx_packets[i]);
     }
-    if (t.counters_available) {
+    if (t->counters_available) {
         fprintf(f, "  counters");
-        for (int i = 0; i < t.n_events; i++)
-            fprintf(f, " %s %.3g", t.event[i], t.event_total[i]);
-        fprintf(f, ";  IPC %.2f\n", t.ipc);
+        for (int i = 0; i < t->n_events; i++)
+            fprintf(f, " %s %.3g", t->event[i], t->event_total[i]);
+        fprintf(f, ";  IPC %.2f\n", t->ipc);
     } else {
-        fprintf(f, "  %scounters unavailable: %s%s\n", dim(o), t.counters_reason, reset(o));
+        fprintf(f, "  %scounters unavailable: %s%s\n", dim(o), t->counters_reason, reset(o));
     }
-    if (t.gpu_available) {
-        for (int d = 0; d < t.n_gpus; d++) {
+    if (t->gpu_available) {
+        for (int d = 0; d < t->n_gpus; d++) {
             fprintf(f, "  gpu %d %s: busy %.0f%% mean, %.0f%% max; memory peak ", d,
-                    t.gpu_model[d], t.gpu_util_mean[d], t.gpu_util_max[d]);
-            print_bytes_or_q(f, t.gpu_mem_max[d]);
+                    t->gpu_model[d], t->gpu_util_mean[d], t->gpu_util_max[d]);
+            print_bytes_or_q(f, t->gpu_mem_max[d]);
             fprintf(f, " (this process ");
-            print_bytes_or_q(f, t.gpu_proc_mem_max[d]);
-            fprintf(f, ");  %.1f J\n", t.gpu_energy_j[d]);
+            print_bytes_or_q(f, t->gpu_proc_mem_max[d]);
+            fprintf(f, ");  %.1f J\n", t->gpu_energy_j[d]);
         }
     } else {
-        fprintf(f, "  %sgpu unavailable: %s%s\n", dim(o), t.gpu_reason, reset(o));
+        fprintf(f, "  %sgpu unavailable: %s%s\n", dim(o), t->gpu_reason, reset(o));
     }
-    if (t.energy_available && !isnan(t.cpu_energy_j)) {
-        double j = t.cpu_energy_j + (t.gpu_energy_total_j > 0 ? t.gpu_energy_total_j : 0);
+    if (t->energy_available && !isnan(t->cpu_energy_j)) {
+        double j = t->cpu_energy_j + (t->gpu_energy_total_j > 0 ? t->gpu_energy_total_j : 0);
         fprintf(f, "  energy %.1f J (CPU sockets %.1f J) = %.3g kWh, about %.3g g CO2 at %.0f "
                    "g/kWh\n",
-                j, t.cpu_energy_j, j / 3.6e6, j / 3.6e6 * t.grams_co2_per_kwh,
-                t.grams_co2_per_kwh);
+                j, t->cpu_energy_j, j / 3.6e6, j / 3.6e6 * t->grams_co2_per_kwh,
+                t->grams_co2_per_kwh);
     } else {
-        fprintf(f, "  %senergy unavailable: %s%s\n", dim(o), t.energy_reason, reset(o));
+        fprintf(f, "  %senergy unavailable: %s%s\n", dim(o), t->energy_reason, reset(o));
     }
 }
 
@@ -412,9 +409,7 @@ static void print_memory(const out_t *o) {
         fprintf(f, "  unavailable: %s\n", s->memory_reason ? s->memory_reason : "?");
         return;
     }
-    omni_memory_t m;
-    if (omni_memory_build(s, &m) < 0)
-        return;
+    const omni_memory_t *m = &o->m->memory;
     char a[32], b[32], c[32];
     double wall = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
     fprintf(f, "  %s(Python's allocators, exact; sites estimated from a sample every %s)%s\n", dim(o),
@@ -435,8 +430,8 @@ static void print_memory(const out_t *o) {
                 (unsigned long long)s->native_maps);
     else if (s->mem_native_reason)
         fprintf(f, "  %snative heap: unavailable: %s%s\n", dim(o), s->mem_native_reason, reset(o));
-    for (size_t i = 0; i < m.n_sites && i < 10; i++) {
-        const omni_mem_site_t *x = &m.sites[i];
+    for (size_t i = 0; i < m->n_sites && i < 10; i++) {
+        const omni_mem_site_t *x = &m->sites[i];
         fprintf(f, "  %10s allocated %10s alive  ", omni_fmt_bytes(x->alloc_bytes, a, sizeof a),
                 omni_fmt_bytes(x->live_bytes, b, sizeof b));
         print_site(f, s, x->code, x->line, x->native);
@@ -453,8 +448,8 @@ static void print_memory(const out_t *o) {
                     (unsigned long long)s->mem_census[i].count);
         fputc('\n', f);
     }
-    for (size_t i = 0; i < m.n_leaks && i < 5; i++) {
-        const omni_mem_leak_t *x = &m.leaks[i];
+    for (size_t i = 0; i < m->n_leaks && i < 5; i++) {
+        const omni_mem_leak_t *x = &m->leaks[i];
         fprintf(f, "  %sleak candidate%s %s alive, growing %s/s (confidence %.2f)  ", bold(o),
                 reset(o), omni_fmt_bytes(x->live_bytes, a, sizeof a),
                 omni_fmt_bytes(x->growth_bytes_per_s, b, sizeof b), x->confidence);
@@ -462,7 +457,6 @@ static void print_memory(const out_t *o) {
         if (x->referrers)
             fprintf(f, "      %skept by: %s%s\n", dim(o), x->referrers, reset(o));
     }
-    omni_memory_free(&m);
 }
 
 /* omni.profile's regions by name. */
@@ -489,43 +483,41 @@ static void print_findings(const out_t *o, const struct omni_findings *fs) {
         fprintf(o->f, "\n  none: no pattern of the knowledge base matched this run\n");
 }
 
-int omni_report_text(const omni_session_t *s, const char *session_path,
+int omni_report_text(const omni_model_t *m, const char *session_path,
                      const struct omni_findings *findings, FILE *f, int color) {
-    out_t o = {f, color, s};
-    omni_profile_t p;
-    if (omni_profile_build(s, &p) < 0)
-        return -1;
+    out_t o = {f, color, m->s, m};
+    const omni_profile_t *p = &m->profile;
     print_run(&o);
     fprintf(f, "  session %s\n", session_path);
     print_findings(&o, findings);
 
-    size_t n = p.n_funcs < TOP_N ? p.n_funcs : TOP_N;
+    size_t n = p->n_funcs < TOP_N ? p->n_funcs : TOP_N;
     fprintf(f, "\n%sTop functions by exclusive time%s  %s(%zu functions, %.3f s in Python code; "
                "calls shown total/primitive when recursive)%s\n",
-            bold(&o), reset(&o), dim(&o), p.n_funcs, p.total_exclusive_s, reset(&o));
-    if (!p.n_funcs)
+            bold(&o), reset(&o), dim(&o), p->n_funcs, p->total_exclusive_s, reset(&o));
+    if (!p->n_funcs)
         fprintf(f, "  (no Python function calls were recorded)\n");
     else
         print_header_row(&o);
     for (size_t i = 0; i < n; i++)
-        print_row(&o, &p.funcs[i], p.total_exclusive_s);
+        print_row(&o, &p->funcs[i], p->total_exclusive_s);
 
-    if (p.n_funcs) {
-        const omni_ftotal_t **inc = malloc(p.n_funcs * sizeof *inc);
+    if (p->n_funcs) {
+        const omni_ftotal_t **inc = malloc(p->n_funcs * sizeof *inc);
         if (inc) {
-            for (size_t i = 0; i < p.n_funcs; i++)
-                inc[i] = &p.funcs[i];
-            qsort(inc, p.n_funcs, sizeof *inc, by_inclusive);
+            for (size_t i = 0; i < p->n_funcs; i++)
+                inc[i] = &p->funcs[i];
+            qsort(inc, p->n_funcs, sizeof *inc, by_inclusive);
             fprintf(f, "\n%sTop functions by inclusive time%s\n", bold(&o), reset(&o));
             print_header_row(&o);
             for (size_t i = 0; i < n; i++)
-                print_row(&o, inc[i], p.total_exclusive_s);
+                print_row(&o, inc[i], p->total_exclusive_s);
             free(inc);
         }
         fprintf(f, "\n%sThe hottest function%s  ", bold(&o), reset(&o));
-        print_function(&o, p.funcs[0].code);
-        print_edges(&o, &p, p.funcs[0].code, 1);
-        print_edges(&o, &p, p.funcs[0].code, 0);
+        print_function(&o, p->funcs[0].code);
+        print_edges(&o, p, p->funcs[0].code, 1);
+        print_edges(&o, p, p->funcs[0].code, 0);
     }
     print_hot_lines(&o);
     print_memory(&o);
@@ -535,6 +527,5 @@ int omni_report_text(const omni_session_t *s, const char *session_path,
     print_io_bytes(&o);
     print_events(&o);
     print_resources(&o);
-    omni_profile_free(&p);
     return ferror(f) ? -1 : 0;
 }

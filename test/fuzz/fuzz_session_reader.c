@@ -27,25 +27,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[256];
     if (omni_session_parse((const char *)data, size, &s, err, sizeof err) == 0) {
         FILE *sink = fopen("/dev/null", "w");
-        omni_entities_t ents;
+        omni_model_t m;
+        omni_entities_t ents = {0};
         omni_findings_t fs;
         const omni_findings_t *found = NULL;
-        if (omni_entities_build(&s, &ents) == 0) {
+        int modelled = omni_model_build(&s, &m) == 0;
+        if (modelled && omni_entities_build(&m, &ents) == 0) {
             if (omni_match(&kb, &ents, &fs) == 0)
                 found = &fs;
         }
-        if (sink) {
-            omni_report_text(&s, "fuzz.omni", found, sink, 1);
-            omni_report_json(&s, "fuzz.omni", found, sink);
-            omni_report_md(&s, "fuzz.omni", found, sink);
-            omni_report_html(&s, "fuzz.omni", found, sink);
-            fclose(sink);
+        if (sink && modelled) {
+            omni_report_text(&m, "fuzz.omni", found, sink, 1);
+            omni_report_json(&m, "fuzz.omni", found, sink);
+            omni_report_md(&m, "fuzz.omni", found, sink);
+            omni_report_html(&m, "fuzz.omni", found, sink);
         }
+        if (sink)
+            fclose(sink);
         if (found) {
             omni_findings_free(&fs);
         }
         if (found || ents.e)
             omni_entities_free(&ents);
+        if (modelled)
+            omni_model_free(&m);
         omni_session_free(&s);
     }
     return 0;
