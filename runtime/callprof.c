@@ -7,6 +7,7 @@
 #include "runtime/slots.h"
 #include "runtime/clock.h"
 #include "runtime/stackswitch.h"
+#include "runtime/targetthreads.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -204,6 +205,7 @@ static void thread_name_from_frame(omni_cthread_t *t, omni_pyframe_t *f) {
 }
 
 static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
+    omni_target_thread_note(); /* in case pthread_create did not (a sanitizer's build) */
     omni_cthread_t *t = omni_own_calloc(1, sizeof *t);
     if (!t)
         return NULL;

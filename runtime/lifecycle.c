@@ -17,6 +17,7 @@
 #include "runtime/lineage.h"
 #include "runtime/monitor.h"
 #include "runtime/sampler.h"
+#include "runtime/targetthreads.h"
 
 #include "hw/cpu.h"
 
@@ -370,6 +371,7 @@ static int on_audit(const char *event, PyObject *args, void *data) {
 }
 
 static void after_fork_child(void) {
+    omni_target_threads_after_fork();
     omni_callprof_after_fork_child();
     omni_monitor_after_fork_child();
 }
@@ -602,6 +604,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         return;
     rt.started = 1;
     rt.main_ident = (uint64_t)pthread_self();
+    omni_target_threads_start();
     if (!rt.created && omni_runtime_open_session(target) < 0)
         return;
     fill_header(target, sys_argc, sys_argv);

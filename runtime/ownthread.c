@@ -13,6 +13,7 @@
 #include "runtime/iocount.h"
 #include "runtime/interpose.h"
 #include "runtime/ownmem.h"
+#include "runtime/targetthreads.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -73,13 +74,14 @@ static create_fn libc_create(void) {
 #endif
 }
 
-struct own_start {
+struct thread_start {
     void *(*fn)(void *);
     void *arg;
+    int counted;   /* a thread of the target's that targetthreads.c counts */
 };
 
 static void *start_own(void *p) {
-    struct own_start s = *(struct own_start *)p;
+    struct thread_start s = *(struct thread_start *)p;
     tls_own = 1;
     omni_heap_self = 1;
     omni_iocount_ignore_thread();
@@ -93,7 +95,7 @@ static void *start_own(void *p) {
  * the new thread as the target's. */
 static int create_own(create_fn c, pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
                       void *arg) {
-    struct own_start *s = omni_own_malloc(sizeof *s);
+    struct thread_start *s = omni_own_malloc(sizeof *s);
     if (!s)
         return EAGAIN;
     s->fn = fn;
@@ -113,8 +115,35 @@ int omni_own_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 }
 
 #if INTERPOSE
+/* A thread of the target's: counted (targetthreads.c) from before it exists
+ * until it ends. */
+static void *start_target(void *p) {
+    struct thread_start s = *(struct thread_start *)p;
+    omni_own_free(p);
+    if (s.counted)
+        omni_target_thread_started();
+    return s.fn(s.arg);
+}
+
+static int create_target(create_fn c, pthread_t *t, const pthread_attr_t *attr,
+                         void *(*fn)(void *), void *arg) {
+    struct thread_start *s = omni_own_malloc(sizeof *s);
+    if (!s)
+        return EAGAIN;
+    s->fn = fn;
+    s->arg = arg;
+    s->counted = omni_target_thread_creating();
+    int rc = c(t, attr, start_target, s);
+    if (rc != 0) {
+        if (s->counted)
+            omni_target_thread_failed();
+        omni_own_free(s);
+    }
+    return rc;
+}
+
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
-    return tls_own ? create_own(libc_create(), t, attr, fn, arg) : libc_create()(t, attr, fn, arg);
+    return (tls_own ? create_own : create_target)(libc_create(), t, attr, fn, arg);
 }
 #endif
 

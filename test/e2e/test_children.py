@@ -98,6 +98,31 @@ def test_forked_child_has_its_own_counts_and_timeline(tmp_path):
     assert recs[0]["parent_pid"] == parent["pid"] and recs[-1]["kind"] == "footer"
 
 
+def test_child_forked_from_a_thread_ends_with_its_thread(tmp_path):
+    """The child's one thread returns: the child ends (exit status 0) with its
+    session whole, though omnipython's monitor thread runs in it (it kept the
+    child alive, and the parent waiting on it, for ever)."""
+    code = ("import os, threading\n"
+            "def g():\n    return 1\n"
+            "def func():\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        for _ in range(5):\n            g()\n"
+            "        return\n"
+            "    os.waitpid(pid, 0)\n"
+            "t = threading.Thread(target=func)\nt.start()\nt.join()\n")
+    r, s, src = profile(tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    rep = report_json(str(s))
+    parent, child = rep["processes"]
+    assert child["started_by"] == "fork" and child["exit_status"] == 0
+    recs = read_records(child["session"])
+    assert recs[-1]["kind"] == "footer" and recs[-1]["exit_how"] == "exit"
+    alone = json.loads(run([OMNI, "--report", str(s), "--process", str(child["pid"]),
+                            "--format", "json"]).stdout)
+    assert calls_of(alone, src, "g") == 5
+
+
 def test_killed_child_leaves_its_header(tmp_path):
     code = ("import os, signal, subprocess, sys, time\n"
             "if len(sys.argv) > 1:\n    time.sleep(30)\n"
