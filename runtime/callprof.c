@@ -148,7 +148,7 @@ static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
     uint32_t id = cp.n_codes;
-    if (_PyCode_SetExtra((PyObject *)co, cp.extra_index, (void *)(uintptr_t)(id + 1)) < 0) {
+    if (omni_code_extra_set(co, cp.extra_index, (void *)(uintptr_t)(id + 1)) < 0) {
         PyErr_Clear();
         PyErr_Restore(et, ev, tb);
         return OMNI_CODE_NONE;

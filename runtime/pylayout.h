@@ -52,6 +52,34 @@ static inline void *omni_code_extra(PyCodeObject *co, Py_ssize_t index) {
     return ce && index < ce->ce_size ? ce->ce_extras[index] : NULL;
 }
 
+/* Sets slot index of a code object. The array a code object without one gets
+ * is made just long enough for index, as another user's _PyCode_SetExtra
+ * would make it: _PyCode_SetExtra sizes it for every slot requested so far,
+ * and code_dealloc calls each free function of the array's length, with NULL
+ * for an unset slot, so a free function requested after ours would be called
+ * for every code object we saw (test_code's CoExtra: a callback into a module
+ * torn down at exit, which crashed). Returns 0, or -1 with an exception set. */
+static inline int omni_code_extra_set(PyCodeObject *co, Py_ssize_t index, void *v) {
+    omni_code_extra_t *ce = (omni_code_extra_t *)co->co_extra;
+    if (ce && index < ce->ce_size) {
+        ce->ce_extras[index] = v;
+        return 0;
+    }
+    if (ce)
+        return _PyCode_SetExtra((PyObject *)co, index, v);
+    ce = PyMem_Malloc(sizeof *ce + (size_t)index * sizeof(void *));
+    if (!ce) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    ce->ce_size = index + 1;
+    for (Py_ssize_t i = 0; i < index; i++)
+        ce->ce_extras[i] = NULL;
+    ce->ce_extras[index] = v;
+    co->co_extra = ce;
+    return 0;
+}
+
 /* 3.12 counts C recursion apart from Python's, against a fixed limit
  * (Py_C_RECURSION_LIMIT, 8000 in 3.12.3, that sys.setrecursionlimit does
  * not raise), and the default evaluation function spends two units each time

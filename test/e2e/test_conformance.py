@@ -62,6 +62,7 @@ CASES = [
     ("fork_from_a_thread", [C + "fork_from_thread.py"], None, None),
     ("main_thread_pthread_exit", [C + "main_thread_exits.py"], None, None),
     ("os_exit_from_a_thread", [C + "os_exit_from_thread.py"], None, None),
+    ("another_co_extra_user", [C + "code_extra.py"], None, None),
     ("subprocess_children", [C + "subproc.py"], None, None),
     ("multiprocessing_spawn", [C + "mp_pool.py", "spawn"], None, None),
     ("multiprocessing_fork", [C + "mp_pool.py", "fork"], None, None),
