@@ -46,8 +46,8 @@ static void describe_target(const PyConfig *c, char *out, size_t cap) {
  * environment), home is the prefix of the Python omnipython was built
  * against. A venv is still honoured: its pyvenv.cfg sets sys.prefix, home
  * only says where the base installation is. */
-static PyStatus set_home(PyConfig *c) {
-    if (c->use_environment && getenv("PYTHONHOME") && *getenv("PYTHONHOME"))
+static PyStatus set_home(PyConfig *c, int use_environment) {
+    if (use_environment && getenv("PYTHONHOME") && *getenv("PYTHONHOME"))
         return PyStatus_Ok();
     return PyConfig_SetBytesString(c, &c->home, OMNI_PYTHON_PREFIX);
 }
@@ -116,19 +116,27 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         return status_exit(pst);
     }
     omni_runtime_install_memory();
-    PyConfig config;
+    /* The command line read once to know the target (read, the configuration
+     * is then read again by Py_InitializeFromConfig, and that second reading
+     * loses what only the first parse of argv gives: -X warn_default_encoding
+     * came out 0); the interpreter starts from an unread one, as python3's. */
+    PyConfig read, config;
+    PyConfig_InitPythonConfig(&read);
     PyConfig_InitPythonConfig(&config);
-    PyStatus st = PyConfig_SetBytesArgv(&config, n, args);
+    PyStatus st = PyConfig_SetBytesArgv(&read, n, args);
     if (!PyStatus_Exception(st))
-        st = PyConfig_Read(&config);
+        st = PyConfig_Read(&read);
     if (!PyStatus_Exception(st))
-        st = set_home(&config);
+        st = PyConfig_SetBytesArgv(&config, n, args);
+    if (!PyStatus_Exception(st))
+        st = set_home(&config, read.use_environment);
     char target[1024];
     if (!PyStatus_Exception(st)) {
-        describe_target(&config, target, sizeof target);
+        describe_target(&read, target, sizeof target);
         omni_runtime_open_session(target); /* a failure is a warning: the target runs */
         st = Py_InitializeFromConfig(&config);
     }
+    PyConfig_Clear(&read);
     if (PyStatus_Exception(st)) {
         PyConfig_Clear(&config);
         free(args);
@@ -160,7 +168,7 @@ int omni_embed_init_plain(void) {
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     config.site_import = 0;
-    PyStatus st = set_home(&config);
+    PyStatus st = set_home(&config, config.use_environment);
     if (!PyStatus_Exception(st))
         st = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);

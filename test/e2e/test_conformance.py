@@ -45,6 +45,10 @@ CASES = [
     ("warnings_default", [C + "warnings_demo.py"], None, None),
     ("warnings_error", ["-W", "error", C + "warnings_demo.py"], None, None),
     ("dev_mode", ["-X", "dev", "-c", "import sys; print(sys.flags.dev_mode)"], None, None),
+    ("warn_default_encoding", ["-X", "warn_default_encoding", "-c",
+                               "import sys; print(sys.flags.warn_default_encoding)\n"
+                               "open(sys.executable, 'rb').close(); open('/etc/hostname').close()"],
+     None, None),
     ("version_V", ["-V"], None, None),
     ("version_long", ["--version"], None, None),
     ("unknown_option", ["-Z"], None, None),
