@@ -7,9 +7,12 @@
 
 #include "runtime/lineage.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A path or module name as UTF-8, arguments' undecodable bytes (surrogate
  * escapes) restored. Not Py_EncodeLocale: it allocates from pymalloc, which
@@ -61,6 +64,34 @@ static int status_exit(PyStatus st) {
 
 PyMODINIT_FUNC PyInit_omni(void); /* runtime/omni_module.c */
 
+/* A process may start with a standard descriptor closed (posix_spawn's
+ * file actions, a daemon's double fork): python3 then sees it closed
+ * (sys.stdin is None, os.fstat(0) fails). omnipython's own descriptors (the
+ * session file, the monitor's loop and pipes) would take the lowest numbers
+ * free, 0 to 2, and the target would find them open: each closed one is held
+ * on /dev/null while omnipython opens its own, and let go before the
+ * interpreter looks at them and before the target runs. Returns the
+ * descriptors held, a bit each. */
+static unsigned hold_std_fds(void) {
+    unsigned held = 0;
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int h = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (h == fd)
+            held |= 1u << fd;
+        else if (h >= 0)
+            close(h);
+    }
+    return held;
+}
+
+static void release_std_fds(unsigned held) {
+    for (int fd = 0; fd < 3; fd++)
+        if (held & (1u << fd))
+            close(fd);
+}
+
 int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     int n = argc - o->py_index + 1;
     char **args = malloc(sizeof(char *) * (size_t)(n + 1));
@@ -71,6 +102,7 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     args[0] = argv[0];
     memcpy(args + 1, argv + o->py_index, sizeof(char *) * (size_t)(n - 1));
     args[n] = NULL;
+    unsigned held = hold_std_fds();
 
     /* A child Python started by a profiled program inherits its
      * OMNIPYTHON_OPTIONS: an --out from there names the parent's session,
@@ -134,10 +166,13 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     if (!PyStatus_Exception(st)) {
         describe_target(&read, target, sizeof target);
         omni_runtime_open_session(target); /* a failure is a warning: the target runs */
+        release_std_fds(held);
         st = Py_InitializeFromConfig(&config);
+        held = hold_std_fds();
     }
     PyConfig_Clear(&read);
     if (PyStatus_Exception(st)) {
+        release_std_fds(held);
         PyConfig_Clear(&config);
         free(args);
         return status_exit(st);
@@ -148,6 +183,7 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     for (int i = 0; sys_argv && i < sys_argc; i++)
         sys_argv[i] = Py_EncodeLocale(config.argv.items[i], NULL);
     omni_runtime_start(target, sys_argv ? sys_argc : 0, sys_argv);
+    release_std_fds(held);
     for (int i = 0; sys_argv && i < sys_argc; i++)
         PyMem_Free(sys_argv[i]);
     free(sys_argv);

@@ -67,6 +67,7 @@ CASES = [
     ("main_thread_pthread_exit", [C + "main_thread_exits.py"], None, None),
     ("os_exit_from_a_thread", [C + "os_exit_from_thread.py"], None, None),
     ("another_co_extra_user", [C + "code_extra.py"], None, None),
+    ("closed_standard_descriptors", [C + "closed_std_fds.py"], None, None),
     ("subprocess_children", [C + "subproc.py"], None, None),
     ("multiprocessing_spawn", [C + "mp_pool.py", "spawn"], None, None),
     ("multiprocessing_fork", [C + "mp_pool.py", "fork"], None, None),
