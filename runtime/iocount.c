@@ -80,6 +80,7 @@ REAL(sendfile); REAL(copy_file_range); REAL(splice);
 REAL(close); REAL(dup); REAL(dup2); REAL(dup3); REAL(close_range);
 REAL(open); REAL(openat); REAL(__open_2); REAL(__openat_2);
 REAL(socket); REAL(accept); REAL(accept4); REAL(pipe); REAL(pipe2); REAL(socketpair);
+REAL(fstat); REAL(fstat64);
 
 #define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
 __attribute__((constructor)) static void resolve_all(void) {
@@ -90,7 +91,7 @@ __attribute__((constructor)) static void resolve_all(void) {
     RESOLVE(close); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(close_range);
     RESOLVE(open); RESOLVE(openat); RESOLVE(__open_2); RESOLVE(__openat_2);
     RESOLVE(socket); RESOLVE(accept); RESOLVE(accept4); RESOLVE(pipe); RESOLVE(pipe2);
-    RESOLVE(socketpair);
+    RESOLVE(socketpair); RESOLVE(fstat); RESOLVE(fstat64);
 }
 /* A call that comes before the constructor (another library's constructor)
  * resolves everything first. */
@@ -104,7 +105,8 @@ __attribute__((constructor)) static void resolve_all(void) {
 
 static int classify(int fd) {
     struct stat st;
-    if (fstat(fd, &st) != 0)
+    ENSURE(fstat);
+    if (real_fstat(fd, &st) != 0)
         return K_OTHER;
     if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
         return K_FILE;
@@ -381,10 +383,43 @@ ssize_t splice(int in, off_t *oin, int out, off_t *oout, size_t len, unsigned fl
     return n;
 }
 
+/* omnipython's long-lived descriptors (the monitor's loop, the session it
+ * appends to) are not there for the target, as under python3: a target's
+ * fstat of one (subprocess's fd_status, a daemon counting its descriptors)
+ * finds nothing, and its close (os.closerange before a daemon's work) leaves
+ * it open: both answer EBADF, as for a number that is not open. */
+static inline int hidden(int fd) {
+    return !tls_ignore && fd >= 0 && fd < MAX_FD &&
+           (__atomic_load_n(&fd_own[fd >> 3], __ATOMIC_RELAXED) & (1u << (fd & 7)));
+}
+
+static int not_there(void) {
+    errno = EBADF;
+    return -1;
+}
+
+int fstat(int fd, struct stat *st) {
+    ENSURE(fstat);
+    return hidden(fd) ? not_there() : real_fstat(fd, st);
+}
+
+int fstat64(int fd, struct stat64 *st) {
+    ENSURE(fstat64);
+    return hidden(fd) ? not_there() : real_fstat64(fd, st);
+}
+
 int close(int fd) {
     ENSURE(close);
+    if (hidden(fd))
+        return not_there();
     forget(fd);
     return real_close(fd);
+}
+
+void omni_iocount_close_own(int fd) {
+    ENSURE(close);
+    forget(fd);
+    real_close(fd);
 }
 
 int dup2(int old, int fd) {
@@ -403,10 +438,24 @@ int dup3(int old, int fd, int flags) {
 
 int close_range(unsigned first, unsigned last, int flags) {
     ENSURE(close_range);
-    int r = real_close_range(first, last, flags);
+    /* the target's part of the range: omnipython's descriptors stay */
+    int own[64], n = tls_ignore || first > last ? 0 : omni_iocount_own_fds(own, 64), r = 0;
+    if (!n)
+        r = real_close_range(first, last, flags);
+    unsigned from = n ? first : last + 1;
+    for (int i = 0; i < n && r == 0; i++) {
+        if ((unsigned)own[i] < from || (unsigned)own[i] > last)
+            continue;
+        if ((unsigned)own[i] > from)
+            r = real_close_range(from, (unsigned)own[i] - 1, flags);
+        from = (unsigned)own[i] + 1;
+    }
+    if (n && r == 0 && from <= last && from >= first)
+        r = real_close_range(from, last, flags);
     if (r == 0)
         for (unsigned fd = first; fd <= last && fd < MAX_FD; fd++)
-            forget((int)fd);
+            if (!hidden((int)fd))
+                forget((int)fd);
     return r;
 }
 

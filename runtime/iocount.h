@@ -24,6 +24,8 @@ int omni_iocount_own_fds(int *out, int cap);
 /* fd is omnipython's (one a library opened for it without the executable's
  * open: a GPU driver's device files) until it is closed. */
 void omni_iocount_mark_own(int fd);
+/* Closes one of omnipython's descriptors (the target's close would not). */
+void omni_iocount_close_own(int fd);
 /* Writes the "io" record (no allocation: callable from a signal handler). */
 void omni_iocount_write(omni_writer_t *w);
 /* In a forked child that starts its own session: zero the counts. */

@@ -203,10 +203,8 @@ static void flush_timeline(void) {
 static void sample_process(uint64_t t, int on_monitor) {
     omni_proc_sample_t p;
     omni_sys_sample_t *prev = &mon.sys[mon.sys_cur], *cur = &mon.sys[mon.sys_cur ^ 1];
-    int skip[16 + 64];
-    int n_skip = mon.n_skip;
-    memcpy(skip, mon.skip_fds, sizeof(int) * (size_t)n_skip);
-    n_skip += omni_iocount_own_fds(skip + n_skip, 64);
+    int skip[64];
+    int n_skip = omni_iocount_own_fds(skip, 64);
     omni_proc_read(&p, skip, n_skip);
     omni_sys_read(cur);
     double *r = table_row(&mon.t[T_PROCESS]);
@@ -647,6 +645,8 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     uv_timer_init(&mon.loop, &mon.sample_timer); /* cannot fail once the loop is made */
     if ((rc = uv_async_init(&mon.loop, &mon.wake, on_wake)) < 0)
         goto fail_probe_timer;
+    /* The loop's descriptors and the session's are omnipython's: the
+     * target neither counts, sees nor closes them (iocount.c). */
     mon.n_skip = 0;
     mon.skip_fds[mon.n_skip++] = mon.fd;
     int fresh[16];
@@ -654,6 +654,8 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     for (int i = 0; i < n_fresh && mon.n_skip < 16; i++)
         if (fresh[i] != mon.fd)
             mon.skip_fds[mon.n_skip++] = fresh[i];
+    for (int i = 0; i < mon.n_skip; i++)
+        omni_iocount_mark_own(mon.skip_fds[i]);
     /* The first sample before the target runs, so that the timeline's
      * differences cover all of it however late the thread gets a CPU. */
     sample_process(now_ns(), 0);
@@ -669,6 +671,7 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     return 0;
 
 fail_async:
+    omni_iocount_ignore(1); /* the loop closes its own descriptors */
     uv_close((uv_handle_t *)&mon.wake, NULL);
 fail_probe_timer:
     uv_close((uv_handle_t *)&mon.sample_timer, NULL);
@@ -680,7 +683,8 @@ fail_loop:
     uv_loop_close(&mon.loop);
 fail_tables:
     free_tables();
-    close(mon.fd);
+    omni_iocount_close_own(mon.fd);
+    omni_iocount_ignore(0);
     mon.fd = -1;
     return rc;
 }
@@ -717,7 +721,7 @@ void omni_monitor_stop(void) {
     /* Nothing is freed or joined: this may run in a signal handler that
      * interrupted malloc (free would wait for that very lock forever), and
      * the process is ending. A finished thread is left to the exit. */
-    close(mon.fd);
+    omni_iocount_close_own(mon.fd);
     mon.fd = -1;
 }
 
@@ -739,10 +743,10 @@ void omni_monitor_after_fork_child(void) {
     int was_running = mon.running;
     mon.running = 0;
     if (mon.fd >= 0)
-        close(mon.fd);
+        omni_iocount_close_own(mon.fd);
     mon.fd = -1;
     for (int i = 1; was_running && i < mon.n_skip; i++)
-        close(mon.skip_fds[i]);
+        omni_iocount_close_own(mon.skip_fds[i]);
     mon.n_skip = 0;
     mon.facts_valid = __atomic_load_n(&mon.probe_done, __ATOMIC_ACQUIRE);
     /* The parent's counters and GPU handles are the parent's. */

@@ -68,6 +68,7 @@ CASES = [
     ("os_exit_from_a_thread", [C + "os_exit_from_thread.py"], None, None),
     ("another_co_extra_user", [C + "code_extra.py"], None, None),
     ("closed_standard_descriptors", [C + "closed_std_fds.py"], None, None),
+    ("own_descriptors_out_of_sight", [C + "own_descriptors.py"], None, None),
     ("subprocess_children", [C + "subproc.py"], None, None),
     ("multiprocessing_spawn", [C + "mp_pool.py", "spawn"], None, None),
     ("multiprocessing_fork", [C + "mp_pool.py", "fork"], None, None),

@@ -88,6 +88,20 @@ def test_interval_is_honoured(tmp_path):
     assert report_json(str(s))["timeline"]["interval_s"] == 0.05
 
 
+def test_the_targets_closerange_leaves_the_monitor_running(tmp_path):
+    """A daemon's os.closerange(3, ...) closes the target's descriptors only:
+    the monitor's loop and session stay open (closing them aborted the run in
+    libuv) and the timeline goes on after it."""
+    r, s = profile(tmp_path, "import os, time\nos.closerange(3, 4096)\n"
+                             "t = time.time()\nwhile time.time() - t < 0.6:\n"
+                             "    time.sleep(0.01)\nprint('done')\n", "--interval", "50")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"done\n"
+    rows = process_rows(s)
+    assert len(rows) >= 8
+    assert read_records(s)[-1]["kind"] == "footer"
+
+
 def test_memory_rises_and_falls(tmp_path):
     # An anonymous mapping: freed at once (no allocator, and no sanitizer's
     # quarantine, keeps it).
