@@ -8,6 +8,8 @@
 #include "runtime/lineage.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,14 +45,60 @@ static void describe_target(const PyConfig *c, char *out, size_t cap) {
     }
 }
 
+/* Whether the folder above dir holds a standard library (its os.py) other
+ * than the one omnipython was built against. */
+static int stray_stdlib_above(const char *dir) {
+    char lib[4200], real[PATH_MAX], ours[PATH_MAX];
+    const char *sub = "lib/python" Py_STRINGIFY(PY_MAJOR_VERSION) "." Py_STRINGIFY(PY_MINOR_VERSION);
+    if (snprintf(lib, sizeof lib, "%s/../%s/os.py", dir, sub) >= (int)sizeof lib ||
+        !realpath(lib, real))
+        return 0;
+    snprintf(lib, sizeof lib, "%s/%s/os.py", OMNI_PYTHON_PREFIX, sub);
+    return !realpath(lib, ours) || strcmp(real, ours) != 0;
+}
+
+/* Whether python3's rules would take another standard library for this
+ * executable's: one in the folder above the one the command named (argv0:
+ * a path, or a name found on PATH), or above the file itself. */
+static int stray_stdlib(const char *argv0) {
+    char path[PATH_MAX];
+    int stray = 0;
+    if (strchr(argv0, '/')) {
+        snprintf(path, sizeof path, "%s", argv0);
+        stray = stray_stdlib_above(dirname(path));
+    } else {
+        const char *p = getenv("PATH");
+        while (p && *p && !stray) {
+            size_t n = strcspn(p, ":");
+            snprintf(path, sizeof path, "%.*s/%s", (int)n, p, argv0);
+            if (access(path, X_OK) == 0) {
+                stray = stray_stdlib_above(dirname(path));
+                break;
+            }
+            p += n + (p[n] == ':');
+        }
+    }
+    ssize_t k = stray ? 0 : readlink("/proc/self/exe", path, sizeof path - 1);
+    if (k > 0) {
+        path[k] = 0;
+        stray = stray_stdlib_above(dirname(path));
+    }
+    return stray;
+}
+
 /* Python finds its standard library relative to the executable first, so a
- * lib/python3.X next to omnipython (a build tree, a copied prefix) could be
- * taken for it. Unless the user sets PYTHONHOME (or -E/-I ignore the
- * environment), home is the prefix of the Python omnipython was built
- * against. A venv is still honoured: its pyvenv.cfg sets sys.prefix, home
- * only says where the base installation is. */
-static PyStatus set_home(PyConfig *c, int use_environment) {
-    if (use_environment && getenv("PYTHONHOME") && *getenv("PYTHONHOME"))
+ * lib/python3.X beside omnipython (a copied or linked prefix) could be taken
+ * for it. There, home is set to the prefix of the Python omnipython was built
+ * against; elsewhere home stays unset, as in python3's configuration, which
+ * _testinternalcapi.set_config (test_embed) and a ._pth file beside the
+ * executable (test_site: getpath reads none once home is set) rely on. The
+ * user's PYTHONHOME (unless -E/-I) wins. A venv is honoured either way: its
+ * pyvenv.cfg sets sys.prefix, home only says where the base installation is.
+ * read: the command line read (NULL: always set home); argv0: omnipython's. */
+static PyStatus set_home(PyConfig *c, const PyConfig *read, const char *argv0) {
+    if (read && read->use_environment && getenv("PYTHONHOME") && *getenv("PYTHONHOME"))
+        return PyStatus_Ok();
+    if (read && !stray_stdlib(argv0))
         return PyStatus_Ok();
     return PyConfig_SetBytesString(c, &c->home, OMNI_PYTHON_PREFIX);
 }
@@ -161,7 +209,7 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     if (!PyStatus_Exception(st))
         st = PyConfig_SetBytesArgv(&config, n, args);
     if (!PyStatus_Exception(st))
-        st = set_home(&config, read.use_environment);
+        st = set_home(&config, &read, argv[0]);
     char target[1024];
     if (!PyStatus_Exception(st)) {
         describe_target(&read, target, sizeof target);
@@ -204,7 +252,7 @@ int omni_embed_init_plain(void) {
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     config.site_import = 0;
-    PyStatus st = set_home(&config, config.use_environment);
+    PyStatus st = set_home(&config, NULL, NULL);
     if (!PyStatus_Exception(st))
         st = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);

@@ -140,6 +140,9 @@ static inline int kind_of(int fd) {
 /* Descriptors that omnipython's own threads made (NVML's /dev/nvidia*,
  * hwloc's /sys files): a bit each, cleared when the number is closed. */
 static uint8_t fd_own[MAX_FD / 8];
+/* Of those, the ones the target must not see or close (omni_iocount_hide_own):
+ * known for certain, unlike a driver's files claimed by their kind. */
+static uint8_t fd_hidden[MAX_FD / 8];
 
 /* A closed or replaced number: another descriptor next time. */
 static inline void forget(int fd) {
@@ -148,6 +151,8 @@ static inline void forget(int fd) {
     fd_kind[fd] = K_UNKNOWN;
     if (fd_own[fd >> 3])
         __atomic_and_fetch(&fd_own[fd >> 3], (uint8_t)~(1u << (fd & 7)), __ATOMIC_RELAXED);
+    if (fd_hidden[fd >> 3])
+        __atomic_and_fetch(&fd_hidden[fd >> 3], (uint8_t)~(1u << (fd & 7)), __ATOMIC_RELAXED);
 }
 
 /* A descriptor made: its kind is learnt afresh, and it is omnipython's when
@@ -383,6 +388,18 @@ ssize_t splice(int in, off_t *oin, int out, off_t *oout, size_t len, unsigned fl
     return n;
 }
 
+/* The descriptors whose bit is set in map, ascending, up to cap into out. */
+static int bits(const uint8_t *map, int *out, int cap) {
+    int n = 0;
+    for (int i = 0; i < MAX_FD / 8 && n < cap; i++) {
+        uint8_t b = __atomic_load_n(&map[i], __ATOMIC_RELAXED);
+        for (int k = 0; b && k < 8 && n < cap; k++)
+            if (b & (1u << k))
+                out[n++] = i * 8 + k;
+    }
+    return n;
+}
+
 /* omnipython's long-lived descriptors (the monitor's loop, the session it
  * appends to) are not there for the target, as under python3: a target's
  * fstat of one (subprocess's fd_status, a daemon counting its descriptors)
@@ -390,7 +407,7 @@ ssize_t splice(int in, off_t *oin, int out, off_t *oout, size_t len, unsigned fl
  * it open: both answer EBADF, as for a number that is not open. */
 static inline int hidden(int fd) {
     return !tls_ignore && fd >= 0 && fd < MAX_FD &&
-           (__atomic_load_n(&fd_own[fd >> 3], __ATOMIC_RELAXED) & (1u << (fd & 7)));
+           (__atomic_load_n(&fd_hidden[fd >> 3], __ATOMIC_RELAXED) & (1u << (fd & 7)));
 }
 
 static int not_there(void) {
@@ -439,7 +456,7 @@ int dup3(int old, int fd, int flags) {
 int close_range(unsigned first, unsigned last, int flags) {
     ENSURE(close_range);
     /* the target's part of the range: omnipython's descriptors stay */
-    int own[64], n = tls_ignore || first > last ? 0 : omni_iocount_own_fds(own, 64), r = 0;
+    int own[64], n = tls_ignore || first > last ? 0 : bits(fd_hidden, own, 64), r = 0;
     if (!n)
         r = real_close_range(first, last, flags);
     unsigned from = n ? first : last + 1;
@@ -582,15 +599,14 @@ void omni_iocount_mark_own(int fd) {
         __atomic_or_fetch(&fd_own[fd >> 3], (uint8_t)(1u << (fd & 7)), __ATOMIC_RELAXED);
 }
 
+void omni_iocount_hide_own(int fd) {
+    omni_iocount_mark_own(fd);
+    if (fd >= 0 && fd < MAX_FD)
+        __atomic_or_fetch(&fd_hidden[fd >> 3], (uint8_t)(1u << (fd & 7)), __ATOMIC_RELAXED);
+}
+
 int omni_iocount_own_fds(int *out, int cap) {
-    int n = 0;
-    for (int i = 0; i < MAX_FD / 8 && n < cap; i++) {
-        uint8_t b = __atomic_load_n(&fd_own[i], __ATOMIC_RELAXED);
-        for (int k = 0; b && k < 8 && n < cap; k++)
-            if (b & (1u << k))
-                out[n++] = i * 8 + k;
-    }
-    return n;
+    return bits(fd_own, out, cap);
 }
 
 void omni_iocount_reset(void) {

@@ -24,6 +24,9 @@ int omni_iocount_own_fds(int *out, int cap);
 /* fd is omnipython's (one a library opened for it without the executable's
  * open: a GPU driver's device files) until it is closed. */
 void omni_iocount_mark_own(int fd);
+/* fd is omnipython's for certain and for long (the monitor's loop, the
+ * session it appends to): the target neither sees nor closes it. */
+void omni_iocount_hide_own(int fd);
 /* Closes one of omnipython's descriptors (the target's close would not). */
 void omni_iocount_close_own(int fd);
 /* Writes the "io" record (no allocation: callable from a signal handler). */

@@ -655,7 +655,7 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
         if (fresh[i] != mon.fd)
             mon.skip_fds[mon.n_skip++] = fresh[i];
     for (int i = 0; i < mon.n_skip; i++)
-        omni_iocount_mark_own(mon.skip_fds[i]);
+        omni_iocount_hide_own(mon.skip_fds[i]);
     /* The first sample before the target runs, so that the timeline's
      * differences cover all of it however late the thread gets a CPU. */
     sample_process(now_ns(), 0);
