@@ -68,6 +68,9 @@ CASES = [
     ("os_exit_from_a_thread", [C + "os_exit_from_thread.py"], None, None),
     ("another_co_extra_user", [C + "code_extra.py"], None, None),
     ("closed_standard_descriptors", [C + "closed_std_fds.py"], None, None),
+    ("configuration_as_python3s", ["-c", "import _testinternalcapi as t; c = t.get_config(); "
+                                   "print(c['home'], c['module_search_paths_set'], "
+                                   "c['pythonpath_env'])"], None, None),
     ("own_descriptors_out_of_sight", [C + "own_descriptors.py"], None, None),
     ("subprocess_children", [C + "subproc.py"], None, None),
     ("multiprocessing_spawn", [C + "mp_pool.py", "spawn"], None, None),
@@ -149,6 +152,23 @@ def test_venv_is_honoured(tmp_path):
     got = run([str(venv / "bin" / "omnipython"), "-c", code], env=clean_env())
     assert got.stdout == ref.stdout
     assert got.stdout.endswith(b"True\n")
+
+
+def test_pth_file_beside_the_executable(tmp_path):
+    """A ._pth file beside the executable sets sys.path and implies -S and -I,
+    as for python3 (getpath reads none once home is set)."""
+    out = {}
+    for name, exe in (("python", PYTHON), ("omnipython", OMNI)):
+        d = tmp_path / name
+        d.mkdir()
+        os.symlink(exe, d / name)
+        (d / (name + "._pth")).write_text(f"# comment\nextra\n{STDLIB}\n")
+        r = run([str(d / name), "-c", "import sys; print(sys.flags.no_site, sys.path)"],
+                env=clean_env())
+        assert r.returncode == 0, r.stderr
+        out[name] = r.stdout.decode().replace(str(d), "DIR")
+    assert out["omnipython"] == out["python"]
+    assert out["python"].startswith("1 ['DIR/extra', ")
 
 
 def test_stray_lib_beside_binary_is_ignored(tmp_path):
