@@ -45,8 +45,29 @@ static void describe_target(const PyConfig *c, char *out, size_t cap) {
     }
 }
 
-/* Whether the folder above dir holds a standard library (its os.py) other
- * than the one omnipython was built against. */
+/* Whether two files hold the same bytes. */
+static int same_file_content(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    char x[4096], y[4096];
+    while (same) {
+        size_t n = fread(x, 1, sizeof x, fa), m = fread(y, 1, sizeof y, fb);
+        same = n == m && memcmp(x, y, n) == 0;
+        if (n < sizeof x)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+/* Whether the folder above dir holds a standard library that is not the one
+ * omnipython was built against nor a copy of it (its os.py differs): another
+ * Python's, which would not match the interpreter compiled in. A copy (a
+ * relocated or not yet installed Python, as test_venv makes one) is used as
+ * python3 would use it. */
 static int stray_stdlib_above(const char *dir) {
     char lib[4200], real[PATH_MAX], ours[PATH_MAX];
     const char *sub = "lib/python" Py_STRINGIFY(PY_MAJOR_VERSION) "." Py_STRINGIFY(PY_MINOR_VERSION);
@@ -54,7 +75,7 @@ static int stray_stdlib_above(const char *dir) {
         !realpath(lib, real))
         return 0;
     snprintf(lib, sizeof lib, "%s/%s/os.py", OMNI_PYTHON_PREFIX, sub);
-    return !realpath(lib, ours) || strcmp(real, ours) != 0;
+    return !realpath(lib, ours) || (strcmp(real, ours) != 0 && !same_file_content(real, ours));
 }
 
 /* Whether python3's rules would take another standard library for this

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing (Debian 12, as root), then
 # builds omnipython three ways and runs each build's tests:
-#   build/       release build: C unit tests + end-to-end tests (pytest)
+#   build/       release build: C unit tests + end-to-end tests (pytest), and
+#                CPython's regression suite compared under python3.11 and
+#                omnipython (test/regrtest/compare.py --quick)
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
 #   build-fuzz/  clang + libFuzzer: 30 s of fuzzing the session reader, 20 s
 #                each the pattern loader and the raw-metrics tokenizer
@@ -12,7 +14,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           python3.11-dev libuv1-dev libmsgpack-dev libyaml-dev libhwloc-dev libpapi-dev
           python3-pytest python3-msgpack python3-pycodestyle python3-flake8 black
-          hwloc time python3-jsonschema python3-coverage python3-numpy chromium radon)
+          hwloc time python3-jsonschema python3-coverage python3-numpy chromium radon
+          libpython3.11-testsuite)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,6 +35,9 @@ step "release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure)
+
+step "CPython's regression suite (45 modules) under python3.11 and omnipython, default and full"
+/usr/bin/python3.11 test/regrtest/compare.py --quick --omnipython build/omnipython
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer build"
 cmake -S . -B build-asan -DOMNI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

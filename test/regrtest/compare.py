@@ -8,14 +8,16 @@ omnipython (failed, error, skipped, or missing: a module that crashed or hung
 has no cases) is a difference; so is a case that became more than 3x slower
 (and at least a second slower). The allow-list (known_differences.txt beside
 this file: one test id a line, then ' | ' and why) names the differences that
-are what profiling is; a case on it that passes is reported as well.
+are what profiling is; a case on it that passes is reported as well (not an
+error: some pass or not with the process's descriptors' layout).
 
     /usr/bin/python3.11 test/regrtest/compare.py [--omnipython build/omnipython]
         [--python /usr/bin/python3.11] [--modes default,full] [-j 2]
-        [--timeout 300] [--subset | --all | MODULE...]
+        [--timeout 300] [--quick | --subset | --all | MODULE...]
 
 Exit status 0 when every difference is on the allow-list, 1 otherwise, 2 when
-a side could not run at all. Needs Debian's libpython3.X-testsuite.
+a side could not run at all. Slowdowns are reported, not failed: cost is the
+benchmarks' to judge (test/bench/), behaviour the tests'. Needs Debian's libpython3.X-testsuite.
 """
 import argparse
 import os
@@ -44,6 +46,18 @@ test_selectors test_signal test_site test_socket test_sqlite3 test_struct test_s
 test_sys test_sys_setprofile test_sys_settrace test_sysconfig test_tempfile test_thread
 test_threading test_threading_local test_threadsignals test_time test_timeout test_trace
 test_traceback test_tracemalloc test_unittest test_venv test_weakref test_with test_zipimport
+""".split()
+
+# What the README's test command runs (both modes within a few minutes on two
+# cores): the cases of the subset that exercise the hooks most directly.
+QUICK = """
+test_atexit test_audit test_bdb test_code test_contextlib test_coroutines test_cprofile
+test_dis test_embed test_exceptions test_faulthandler test_fileio test_frame test_functools
+test_gc test_generators test_importlib test_inspect test_memoryio test_mmap test_os
+test_pickle test_posix test_profile test_pty test_resource test_runpy test_select test_site
+test_struct test_subprocess test_sys test_sys_setprofile test_sys_settrace test_tempfile
+test_thread test_threading test_threading_local test_threadsignals test_time test_trace
+test_traceback test_tracemalloc test_venv test_weakref
 """.split()
 
 SLOWER = 3.0        # a case this many times slower than under python3.X is reported
@@ -128,6 +142,7 @@ def main():
     ap.add_argument("--allow", default=os.path.join(HERE, "known_differences.txt"))
     ap.add_argument("--keep", help="keep the logs and XML in this folder")
     g = ap.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="the test command's part of the subset")
     g.add_argument("--subset", action="store_true", help="the hooked areas (the default)")
     g.add_argument("--all", action="store_true", help="every module of the suite")
     ap.add_argument("modules", nargs="*")
@@ -135,7 +150,7 @@ def main():
     if a.all:
         modules = []   # regrtest's own list: every module
     else:
-        modules = a.modules or SUBSET
+        modules = a.modules or (QUICK if a.quick else SUBSET)
     allow = load_allow(a.allow)
     work = a.keep or tempfile.mkdtemp(prefix="omni-regrtest-")
     os.makedirs(work, exist_ok=True)
@@ -180,7 +195,7 @@ def main():
         for tid, t_ref, t_got in slow:
             print("  SLOWER     %s: %.2f s under python3, %.2f s under omnipython"
                   % (tid, t_ref, t_got))
-        if un or now or slow:
+        if un:
             status = 1
     if a.keep is None:
         shutil.rmtree(work, ignore_errors=True)
