@@ -290,6 +290,7 @@ static PyObject *compile_chain(const char *code) {
 void omni_census_take(const omni_census_want_t *want, int n_want, double limit_s,
                       const char *chain_code, omni_census_t *out) {
     memset(out, 0, sizeof *out);
+    PyObject *hooks = omni_audit_hooks_take(); /* the census is not the program's */
     uint64_t t0 = omni_clock_mono_ns(), limit_ns = (uint64_t)(limit_s * 1e9);
     walk_t w = {0};
     PyObject *gc = NULL, *tracked = NULL;
@@ -375,5 +376,6 @@ done:
     Py_XDECREF(tracked);
     Py_XDECREF(gc);
     Py_XDECREF(w.sizeof_name);
+    omni_audit_hooks_put(hooks);
     out->seconds = (double)(omni_clock_mono_ns() - t0) / 1e9;
 }

@@ -52,6 +52,22 @@ static inline void *omni_code_extra(PyCodeObject *co, Py_ssize_t index) {
     return ce && index < ce->ce_size ? ce->ce_extras[index] : NULL;
 }
 
+/* The interpreter's Python audit hooks (sys.addaudithook's list), taken away
+ * while omnipython looks at the interpreter itself (the census's
+ * gc.get_objects at the end of a --memory run) and put back after: the
+ * program's hooks see only what the program does (test_audit's gc case saw
+ * the census's events). Same field in 3.11 and 3.12. */
+static inline PyObject *omni_audit_hooks_take(void) {
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    PyObject *hooks = interp->audit_hooks;
+    interp->audit_hooks = NULL;
+    return hooks;
+}
+
+static inline void omni_audit_hooks_put(PyObject *hooks) {
+    PyInterpreterState_Get()->audit_hooks = hooks;
+}
+
 /* Sets slot index of a code object. The array a code object without one gets
  * is made just long enough for index, as another user's _PyCode_SetExtra
  * would make it: _PyCode_SetExtra sizes it for every slot requested so far,

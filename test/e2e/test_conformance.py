@@ -72,6 +72,7 @@ CASES = [
                                    "print(c['home'], c['module_search_paths_set'], "
                                    "c['pythonpath_env'])"], None, None),
     ("own_descriptors_out_of_sight", [C + "own_descriptors.py"], None, None),
+    ("audit_hook_sees_only_the_programs_gc_calls", [C + "audit_gc_hook.py"], None, None),
     ("subprocess_children", [C + "subproc.py"], None, None),
     ("multiprocessing_spawn", [C + "mp_pool.py", "spawn"], None, None),
     ("multiprocessing_fork", [C + "mp_pool.py", "fork"], None, None),
