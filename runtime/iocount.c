@@ -439,8 +439,27 @@ void omni_iocount_close_own(int fd) {
     real_close(fd);
 }
 
+/* What stops when the target takes one of omnipython's descriptors. */
+static void (*on_taken)(int fd);
+
+void omni_iocount_on_taken(void (*fn)(int fd)) {
+    on_taken = fn;
+}
+
+/* The target makes fd a copy of another (dup2, dup3) where one of
+ * omnipython's is: under python3 the number is free, so the target gets it,
+ * and what used it stops first (the monitor: the timeline ends there). */
+static void take_over(int fd) {
+    if (!hidden(fd))
+        return;
+    if (on_taken)
+        on_taken(fd);
+    forget(fd);
+}
+
 int dup2(int old, int fd) {
     ENSURE(dup2);
+    take_over(fd);
     int r = real_dup2(old, fd);
     made(r);
     return r;
@@ -448,6 +467,7 @@ int dup2(int old, int fd) {
 
 int dup3(int old, int fd, int flags) {
     ENSURE(dup3);
+    take_over(fd);
     int r = real_dup3(old, fd, flags);
     made(r);
     return r;

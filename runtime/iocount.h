@@ -27,6 +27,9 @@ void omni_iocount_mark_own(int fd);
 /* fd is omnipython's for certain and for long (the monitor's loop, the
  * session it appends to): the target neither sees nor closes it. */
 void omni_iocount_hide_own(int fd);
+/* fn runs on the target's thread when the target takes one of the hidden
+ * descriptors' numbers for itself (dup2 onto it), before it does. */
+void omni_iocount_on_taken(void (*fn)(int fd));
 /* Closes one of omnipython's descriptors (the target's close would not). */
 void omni_iocount_close_own(int fd);
 /* Writes the "io" record (no allocation: callable from a signal handler). */

@@ -370,6 +370,17 @@ static int on_audit(const char *event, PyObject *args, void *data) {
     return 0;
 }
 
+/* The target made one of the monitor's descriptors a copy of its own (dup2
+ * onto every number it finds free, as multiprocessing's fd-passing test
+ * does): the monitor stops, and the number is the target's, as under python3. */
+static void on_fd_taken(int fd) {
+    static int warned;
+    omni_monitor_stop();
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+        omni_runtime_warn("the program took descriptor %d, which the monitor used: the "
+                          "timeline ends there", fd);
+}
+
 static void after_fork_child(void) {
     omni_target_threads_after_fork();
     omni_callprof_after_fork_child();
@@ -639,6 +650,7 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     if (watch_forks() < 0)
         omni_runtime_warn("cannot watch for os.fork: forked children will have no sessions");
     install_signal_handlers();
+    omni_iocount_on_taken(on_fd_taken);
     start_monitor();
     start_watchdog();
     omni_iocount_start();

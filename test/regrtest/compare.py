@@ -7,7 +7,8 @@ scratch folder). A case that passes under python3.X and does not under
 omnipython (failed, error, skipped, or missing: a module that crashed or hung
 has no cases) is a difference; so is a case that became more than 3x slower
 (and at least a second slower). The allow-list (known_differences.txt beside
-this file: one test id a line, then ' | ' and why) names the differences that
+this file: one test id a line, then ' | ' and why; ' | MODES | ' between for
+an entry of some modes) names the differences that
 are what profiling is; a case on it that passes is reported as well (not an
 error: some pass or not with the process's descriptors' layout).
 
@@ -64,8 +65,9 @@ SLOWER = 3.0        # a case this many times slower than under python3.X is repo
 SLOWER_ABS_S = 1.0  # ... when it is also at least this much slower
 
 
-def load_allow(path):
-    """{test id: reason} of the allow-list."""
+def load_allow(path, mode):
+    """{test id: reason} of the allow-list for mode: a line is 'id | reason',
+    or 'id | modes | reason' for an entry of some modes (comma-separated)."""
     allow = {}
     if not os.path.exists(path):
         return allow
@@ -73,8 +75,10 @@ def load_allow(path):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        tid, _, why = line.partition(" | ")
-        allow[tid.strip()] = why.strip()
+        parts = [p.strip() for p in line.split(" | ", 2)]
+        if len(parts) == 3 and mode not in parts[1].split(","):
+            continue
+        allow[parts[0]] = parts[-1]
     return allow
 
 
@@ -151,7 +155,6 @@ def main():
         modules = []   # regrtest's own list: every module
     else:
         modules = a.modules or (QUICK if a.quick else SUBSET)
-    allow = load_allow(a.allow)
     work = a.keep or tempfile.mkdtemp(prefix="omni-regrtest-")
     os.makedirs(work, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "OMNIPYTHON"))}
@@ -181,6 +184,7 @@ def main():
         got = outcomes(xml)
         if not a.keep:
             shutil.rmtree(sessions, ignore_errors=True)
+        allow = load_allow(a.allow, mode)
         un, ex, now, slow = compare(ref, got, allow)
         passed = sum(1 for o, _ in got.values() if o == "passed")
         print("omnipython --mode %s: %d cases in %.0f s, %d passed; %d differences (%d known), "
