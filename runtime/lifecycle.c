@@ -74,19 +74,24 @@ static struct {
 
 /* ---------------------------------------------------------------- warnings */
 
+/* Keeps msg among the session's warnings; prints it too unless quiet. */
+static void warn_msg(const char msg[256], int print) {
+    if (rt.n_warnings < MAX_WARNINGS) {
+        memcpy(rt.warnings[rt.n_warnings], msg, 256);
+        rt.warning_ptrs[rt.n_warnings] = rt.warnings[rt.n_warnings];
+        rt.n_warnings++;
+    }
+    if (print && !rt.cfg.quiet)
+        fprintf(stderr, "omnipython: warning: %s\n", msg);
+}
+
 void omni_runtime_warn(const char *fmt, ...) {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (rt.n_warnings < MAX_WARNINGS) {
-        memcpy(rt.warnings[rt.n_warnings], msg, sizeof msg);
-        rt.warning_ptrs[rt.n_warnings] = rt.warnings[rt.n_warnings];
-        rt.n_warnings++;
-    }
-    if (!rt.cfg.quiet)
-        fprintf(stderr, "omnipython: warning: %s\n", msg);
+    warn_msg(msg, 1);
 }
 
 const char *omni_runtime_session_path(void) {
@@ -376,9 +381,12 @@ static int on_audit(const char *event, PyObject *args, void *data) {
 static void on_fd_taken(int fd) {
     static int warned;
     omni_monitor_stop();
+    /* in the session only: the program's stderr is as under python3 */
+    char msg[256];
+    snprintf(msg, sizeof msg, "the program took descriptor %d, which the monitor used: the "
+                              "timeline ends there", fd);
     if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
-        omni_runtime_warn("the program took descriptor %d, which the monitor used: the "
-                          "timeline ends there", fd);
+        warn_msg(msg, 0);
 }
 
 static void after_fork_child(void) {
