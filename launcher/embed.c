@@ -239,23 +239,26 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         st = Py_InitializeFromConfig(&config);
         held = hold_std_fds();
     }
-    PyConfig_Clear(&read);
     if (PyStatus_Exception(st)) {
         release_std_fds(held);
+        PyConfig_Clear(&read);
         PyConfig_Clear(&config);
         free(args);
         return status_exit(st);
     }
 
-    int sys_argc = (int)config.argv.length;
+    /* sys.argv as the read configuration has it (the one the interpreter
+     * started from is left unread here) */
+    int sys_argc = (int)read.argv.length;
     char **sys_argv = calloc((size_t)sys_argc + 1, sizeof(char *));
     for (int i = 0; sys_argv && i < sys_argc; i++)
-        sys_argv[i] = Py_EncodeLocale(config.argv.items[i], NULL);
+        sys_argv[i] = Py_EncodeLocale(read.argv.items[i], NULL);
     omni_runtime_start(target, sys_argv ? sys_argc : 0, sys_argv);
     release_std_fds(held);
     for (int i = 0; sys_argv && i < sys_argc; i++)
         PyMem_Free(sys_argv[i]);
     free(sys_argv);
+    PyConfig_Clear(&read);
     PyConfig_Clear(&config);
 
     int status = Py_RunMain();
