@@ -54,10 +54,16 @@ extern void *__libc_memalign(size_t, size_t);
 #define LEAF_WORDS ((1ul << LEAF_SHIFT) / 8 / 64)   /* a bit per 8 bytes */
 #define N_LEAVES (1ul << (48 - LEAF_SHIFT))         /* 48-bit addresses */
 #define MAX_MAPS 4096
+#define MAX_MADE 4096   /* leaves remembered by number: 256 GiB of address space */
 
 static struct {
     int on;
     uint64_t **leaves;                  /* N_LEAVES pointers, mapped at the start */
+    /* The leaves made, by number (a forked child's reset unmaps these rather
+     * than reading the 32 MiB of pointers: 100 ms a fork in --mode full),
+     * n_made counts them all, beyond MAX_MADE too. */
+    uint32_t made[MAX_MADE];
+    uint32_t n_made;
     uint64_t allocs, frees, alloc_bytes, free_bytes, peak, untracked; /* atomics */
     uint64_t maps, unmaps, map_bytes, unmap_bytes;                    /* under the lock */
     omni_spin_t lock;
@@ -85,6 +91,10 @@ static uint64_t *word_of(uintptr_t p, uint64_t *bit, int make) {
                                          __ATOMIC_ACQUIRE)) {
             omni_own_unmap(leaf, LEAF_WORDS * sizeof *leaf);
             leaf = none;
+        } else {
+            uint32_t i = __atomic_fetch_add(&nh.n_made, 1, __ATOMIC_RELAXED);
+            if (i < MAX_MADE)
+                nh.made[i] = (uint32_t)top;
         }
     }
     uintptr_t b = (p & ((1ul << LEAF_SHIFT) - 1)) >> 3;
@@ -506,11 +516,15 @@ void omni_nativeheap_stop(void) {
 
 void omni_nativeheap_reset(void) {
     omni_spin_reset(&nh.lock); /* a thread of the parent's may have held it at the fork */
-    for (size_t i = 0; nh.leaves && i < N_LEAVES; i++)
+    uint32_t n = nh.n_made;
+    for (size_t k = 0; nh.leaves && k < (n <= MAX_MADE ? n : N_LEAVES); k++) {
+        size_t i = n <= MAX_MADE ? nh.made[k] : k;
         if (nh.leaves[i]) {
             omni_own_unmap(nh.leaves[i], LEAF_WORDS * sizeof **nh.leaves);
             nh.leaves[i] = NULL;
         }
+    }
+    nh.n_made = 0;
     nh.allocs = nh.frees = nh.alloc_bytes = nh.free_bytes = nh.peak = nh.untracked = 0;
     nh.maps = nh.unmaps = nh.map_bytes = nh.unmap_bytes = 0;
     nh.n_maps = 0;
