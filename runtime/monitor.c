@@ -489,6 +489,34 @@ static int init_system_tables(void) {
 
 /* ---------------------------------------------------------------- the threads */
 
+/* omnipython's long-lived descriptors (the session it appends to, the loop's)
+ * are made above the numbers a program takes first: the free numbers below
+ * OWN_FD_FLOOR are held on /dev/null while they are made, so that the
+ * program's lowest free numbers run on unbroken, as under python3 (test_os's
+ * closerange cases want two free numbers at the lowest free one). Where the
+ * descriptor limit is lower, what is left is used. Returns how many held. */
+#define OWN_FD_FLOOR 100
+
+static int hold_low_fds(int *held) {
+    int n = 0;
+    while (n < OWN_FD_FLOOR) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            break;
+        if (fd >= OWN_FD_FLOOR) {
+            close(fd);
+            break;
+        }
+        held[n++] = fd;
+    }
+    return n;
+}
+
+static void release_fds(const int *held, int n) {
+    for (int i = 0; i < n; i++)
+        close(held[i]);
+}
+
 /* The descriptors open now that before (n_before of them) did not hold, up
  * to cap into out; returns how many. */
 static int new_fds(const int *before, int n_before, int *out, int cap) {
@@ -626,10 +654,13 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     mon.stop = mon.in_write = mon.done = 0;
     mon.probe_done = mon.probed = 0;
     mon.seq = 0;
-    int rc;
+    int rc, held[OWN_FD_FLOOR], n_held = hold_low_fds(held);
     mon.fd = open(mon.path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (mon.fd < 0)
-        return -errno;
+    if (mon.fd < 0) {
+        rc = -errno;
+        release_fds(held, n_held);
+        return rc;
+    }
     if ((rc = init_system_tables()) < 0)
         goto fail_tables;
     /* The target has not started yet, so the descriptors that appear while
@@ -656,6 +687,8 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
             mon.skip_fds[mon.n_skip++] = fresh[i];
     for (int i = 0; i < mon.n_skip; i++)
         omni_iocount_hide_own(mon.skip_fds[i]);
+    release_fds(held, n_held);
+    n_held = 0;
     /* The first sample before the target runs, so that the timeline's
      * differences cover all of it however late the thread gets a CPU. */
     sample_process(now_ns(), 0);
@@ -685,6 +718,7 @@ fail_tables:
     free_tables();
     omni_iocount_close_own(mon.fd);
     omni_iocount_ignore(0);
+    release_fds(held, n_held);
     mon.fd = -1;
     return rc;
 }

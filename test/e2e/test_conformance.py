@@ -74,6 +74,7 @@ CASES = [
     ("own_descriptors_out_of_sight", [C + "own_descriptors.py"], None, None),
     ("audit_hook_sees_only_the_programs_gc_calls", [C + "audit_gc_hook.py"], None, None),
     ("dup2_onto_every_free_number", [C + "dup2_everywhere.py"], None, None),
+    ("the_programs_descriptor_numbers", [C + "lowest_descriptors.py"], None, None),
     ("subprocess_children", [C + "subproc.py"], None, None),
     ("multiprocessing_spawn", [C + "mp_pool.py", "spawn"], None, None),
     ("multiprocessing_fork", [C + "mp_pool.py", "fork"], None, None),
