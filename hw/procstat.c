@@ -17,11 +17,78 @@ static uint64_t tv_ns(struct timeval tv) {
     return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
+/* ---------------------------------------------------------------- kept descriptors */
+
+/* The files a sample reads, opened once and read again from their start
+ * while keeping is on (omni_procstat_keep): a descriptor opened for a moment
+ * at every sample could take a number the program has just closed and is
+ * about to reuse. */
+enum { K_STATUS, K_IO, K_FDDIR, K_LOADAVG, K_MEMINFO, K_STAT, K_NETDEV, N_KEPT };
+static const char *const kept_path[N_KEPT] = {
+    "/proc/self/status", "/proc/self/io", "/proc/self/fd", "/proc/loadavg", "/proc/meminfo",
+    "/proc/stat", "/proc/net/dev"};
+static int kept_fd[N_KEPT] = {-1, -1, -1, -1, -1, -1, -1};
+static int keeping;
+
+static int kept_open(int i, int *close_it);
+
+void omni_procstat_keep(int on) {
+    keeping = on;
+    for (int i = 0, close_it; on && i < N_KEPT; i++)
+        kept_open(i, &close_it); /* now: the caller chooses where the numbers fall */
+}
+
+int omni_procstat_kept_fds(int *out, int cap) {
+    int n = 0;
+    for (int i = 0; i < N_KEPT && n < cap; i++)
+        if (kept_fd[i] >= 0)
+            out[n++] = kept_fd[i];
+    return n;
+}
+
+void omni_procstat_drop_kept(void) {
+    for (int i = 0; i < N_KEPT; i++)
+        kept_fd[i] = -1;
+    keeping = 0;
+}
+
+/* The descriptor of file i: the kept one, or one to close after (*close_it). */
+static int kept_open(int i, int *close_it) {
+    int flags = O_RDONLY | O_CLOEXEC | (i == K_FDDIR ? O_DIRECTORY : 0);
+    *close_it = 0;
+    if (kept_fd[i] >= 0)
+        return kept_fd[i];
+    int fd = open(kept_path[i], flags);
+    if (fd >= 0 && keeping)
+        kept_fd[i] = fd;
+    else
+        *close_it = fd >= 0;
+    return fd;
+}
+
+/* Reads file i whole into buf (NUL-terminated); its length or -1. */
+static ssize_t read_kept(int i, char *buf, size_t cap) {
+    int close_it, fd = kept_open(i, &close_it);
+    if (fd < 0)
+        return -1;
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t n = pread(fd, buf + len, cap - 1 - len, (off_t)len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    if (close_it)
+        close(fd);
+    buf[len] = 0;
+    return (ssize_t)len;
+}
+
 /* Walks /proc/self/fd with getdents64 (no allocation) and calls fn for each
  * descriptor but the directory's own. Returns 0 or -1. */
 static int each_fd(void (*fn)(int fd, void *ctx), void *ctx) {
-    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
+    int close_it, dfd = kept_open(K_FDDIR, &close_it);
+    if (dfd < 0 || lseek(dfd, 0, SEEK_SET) < 0)
         return -1;
     char buf[4096];
     for (;;) {
@@ -38,7 +105,8 @@ static int each_fd(void (*fn)(int fd, void *ctx), void *ctx) {
                 fn(fd, ctx);
         }
     }
-    close(dfd);
+    if (close_it)
+        close(dfd);
     return 0;
 }
 
@@ -92,7 +160,7 @@ int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip) {
     }
     char text[4096];
     uint64_t kb;
-    if (omni_read_file("/proc/self/status", text, sizeof text) > 0) {
+    if (read_kept(K_STATUS, text, sizeof text) > 0) {
         if (omni_text_u64(text, "VmRSS", &kb) == 0)
             s->rss_bytes = kb * 1024;
         if (omni_text_u64(text, "VmHWM", &kb) == 0)
@@ -101,7 +169,7 @@ int omni_proc_read(omni_proc_sample_t *s, const int *skip_fds, int n_skip) {
     } else {
         rc = -1;
     }
-    if (omni_read_file("/proc/self/io", text, sizeof text) > 0) {
+    if (read_kept(K_IO, text, sizeof text) > 0) {
         omni_text_u64(text, "read_bytes", &s->read_bytes);
         omni_text_u64(text, "write_bytes", &s->write_bytes);
         omni_text_u64(text, "rchar", &s->rchar);
@@ -169,19 +237,19 @@ int omni_sys_read(omni_sys_sample_t *s) {
     int rc = 0;
     s->load1 = 0;
     s->mem_available_bytes = 0;
-    if (omni_read_file("/proc/loadavg", text, sizeof text) > 0)
+    if (read_kept(K_LOADAVG, text, sizeof text) > 0)
         sscanf(text, "%lf", &s->load1);
     uint64_t kb;
-    if (omni_read_file("/proc/meminfo", text, 512) > 0 &&
+    if (read_kept(K_MEMINFO, text, 512) > 0 &&
         omni_text_u64(text, "MemAvailable", &kb) == 0)
         s->mem_available_bytes = kb * 1024;
     /* A leading newline makes the first "cpu" line findable as "\ncpu". */
     text[0] = '\n';
-    if (omni_read_file("/proc/stat", text + 1, sizeof text - 1) > 0)
+    if (read_kept(K_STAT, text + 1, sizeof text - 1) > 0)
         read_cpu_times(text, &s->cpu);
     else
         s->cpu.n = 0, rc = -1;
-    if (omni_read_file("/proc/net/dev", text, sizeof text) > 0)
+    if (read_kept(K_NETDEV, text, sizeof text) > 0)
         read_net(text, &s->net);
     else
         s->net.n = 0;

@@ -52,6 +52,16 @@ typedef struct omni_sys_sample {
  * Returns 0 or -1. */
 int omni_sys_read(omni_sys_sample_t *s);
 
+/* While on, the files a reading opens stay open and are read again from
+ * their start (the monitor's: no descriptor opened for a moment at every
+ * sample); turning it on opens them at once. omni_procstat_kept_fds lists them (up to cap into out; returns
+ * how many); omni_procstat_drop_kept forgets them without closing (the
+ * caller closes them: a forked child's are its parent's /proc/self) and
+ * turns keeping off. */
+void omni_procstat_keep(int on);
+int omni_procstat_kept_fds(int *out, int cap);
+void omni_procstat_drop_kept(void);
+
 /* Per-core busy share between two readings, in permille (0..1000). */
 void omni_cpu_busy_permille(const omni_cpu_times_t *a, const omni_cpu_times_t *b,
                             uint16_t *out, int n);

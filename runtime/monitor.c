@@ -687,6 +687,12 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
             mon.skip_fds[mon.n_skip++] = fresh[i];
     for (int i = 0; i < mon.n_skip; i++)
         omni_iocount_hide_own(mon.skip_fds[i]);
+    /* The /proc files every sample reads, kept open from now on: above the
+     * held numbers, hidden like the loop's. */
+    omni_procstat_keep(1);
+    int kept[16], n_kept = omni_procstat_kept_fds(kept, 16);
+    for (int i = 0; i < n_kept; i++)
+        omni_iocount_hide_own(kept[i]);
     release_fds(held, n_held);
     n_held = 0;
     /* The first sample before the target runs, so that the timeline's
@@ -781,6 +787,11 @@ void omni_monitor_after_fork_child(void) {
     mon.fd = -1;
     for (int i = 1; was_running && i < mon.n_skip; i++)
         omni_iocount_close_own(mon.skip_fds[i]);
+    /* the kept /proc/self files are the parent's */
+    int kept[16], n_kept = omni_procstat_kept_fds(kept, 16);
+    for (int i = 0; i < n_kept; i++)
+        omni_iocount_close_own(kept[i]);
+    omni_procstat_drop_kept();
     mon.n_skip = 0;
     mon.facts_valid = __atomic_load_n(&mon.probe_done, __ATOMIC_ACQUIRE);
     /* The parent's counters and GPU handles are the parent's. */
