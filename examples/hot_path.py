@@ -1,5 +1,9 @@
 """hot_path: one chain of calls (main > handle > parse > checksum) holds most
-of the time, while the rest of the program is cheap."""
+of the time, while the rest of the program is cheap.
+
+With --short it handles a tenth of the messages: ten times fewer stack
+samples, a finding much less sure (a weak signal, on a quiet machine)."""
+import sys
 
 
 def checksum(data):
@@ -22,7 +26,8 @@ def report(results):
 
 
 def main():
-    messages = ["message number %d " % i * 40 for i in range(25000)]
+    n = 2500 if "--short" in sys.argv[1:] else 25000
+    messages = ["message number %d " % i * 40 for i in range(n)]
     print(report(handle(messages)))
 
 

@@ -1,5 +1,11 @@
-"""memory_growth (with --memory or --mode full): a cache that is never
-bounded keeps every page it was asked for, all through the run."""
+"""memory_growth: a cache that is never bounded keeps every page it was
+asked for, all through the run (about 170 MB in a second).
+
+In the default mode the finding is the process's: its resident set rose
+along a line and stayed up. With --memory (or --mode full) it names render,
+the function whose allocations stay alive. With --short the cache grows for
+a third of a second: a weak signal."""
+import sys
 
 _cache = {}
 
@@ -17,4 +23,4 @@ def serve(n):
 
 
 if __name__ == "__main__":
-    print(serve(40_000) > 0)
+    print(serve(30_000 if "--short" in sys.argv[1:] else 100_000) > 0)

@@ -81,7 +81,8 @@ int omni_cmd_report(const omni_options_t *o) {
     omni_entities_t ents;
     omni_findings_t fs;
     int analysed = omni_entities_build(&m, &ents) == 0;
-    if (analysed && omni_match(&kb, &ents, &fs) < 0) {
+    double min_conf = o->min_confidence >= 0 ? o->min_confidence : OMNI_DEFAULT_MIN_CONFIDENCE;
+    if (analysed && omni_match(&kb, &ents, min_conf, &fs) < 0) {
         omni_entities_free(&ents);
         analysed = 0;
     }
@@ -146,6 +147,7 @@ int omni_cmd_scan(const omni_options_t *o) {
                               .html = o->format && strcmp(o->format, "html") == 0,
                               .progress = 1, .run_args = o->run_args,
                               .run_timeout_s = o->timeout_s, .patterns_dir = o->patterns_dir,
+                              .min_confidence = o->min_confidence,
                               .dot_path = o->callgraph};
     char err[512] = "";
     int rc = omni_scan(&so, f, err, sizeof err);
@@ -177,14 +179,26 @@ int omni_cmd_patterns(const omni_options_t *o) {
     for (size_t i = 0; i < kb.n; i++) {
         const omni_pattern_t *p = &kb.p[i];
         if (!json) {
-            fprintf(f, "%-20s %-8s %s\n%20s %s\n", p->id, omni_level_name(p->level), p->cond.src,
-                    "", p->source);
+            /* one line a way to recognise it, the strongest evidence first */
+            for (int k = 0; k < p->n_when; k++)
+                fprintf(f, "%-20s %-8s %s\n", k ? "" : p->id, omni_level_name(p->when[k].level),
+                        p->when[k].cond.src);
+            fprintf(f, "%20s %s\n", "", p->source);
             continue;
         }
         omni_json_begin_object(&j);
         omni_json_kv_str(&j, "id", p->id);
         omni_json_kv_str(&j, "level", omni_level_name(p->level));
-        omni_json_kv_str(&j, "condition", p->cond.src);
+        omni_json_kv_str(&j, "condition", p->when[0].cond.src);
+        omni_json_key(&j, "when");
+        omni_json_begin_array(&j);
+        for (int k = 0; k < p->n_when; k++) {
+            omni_json_begin_object(&j);
+            omni_json_kv_str(&j, "level", omni_level_name(p->when[k].level));
+            omni_json_kv_str(&j, "condition", p->when[k].cond.src);
+            omni_json_end_object(&j);
+        }
+        omni_json_end_array(&j);
         omni_json_kv_str(&j, "source", p->source);
         omni_json_kv_bool(&j, "builtin", p->builtin);
         omni_json_end_object(&j);

@@ -6,6 +6,7 @@
 #include "runtime/session/reader.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,12 @@ static int set_threshold(omni_options_t *o, const char *v, int from) {
     return 0;
 }
 
+static int set_min_confidence(omni_options_t *o, const char *v, int from) {
+    if (real(v, 0, 1, nextafter(1.0, 2.0), &o->min_confidence) < 0)
+        return takes(o, "--min-confidence", "a number from 0 to 1", v);
+    return 0;
+}
+
 static int set_explain(omni_options_t *o, const char *v, int from) {
     o->explain = v;
     return 0;
@@ -307,6 +314,7 @@ static const struct opt {
     {"--jobs", 1, set_jobs},
     {"--diff", 1, set_diff},
     {"--threshold", 1, set_threshold},
+    {"--min-confidence", 1, set_min_confidence},
     {"--explain", 1, set_explain},
     {"--patterns", 1, set_patterns},
     {"--interval", 1, set_interval},
@@ -432,6 +440,7 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     o->interval_ms = -1;
     o->sample_hz = -1;
     o->threshold_pct = -1;
+    o->min_confidence = -1;
     int n_env = 0;
     if (env && *env && split_env(o, env, &n_env) < 0) {
         snprintf(o->err, sizeof o->err, "out of memory");
@@ -498,6 +507,11 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     }
     if (o->threshold_pct < 0)
         o->threshold_pct = 10;
+    if (o->min_confidence >= 0 && o->cmd != OMNI_CMD_REPORT &&
+        !(o->cmd == OMNI_CMD_SCAN && o->run_args)) {
+        snprintf(o->err, sizeof o->err, "--min-confidence goes with --report");
+        return -1;
+    }
     if (o->process && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_EXPORT) {
         snprintf(o->err, sizeof o->err, "--process goes with --report");
         return -1;
@@ -554,7 +568,7 @@ void omni_options_usage(void *fp) {
             "\n"
             "usage: omnipython [OMNI OPTIONS] [PYTHON OPTIONS AND ARGUMENTS]\n"
             "       omnipython --report SESSION [--format text|md|json|html] [--patterns DIR]\n"
-            "                  [--out FILE]\n"
+            "                  [--min-confidence C] [--out FILE]\n"
             "       omnipython --list-patterns [--patterns DIR] [--format text|json]\n"
             "       omnipython --diff A B [--threshold PCT] [--format text|json] [--out FILE]\n"
             "       omnipython --scan DIR [--exclude GLOB]... [--jobs N] [--format text|json|html]\n"
@@ -586,6 +600,8 @@ void omni_options_usage(void *fp) {
             "                  (one self-contained page: flame graph, charts, findings)\n"
             "  --patterns DIR  with --report: the patterns of DIR/*.yaml too (one with a\n"
             "                  built-in pattern's id replaces it)\n"
+            "  --min-confidence C  with --report: findings at confidence C or more (0.5);\n"
+            "                  those from C/2 up to C are listed as weak signals\n"
             "  --list-patterns print the knowledge base (and check --patterns DIR)\n"
             "  --explain FILE  with --report --format md: write a prompt bundle for a\n"
             "                  language model to FILE; when OPENAI_BASE_URL names an\n"

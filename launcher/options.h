@@ -51,6 +51,7 @@ typedef struct omni_options {
     const char *session;    /* --report SESSION, --export FORMAT SESSION, --diff SESSION B */
     const char *session_b;  /* --diff A SESSION_B */
     double threshold_pct;   /* --threshold PCT (with --diff); default 10 */
+    double min_confidence;  /* --min-confidence C (with --report); -1 = the default */
     const char *scan_dir;   /* --scan DIR */
     const char *exclude[32]; /* --exclude GLOB (with --scan) */
     int n_exclude;

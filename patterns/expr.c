@@ -430,6 +430,8 @@ double omni_expr_eval(const omni_expr_t *e, int i, const double *v) {
     a = omni_expr_eval(e, x->a, v);
     if (x->b >= 0)
         b = omni_expr_eval(e, x->b, v);
+    if (x->op >= OMNI_X_LT && x->op <= OMNI_X_NE)
+        return omni_expr_compare(x->op, a, b);
     int nan = isnan(a) || isnan(b);
     switch (x->op) {
     case OMNI_X_ADD: return a + b;
@@ -440,13 +442,21 @@ double omni_expr_eval(const omni_expr_t *e, int i, const double *v) {
     case OMNI_X_MIN: return nan ? NAN : fmin(a, b);
     case OMNI_X_MAX: return nan ? NAN : fmax(a, b);
     case OMNI_X_ABS: return fabs(a);
-    case OMNI_X_LT: return !nan && a < b;
-    case OMNI_X_LE: return !nan && a <= b;
-    case OMNI_X_GT: return !nan && a > b;
-    case OMNI_X_GE: return !nan && a >= b;
-    case OMNI_X_EQ: return !nan && a == b;
-    case OMNI_X_NE: return !nan && a != b;
     default: return NAN;
+    }
+}
+
+int omni_expr_compare(omni_expr_op_t op, double a, double b) {
+    if (isnan(a) || isnan(b))
+        return 0;
+    switch (op) {
+    case OMNI_X_LT: return a < b;
+    case OMNI_X_LE: return a <= b;
+    case OMNI_X_GT: return a > b;
+    case OMNI_X_GE: return a >= b;
+    case OMNI_X_EQ: return a == b;
+    case OMNI_X_NE: return a != b;
+    default: return 0;
     }
 }
 
@@ -485,5 +495,19 @@ void omni_expr_evidence(const omni_expr_t *e, int i, const double *v, omni_expr_
             omni_expr_evidence(e, x->a, v, fn, ctx);
         if (x->op == OMNI_X_AND || omni_expr_eval(e, x->b, v) != 0)
             omni_expr_evidence(e, x->b, v, fn, ctx);
+    }
+}
+
+void omni_expr_comparisons(const omni_expr_t *e, int i, const double *v, omni_expr_cmp_fn fn,
+                           void *ctx) {
+    const omni_expr_node_t *x = &e->nodes[i];
+    if (is_comparison(x->op)) {
+        fn(e, x, omni_expr_eval(e, x->a, v), omni_expr_eval(e, x->b, v), ctx);
+        return;
+    }
+    if (x->op == OMNI_X_AND || x->op == OMNI_X_OR || x->op == OMNI_X_NOT) {
+        omni_expr_comparisons(e, x->a, v, fn, ctx);
+        if (x->b >= 0)
+            omni_expr_comparisons(e, x->b, v, fn, ctx);
     }
 }

@@ -56,6 +56,14 @@ typedef void (*omni_expr_cmp_fn)(const omni_expr_t *e, const omni_expr_node_t *c
 void omni_expr_evidence(const omni_expr_t *e, int i, const double *v, omni_expr_cmp_fn fn,
                         void *ctx);
 
+/* Calls fn for every comparison of the condition, true or not, in source
+ * order. */
+void omni_expr_comparisons(const omni_expr_t *e, int i, const double *v, omni_expr_cmp_fn fn,
+                           void *ctx);
+
+/* a op b for a comparison operator: false when either side is NaN. */
+int omni_expr_compare(omni_expr_op_t op, double a, double b);
+
 /* The comparison operator's text ("<", ">=", ...). */
 const char *omni_expr_op_text(omni_expr_op_t op);
 

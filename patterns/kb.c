@@ -128,30 +128,28 @@ static void level_names(omni_level_t level, char *out, size_t cap) {
                                      omni_metrics[i].name);
 }
 
-static int load_condition(loader_t *ld, yaml_node_t *n, omni_pattern_t *p, int level_known) {
+static int load_condition(loader_t *ld, yaml_node_t *n, omni_when_t *w) {
     const char *s = scalar(n);
     if (!s || !*s)
         return fail_at(ld, n->start_mark, "'condition' must be a non-empty string");
-    if (!level_known)
-        return fail_at(ld, n->start_mark, "'level' must come with the condition");
-    resolve_ctx_t rc = {p->level, 0};
+    resolve_ctx_t rc = {w->level, 0};
     char msg[256];
     int at = 0;
-    if (omni_expr_parse(&p->cond, s, resolve, &rc, msg, sizeof msg, &at) < 0) {
+    if (omni_expr_parse(&w->cond, s, resolve, &rc, msg, sizeof msg, &at) < 0) {
         yaml_mark_t m = mark_in_scalar(ld, n, at);
         if (strncmp(msg, "unknown metric", 14) == 0) {
             char names[1024];
-            level_names(p->level, names, sizeof names);
+            level_names(w->level, names, sizeof names);
             return fail_at(ld, m, "%s at level %s (its metrics: %s)", msg,
-                           omni_level_name(p->level), names);
+                           omni_level_name(w->level), names);
         }
         return fail_at(ld, m, "%s", msg);
     }
-    if (!p->cond.is_bool)
+    if (!w->cond.is_bool)
         return fail_at(ld, n->start_mark,
                        "type error: the condition is a number; it must be a comparison "
                        "(e.g. '%s > 0') or comparisons joined by and/or", s);
-    p->needs |= rc.needs;
+    w->needs |= rc.needs;
     return 0;
 }
 
@@ -172,7 +170,7 @@ static int load_suggestions(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
     return 0;
 }
 
-static int load_confidence(loader_t *ld, yaml_node_t *n, omni_pattern_t *p, int level_known) {
+static int load_confidence(loader_t *ld, yaml_node_t *n, omni_when_t *p) {
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(ld, n->start_mark, "'confidence' must be a mapping (base, max, "
                                           "margin_scale, evidence, evidence_half)");
@@ -195,7 +193,7 @@ static int load_confidence(loader_t *ld, yaml_node_t *n, omni_pattern_t *p, int 
             rc = want_number(ld, v, key, &p->evidence_half);
         else if (strcmp(key, "evidence") == 0) {
             const char *m = scalar(v);
-            if (!m || !level_known)
+            if (!m)
                 return fail_at(ld, v->start_mark, "'evidence' must name a metric of the "
                                                   "pattern's level");
             p->evidence_metric = omni_metric_find(p->level, m, strlen(m));
@@ -231,24 +229,87 @@ static void pattern_free(omni_pattern_t *p) {
     free(p->description);
     free(p->verify);
     free(p->source);
-    omni_expr_free(&p->cond);
+    for (int i = 0; i < p->n_when; i++)
+        omni_expr_free(&p->when[i].cond);
     for (size_t i = 0; i < p->n_suggestions; i++)
         free(p->suggestions[i]);
     free(p->suggestions);
     memset(p, 0, sizeof *p);
 }
 
-static const char *const keys = "id, description, level, condition, confidence, suggestions, verify";
+static const char *const keys =
+    "id, description, level, condition, confidence, when, suggestions, verify";
 
+/* A new way to recognise p, at level, with the default confidence. */
+static omni_when_t *add_when(omni_pattern_t *p, omni_level_t level) {
+    omni_when_t *w = &p->when[p->n_when++];
+    memset(w, 0, sizeof *w);
+    w->level = level;
+    w->conf_base = 0.5;
+    w->conf_max = 0.95;
+    w->margin_scale = 1;
+    w->evidence_half = 100;
+    w->evidence_metric = -1;
+    w->cond.root = -1;
+    return w;
+}
+
+/* One item of 'when': condition, and optionally confidence and level (the
+ * pattern's own, or process: a finding of another level is then backed by
+ * the run as a whole). */
+static int load_when_item(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
+    if (n->type != YAML_MAPPING_NODE)
+        return fail_at(ld, n->start_mark, "an item of 'when' must be a mapping (condition, "
+                                          "confidence, level)");
+    if (check_unique_keys(ld, n) < 0)
+        return -1;
+    yaml_node_t *cond = NULL, *conf = NULL;
+    omni_level_t level = p->level;
+    for (yaml_node_pair_t *kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top;
+         kv++) {
+        yaml_node_t *k = node(ld, kv->key), *v = node(ld, kv->value);
+        const char *key = scalar(k);
+        if (key && strcmp(key, "condition") == 0)
+            cond = v;
+        else if (key && strcmp(key, "confidence") == 0)
+            conf = v;
+        else if (key && strcmp(key, "level") == 0) {
+            const char *l = scalar(v);
+            int lv = l ? omni_level_parse(l) : -1;
+            if (lv != (int)p->level && lv != OMNI_LEVEL_PROCESS)
+                return fail_at(ld, v->start_mark, "an item of 'when' is at the pattern's level "
+                                                  "(%s) or at process",
+                               omni_level_name(p->level));
+            level = (omni_level_t)lv;
+        } else
+            return fail_at(ld, k->start_mark, "unknown key '%s' in when (keys: condition, "
+                                              "confidence, level)", key ? key : "?");
+    }
+    if (!cond)
+        return fail_at(ld, n->start_mark, "an item of 'when' has no 'condition'");
+    omni_when_t *w = add_when(p, level);
+    if (load_condition(ld, cond, w) < 0)
+        return -1;
+    return conf ? load_confidence(ld, conf, w) : 0;
+}
+
+static int load_when(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
+    size_t k = n->type == YAML_SEQUENCE_NODE
+                   ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
+                   : 0;
+    if (!k || k > OMNI_MAX_WHEN)
+        return fail_at(ld, n->start_mark, "'when' must be a list of 1 to %d ways to recognise "
+                                          "the pattern, the strongest evidence first",
+                       OMNI_MAX_WHEN);
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++)
+        if (load_when_item(ld, node(ld, *it), p) < 0)
+            return -1;
+    return 0;
+}
 
 static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
     memset(p, 0, sizeof *p);
-    p->conf_base = 0.5;
-    p->conf_max = 0.95;
-    p->margin_scale = 1;
-    p->evidence_half = 100;
-    p->evidence_metric = -1;
-    p->cond.root = -1;
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(ld, n->start_mark, "a pattern must be a mapping (%s)", keys);
     if (check_unique_keys(ld, n) < 0)
@@ -258,7 +319,7 @@ static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
     if (!(p->source = strdup(where)))
         return fail_at(ld, n->start_mark, "out of memory");
     /* level first: the condition's names are resolved at it */
-    yaml_node_t *cond = NULL, *conf = NULL;
+    yaml_node_t *cond = NULL, *conf = NULL, *when = NULL;
     int level_known = 0;
     for (yaml_node_pair_t *kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top;
          kv++) {
@@ -295,6 +356,8 @@ static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
             cond = v;
         else if (strcmp(key, "confidence") == 0)
             conf = v;
+        else if (strcmp(key, "when") == 0)
+            when = v;
         else if (strcmp(key, "suggestions") == 0)
             rc = load_suggestions(ld, v, p);
         else
@@ -302,21 +365,26 @@ static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
         if (rc < 0)
             return -1;
     }
+    if (when && (cond || conf))
+        return fail_at(ld, (cond ? cond : conf)->start_mark,
+                       "pattern %s gives 'when': its conditions and confidences go there",
+                       p->id ? p->id : "without an id");
     const char *missing = !p->id                ? "id"
                           : !p->description     ? "description"
                           : !level_known        ? "level"
-                          : !cond               ? "condition"
+                          : !cond && !when      ? "condition"
                           : !p->n_suggestions   ? "suggestions"
                           : !p->verify          ? "verify"
                                                 : NULL;
     if (missing)
         return fail_at(ld, n->start_mark, "pattern %s has no '%s' (keys: %s)",
                        p->id ? p->id : "without an id", missing, keys);
-    if (load_condition(ld, cond, p, level_known) < 0)
+    if (when)
+        return load_when(ld, when, p);
+    omni_when_t *w = add_when(p, p->level);
+    if (load_condition(ld, cond, w) < 0)
         return -1;
-    if (conf && load_confidence(ld, conf, p, level_known) < 0)
-        return -1;
-    return 0;
+    return conf ? load_confidence(ld, conf, w) : 0;
 }
 
 static omni_pattern_t *find_id(omni_kb_t *kb, const char *id, size_t from) {

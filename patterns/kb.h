@@ -8,16 +8,27 @@
 #include "runtime/embedded.h"
 #include "patterns/metrics.h"
 
-typedef struct omni_pattern {
-    char *id, *description, *verify;
-    char *source;            /* "file:line" where it was defined */
+/* A pattern's sources of evidence: at most this many ways to recognise it. */
+#define OMNI_MAX_WHEN 4
+
+/* One way to recognise a pattern, from one kind of evidence: a condition at
+ * a level, and how sure a finding of it is. */
+typedef struct omni_when {
     omni_level_t level;
     omni_expr_t cond;
-    char **suggestions;
-    size_t n_suggestions;
     double conf_base, conf_max, margin_scale, evidence_half;
     int evidence_metric;     /* catalog index, or -1 */
     unsigned needs;          /* OMNI_NEEDS_* of the metrics it uses */
+} omni_when_t;
+
+typedef struct omni_pattern {
+    char *id, *description, *verify;
+    char *source;            /* "file:line" where it was defined */
+    omni_level_t level;      /* the pattern's own (when[0]'s) */
+    omni_when_t when[OMNI_MAX_WHEN];  /* the strongest evidence first */
+    int n_when;
+    char **suggestions;
+    size_t n_suggestions;
     int builtin;
 } omni_pattern_t;
 

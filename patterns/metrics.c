@@ -27,6 +27,7 @@
 #define MEM OMNI_NEEDS_MEMORY
 #define SCAN OMNI_NEEDS_SCAN
 #define REP OMNI_NEEDS_REPEATS
+#define TL OMNI_NEEDS_TIMELINE
 
 /* The order of each level's rows is the order of the enum below. */
 const omni_metric_def_t omni_metrics[] = {
@@ -72,6 +73,9 @@ const omni_metric_def_t omni_metrics[] = {
     {"cpu_sample_share", P, SMP, "fraction", "of all samples, those on a CPU"},
     {"gil_held_share", P, SMP, "fraction", "of the ticks, those a thread held the GIL in"},
     {"gil_threads", P, SMP, "threads", "threads that held the GIL in at least 10% of the ticks"},
+    {"gil_sharing_threads", P, SMP, "threads",
+     "of those, the threads that held it in less than 80% of their own samples: they took "
+     "turns with others (one after another, each holds it nearly always)"},
     {"hot_path_share", P, SMP, "fraction", "samples under the heaviest call path's last frame"},
     {"hot_path_depth", P, SMP, "frames", "frames on the heaviest call path"},
     {"import_s", P, EV | FOOT, "s", "time in outermost imports"},
@@ -86,7 +90,20 @@ const omni_metric_def_t omni_metrics[] = {
     {"small_ops", P, IO, "ops", "reads and writes of fewer than 512 bytes"},
     {"small_op_share", P, IO, "fraction", "small_ops over all reads and writes"},
     {"max_depth", P, PROF, "frames", "the deepest Python stack of any thread"},
+    {"busy_threads", P, PROF | FOOT, "threads",
+     "threads of the process that used at least 10% of its CPU time"},
+    {"busy_python_s", P, TIMES | FOOT, "s",
+     "time the busy threads spent in Python code by the frame hook's clock (waiting for the "
+     "GIL included)"},
     {"peak_rss_bytes", P, FOOT, "bytes", "the largest resident set"},
+    {"timeline_rows", P, TL, "rows", "the monitor's samples of the process while it ran"},
+    {"rss_growth_bytes", P, TL, "bytes", "resident set at the last sample before exit "
+                                         "minus at the first"},
+    {"rss_growth_bytes_per_s", P, TL, "bytes/s", "the resident set's growth: the slope of a "
+                                                 "least-squares line through the samples"},
+    {"rss_fit_r2", P, TL, "fraction", "how well that line fits (R squared: 1 = steady growth)"},
+    {"rss_held_share", P, TL, "fraction", "of the resident set's rise, what was still held at "
+                                          "the last sample before exit"},
     {"ipc", P, CNT, "", "instructions per cycle"},
     {"llc_misses_per_kinstr", P, CNT, "", "last-level cache misses per 1000 instructions"},
     {"gpu_util_mean", P, GPU, "%", "the GPUs' mean utilisation while the process ran"},
@@ -108,9 +125,10 @@ enum {
     M_F_PER_OP, M_F_CC, M_F_ALLOC, M_F_APS, M_F_LIVE, M_F_GROWTH, M_F_RUNS, M_F_CV,
     M_L_SAMPLES, M_L_SHARE, M_L_CPU,
     M_T_SAMPLES, M_T_CPU, M_T_GIL, M_T_CPU_S,
-    M_WALL, M_CPU, M_CPU_SHARE, M_P_SAMPLES, M_TICKS, M_P_CPU_SHARE, M_GIL_HELD, M_GIL_THREADS,
+    M_WALL, M_CPU, M_CPU_SHARE, M_P_SAMPLES, M_TICKS, M_P_CPU_SHARE, M_GIL_HELD, M_GIL_THREADS, M_GIL_SHARING,
     M_HOT_SHARE, M_HOT_DEPTH, M_IMPORT, M_IMPORT_SHARE, M_PROCS, M_PROCS_PER_S, M_OPENS,
-    M_READ_OPS, M_WRITE_OPS, M_IO_BYTES, M_SMALL, M_SMALL_SHARE, M_MAX_DEPTH, M_PEAK_RSS,
+    M_READ_OPS, M_WRITE_OPS, M_IO_BYTES, M_SMALL, M_SMALL_SHARE, M_MAX_DEPTH, M_BUSY_THREADS,
+    M_BUSY_PY, M_PEAK_RSS, M_TL_ROWS, M_RSS_GROWTH, M_RSS_SLOPE, M_RSS_R2, M_RSS_HELD,
     M_IPC, M_LLC, M_GPU_MEAN, M_GPU_MAX, M_GPU_PROC, M_PEAK_LIVE, M_P_APS, M_P_RUNS, M_WALL_CV,
     M_FI_OPENS, M_FI_OPENS_PER_S,
     M_COUNT
@@ -383,66 +401,91 @@ static int build_threads(const omni_session_t *s, omni_entities_t *x) {
     return 0;
 }
 
-/* The heaviest call path: from the heaviest outermost frame, the heaviest
- * callee, while it keeps at least half of all samples. */
+/* The heaviest call path: from the outermost frames, the heaviest function
+ * among the callees of the path so far, while it keeps at least half of all
+ * samples. A function's frames are taken together whatever line they were
+ * at and whichever thread ran them (the sampler's tree has a node per line
+ * and per thread). The path ends where the import system begins. */
 static void hot_path(const omni_session_t *s, omni_entity_t *e, uint64_t total) {
     size_t n = s->n_snodes;
-    double *incl = calloc(n + 1, sizeof *incl);
-    int64_t *best = malloc((n + 1) * sizeof *best);
-    if (!incl || !best || !total) {
-        free(incl);
-        free(best);
-        return;
-    }
+    double *incl = calloc(n + 1, sizeof *incl), *by_code = calloc(s->n_codes + 1, sizeof *by_code);
+    char *on = calloc(n + 1, 1), *next = calloc(n + 1, 1);
+    if (!incl || !by_code || !on || !next || !total)
+        goto out;
     for (size_t i = 0; i < s->n_sstacks; i++)
         for (int64_t k = s->sstacks[i].node; k >= 0; k = s->snodes[k].parent)
             incl[k] += (double)s->sstacks[i].samples;
-    /* best[n] is the heaviest outermost frame */
-    for (size_t i = 0; i <= n; i++)
-        best[i] = -1;
-    for (size_t i = 0; i < n; i++) {
-        int64_t par = s->snodes[i].parent;
-        size_t slot = par < 0 ? n : (size_t)par;
-        if (best[slot] < 0 || incl[i] > incl[best[slot]])
-            best[slot] = (int64_t)i;
-    }
-    int64_t at = best[n], last = -1;
     int depth = 0;
+    int64_t last = -1; /* the heaviest node of the path's last function */
+    double share = 0;
     char path[1024] = "";
     size_t used = 0;
-    while (at >= 0 && incl[at] >= 0.5 * (double)total) {
-        last = at;
+    for (;;) {
+        /* the callees of the path so far (the outermost frames at first) */
+        size_t nc = s->n_codes;
+        memset(by_code, 0, (nc + 1) * sizeof *by_code);
+        int any = 0;
+        for (size_t i = 0; i < n; i++) {
+            int64_t par = s->snodes[i].parent;
+            next[i] = depth == 0 ? par < 0 : par >= 0 && on[par];
+            if (!next[i])
+                continue;
+            int64_t c = s->snodes[i].code;
+            by_code[c >= 0 && (size_t)c < nc ? (size_t)c : nc] += incl[i];
+            any = 1;
+        }
+        size_t best = nc;
+        for (size_t c = 0; any && c < nc; c++)
+            if (by_code[c] > by_code[best] || (best == nc && by_code[c] > 0))
+                best = c;
+        /* the import system's frames end the path: a run that mostly
+         * imports is slow_imports' to tell, and its hot frame is no place
+         * to change anything */
+        const char *file = best < nc ? s->codes[best].file : NULL;
+        if (!any || best == nc || by_code[best] < 0.5 * (double)total ||
+            (file && strncmp(file, "<frozen importlib.", 18) == 0))
+            break;
+        last = -1;
+        for (size_t i = 0; i < n; i++) {
+            on[i] = next[i] && s->snodes[i].code == (int64_t)best;
+            if (on[i] && (last < 0 || incl[i] > incl[last]))
+                last = (int64_t)i;
+        }
         depth++;
-        int64_t code = s->snodes[at].code;
-        const char *name = code >= 0 && (size_t)code < s->n_codes ? s->codes[code].name : "?";
+        share = by_code[best] / (double)total;
+        const char *name = s->codes[best].name ? s->codes[best].name : "?";
         if (used < sizeof path)
             used += (size_t)snprintf(path + used, sizeof path - used, "%s%s", depth > 1 ? " > " : "",
                                      name);
-        at = best[at];
     }
     e->v[M_HOT_DEPTH] = depth;
-    e->v[M_HOT_SHARE] = last >= 0 ? incl[last] / (double)total : 0;
+    e->v[M_HOT_SHARE] = share;
     if (last >= 0) {
-        int64_t code = s->snodes[last].code;
-        set_code(e, s, code);
+        set_code(e, s, s->snodes[last].code);
         e->line = s->snodes[last].line;
         e->detail = strdup(path);
     }
+out:
     free(incl);
-    free(best);
+    free(by_code);
+    free(on);
+    free(next);
 }
 
 static void sampler_process_metrics(const omni_session_t *s, const omni_sample_totals_t *st,
                                     double *v) {
     double ticks = (double)s->samples_taken, gil = 0;
-    int gil_threads = 0;
+    int gil_threads = 0, sharing = 0;
     for (size_t i = 0; i < s->n_threads; i++) {
         const omni_sthread_t *t = &s->threads[i];
         if (t->pid != s->pid)
             continue;
         gil += (double)t->gil_samples;
-        gil_threads += ticks > 0 && (double)t->gil_samples >= 0.1 * ticks;
+        int held = ticks > 0 && (double)t->gil_samples >= 0.1 * ticks;
+        gil_threads += held;
+        sharing += held && (double)t->gil_samples < 0.8 * (double)t->samples;
     }
+    v[M_GIL_SHARING] = sharing;
     v[M_P_SAMPLES] = (double)st->total;
     v[M_TICKS] = ticks;
     v[M_P_CPU_SHARE] = ratio((double)st->cpu, (double)st->total);
@@ -470,6 +513,59 @@ static void io_process_metrics(const omni_session_t *s, double *v) {
     v[M_IO_BYTES] = bytes;
     v[M_SMALL] = small;
     v[M_SMALL_SHARE] = ratio(small, r + w);
+}
+
+/* Threads that used at least a tenth of the process's CPU time, and the
+ * time they spent in Python code by the frame hook's clock: far above the
+ * CPU time they used while the process keeps about one core busy, they
+ * took turns on the GIL. */
+static void busy_threads(const omni_session_t *s, int timed, double *v) {
+    double cpu = s->cpu_user_s + s->cpu_sys_s, n = 0, py = 0;
+    for (size_t i = 0; i < s->n_threads; i++) {
+        const omni_sthread_t *t = &s->threads[i];
+        if (t->pid != s->pid || !(cpu > 0) || t->cpu_s < 0.1 * cpu)
+            continue;
+        n++;
+        for (size_t k = 0; k < t->n_funcs; k++)
+            py += t->funcs[k].exclusive_s;
+    }
+    v[M_BUSY_THREADS] = n;
+    if (timed)
+        v[M_BUSY_PY] = py;
+}
+
+/* The resident set over the run, from the monitor's samples of the main
+ * process: a least-squares line through them, how well it fits, and how
+ * much of the rise was still held at the end. A finished run's last row is
+ * taken after the interpreter's finalisation (its memory given back): it is
+ * left out. */
+static void rss_trend(const omni_session_t *s, double *v) {
+    const omni_series_t *p = omni_session_series(s, "process");
+    int tc = p ? omni_series_col(p, "t_ns") : -1, rc = p ? omni_series_col(p, "rss_bytes") : -1;
+    size_t n = p && tc >= 0 && rc >= 0 ? p->n_rows : 0;
+    if (n && s->has_footer)
+        n--;
+    double st = 0, sr = 0, stt = 0, str = 0, srr = 0, first = NAN, last = NAN, top = NAN;
+    size_t k = 0;
+    for (size_t r = 0; r < n; r++) {
+        double t = omni_series_at(p, r, tc) / 1e9, m = omni_series_at(p, r, rc);
+        if (isnan(t) || isnan(m))
+            continue;
+        if (isnan(first))
+            first = m;
+        last = m;
+        top = isnan(top) ? m : fmax(top, m);
+        st += t, sr += m, stt += t * t, str += t * m, srr += m * m, k++;
+    }
+    v[M_TL_ROWS] = (double)k;
+    if (k < 4)
+        return; /* three points make no trend */
+    double kk = (double)k, vt = kk * stt - st * st, vr = kk * srr - sr * sr,
+           cov = kk * str - st * sr;
+    v[M_RSS_GROWTH] = last - first;
+    v[M_RSS_SLOPE] = vt > 0 ? cov / vt : NAN;
+    v[M_RSS_R2] = vt > 0 && vr > 0 ? cov * cov / (vt * vr) : NAN;
+    v[M_RSS_HELD] = ratio(last - first, top - first);
 }
 
 static double counter_total(const omni_timeline_summary_t *tl, const char *name) {
@@ -524,7 +620,11 @@ static int build_process(const omni_session_t *s, const omni_sample_totals_t *st
         for (size_t i = 0; i < s->n_threads; i++)
             depth = fmax(depth, (double)s->threads[i].max_depth);
         v[M_MAX_DEPTH] = depth;
+        if (x->have & OMNI_NEEDS_FOOTER)
+            busy_threads(s, x->have & OMNI_NEEDS_TIMES, v);
     }
+    if (x->have & OMNI_NEEDS_TIMELINE)
+        rss_trend(s, v);
     if (x->have & OMNI_NEEDS_MEMORY) {
         double w = s->mem_exit_s > 0 ? s->mem_exit_s : s->mem_wall_s;
         v[M_PEAK_LIVE] = (double)s->mem_peak_bytes;
@@ -631,13 +731,13 @@ void omni_entities_free(omni_entities_t *x) {
     memset(x, 0, sizeof *x);
 }
 
-void omni_entity_where(const omni_entity_t *e, char *buf, size_t cap) {
+void omni_entity_where(const omni_entity_t *e, int at_code, char *buf, size_t cap) {
     switch (e->level) {
     case OMNI_LEVEL_THREAD:
         snprintf(buf, cap, "thread %s (pid %lld)", e->thread ? e->thread : "?", (long long)e->pid);
         break;
     case OMNI_LEVEL_PROCESS:
-        if (e->file)
+        if (e->file && at_code)
             snprintf(buf, cap, "process %lld, at %s:%s:%lld", (long long)e->pid, e->file,
                      e->function ? e->function : "?", (long long)e->line);
         else

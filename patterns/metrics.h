@@ -74,7 +74,8 @@ void omni_entities_join_scan(omni_entities_t *x, omni_scan_lookup_fn lookup, voi
 /* Why the session lacks what needs asks for (the first missing need), or
  * NULL when it has all of it. */
 const char *omni_entities_missing(const omni_entities_t *x, unsigned needs);
-/* "file:function:line", "thread NAME (pid P)", "process P", or the path. */
-void omni_entity_where(const omni_entity_t *e, char *buf, size_t cap);
+/* "file:function:line", "thread NAME (pid P)", "process P" (at_code: with
+ * the place it carries), or the path. */
+void omni_entity_where(const omni_entity_t *e, int at_code, char *buf, size_t cap);
 
 #endif

@@ -118,7 +118,7 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
     long errors = omni_scan_count_errors(res, files.n);
     double secs = now_s() - t0;
     omni_scan_run_options_t ro = {opt->root, opt->run_args, "/proc/self/exe", opt->run_timeout_s,
-                                  opt->patterns_dir};
+                                  opt->patterns_dir, opt->min_confidence};
     int run_failed = 0;
     /* the call graph over all the files */
     const char **cgd = calloc(files.n + 1, sizeof *cgd);

@@ -25,6 +25,7 @@ typedef struct omni_scan_options {
     const char *run_args;        /* --run "PYTHON ARGS", or NULL */
     double run_timeout_s;        /* --timeout for the run (0: 600 s) */
     const char *patterns_dir;    /* --patterns DIR for the run's findings */
+    double min_confidence;       /* --min-confidence for them (-1: the default) */
     const char *dot_path;        /* --callgraph FILE: the call graph as DOT */
 } omni_scan_options_t;
 

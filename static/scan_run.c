@@ -248,7 +248,8 @@ int omni_scan_run(const omni_scan_run_options_t *o, const omni_scan_results_t *r
     }
     omni_entities_join_scan(&ents, lookup, &c);
     mark_edges(&c, &model, cg);
-    if (omni_match(&kb, &ents, &fs) < 0) {
+    if (omni_match(&kb, &ents, o->min_confidence >= 0 ? o->min_confidence : OMNI_DEFAULT_MIN_CONFIDENCE,
+                   &fs) < 0) {
         snprintf(err, cap, "out of memory");
         goto out_ents;
     }

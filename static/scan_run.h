@@ -21,6 +21,7 @@ typedef struct omni_scan_run_options {
     const char *exe;           /* omnipython */
     double timeout_s;          /* 0: 600 s */
     const char *patterns_dir;  /* --patterns DIR, or NULL */
+    double min_confidence;     /* the findings' threshold (-1: the default) */
 } omni_scan_run_options_t;
 
 /* Runs the target in the tree under omnipython, joins its functions to the

@@ -73,7 +73,7 @@ int omni_explain_bundle(const omni_model_t *m, const char *session_path,
         const omni_pattern_t *p = fs->f[i].pattern;
         omni_json_begin_object(&j);
         omni_json_kv_str(&j, "id", p->id);
-        omni_json_kv_str(&j, "condition", p->cond.src);
+        omni_json_kv_str(&j, "condition", fs->f[i].when->cond.src);
         omni_json_kv_str(&j, "description", p->description);
         omni_json_end_object(&j);
     }

@@ -183,6 +183,7 @@ int omni_report_md(const omni_model_t *m, const char *session_path,
     fprintf(f, "\n## Findings\n");
     if (!omni_findings_print(f, s, fs, 1))
         fprintf(f, "\nNo pattern of the knowledge base matched this run.\n");
+    omni_weak_signals_print(f, s, fs, 1);
     if (fs && fs->omitted)
         fprintf(f, "\n(%zu more findings of the same patterns left out: the %d most confident "
                    "of each are shown.)\n",

@@ -70,6 +70,10 @@ void omni_findings_json(struct omni_json *j, const struct omni_findings *finding
 /* The findings as text (markdown = 0) or markdown; returns how many. */
 size_t omni_findings_print(FILE *f, const omni_session_t *s, const struct omni_findings *findings,
                            int markdown);
+/* The weak signals, under a heading of their own when there are any;
+ * returns how many. */
+size_t omni_weak_signals_print(FILE *f, const omni_session_t *s,
+                               const struct omni_findings *findings, int markdown);
 
 /* ---------------------------------------------------------------- by format */
 

@@ -1,6 +1,7 @@
 /* text.c - the terminal report: the run, the top functions by
  * exclusive and inclusive time, and who calls the hottest one. */
 #include "patterns/report/report.h"
+#include "patterns/match.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -480,7 +481,9 @@ static void print_findings(const out_t *o, const struct omni_findings *fs) {
         return;
     fprintf(o->f, "\n%sFindings%s", bold(o), reset(o));
     if (!omni_findings_print(o->f, o->s, fs, 0))
-        fprintf(o->f, "\n  none: no pattern of the knowledge base matched this run\n");
+        fprintf(o->f, "\n  none: no pattern of the knowledge base matched this run%s\n",
+                fs->n_weak ? " with confidence" : "");
+    omni_weak_signals_print(o->f, o->s, fs, 0);
 }
 
 int omni_report_text(const omni_model_t *m, const char *session_path,

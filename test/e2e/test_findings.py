@@ -25,10 +25,16 @@ CASES = {
     "repeated_open.py": "repeated_open",
     "slow_imports.py": "slow_imports",
     "many_subprocesses.py": "subprocess_heavy",
+    # in the default mode, from the resident set's timeline
+    "memory_leak.py": "memory_growth",
 }
 
+# Examples whose length matters: their --short version (a third of a second
+# or less) gives the finding less confidence.
+SHORT = ["cpu_bound.py", "waiting.py", "gil_contention.py", "hot_path.py", "memory_leak.py"]
+
 # Patterns that need what this machine or this version does not measure.
-NOT_HERE = {"low_ipc", "cache_misses", "gpu_underused", "memory_growth", "alloc_churn",
+NOT_HERE = {"low_ipc", "cache_misses", "gpu_underused", "alloc_churn",
             "complex_and_hot", "high_variance"}  # high_variance: with --repeat, below
 
 
@@ -36,12 +42,15 @@ NOT_HERE = {"low_ipc", "cache_misses", "gpu_underused", "memory_growth", "alloc_
 def sessions(tmp_path_factory):
     d = tmp_path_factory.mktemp("examples")
     out = {}
-    for name in list(CASES) + ["clean.py"]:
-        s = d / (name + ".omni")
-        r = run([OMNI, "--quiet", "--out", str(s), os.path.join(EXAMPLES, name)],
+    runs = [(name, []) for name in list(CASES) + ["clean.py", "hotspots.py"]]
+    runs += [(name, ["--short"]) for name in SHORT]
+    for name, args in runs:
+        key = name + (" --short" if args else "")
+        s = d / (key.replace(" ", "") + ".omni")
+        r = run([OMNI, "--quiet", "--out", str(s), os.path.join(EXAMPLES, name), *args],
                 cwd=str(d), env=clean_env())
         assert r.returncode == 0, (name, r.stderr.decode())
-        out[name] = str(s)
+        out[key] = str(s)
     return out
 
 
@@ -55,6 +64,7 @@ def findings(session, *extra):
 def test_each_example_yields_its_finding(sessions, example):
     rep = findings(sessions[example])
     ids = [f["id"] for f in rep["findings"]]
+    assert all(f["confidence"] >= 0.5 for f in rep["findings"])
     assert CASES[example] in ids, (example, ids)
     f = [f for f in rep["findings"] if f["id"] == CASES[example]][0]
     assert 0 < f["confidence"] <= 1
@@ -99,7 +109,186 @@ def test_evidence_agrees_with_the_report(sessions):
 
 def test_the_clean_program_yields_nothing(sessions):
     rep = findings(sessions["clean.py"])
-    assert rep["findings"] == []
+    assert rep["findings"] == [] and rep["weak_signals"] == []
+
+
+def one(rep, pattern, weak_too=False):
+    """The most confident finding of pattern (or weak signal, with weak_too)."""
+    got = [f for f in rep["findings"] + (rep["weak_signals"] if weak_too else [])
+           if f["id"] == pattern]
+    assert got, (pattern, [(f["id"], f["confidence"]) for f in rep["findings"]],
+                 [(f["id"], f["confidence"]) for f in rep["weak_signals"]])
+    return max(got, key=lambda f: f["confidence"])
+
+
+@pytest.mark.parametrize("example", SHORT)
+def test_a_short_run_lowers_the_confidence_and_hides_nothing(sessions, example):
+    pattern = CASES[example]
+    long_ = one(findings(sessions[example]), pattern)
+    rep = findings(sessions[example + " --short"])
+    short = one(rep, pattern, weak_too=True)
+    assert short["confidence"] < long_["confidence"], (short, long_)
+    assert rep["min_confidence"] == 0.5
+    # the same comparisons held, on less evidence
+    assert [e["condition"] for e in short["evidence"]] == [e["condition"] for e in long_["evidence"]]
+    for w in rep["weak_signals"]:
+        assert 0.25 <= w["confidence"] < 0.5
+
+
+def test_gil_contention_from_the_frame_hook_needs_no_sampler(sessions, tmp_path):
+    # three threads, each a third of a second of pure-Python loop
+    rep = findings(sessions["gil_contention.py --short"])
+    f = one(rep, "gil_contention")
+    threads = [t for t in rep["threads"] if t["name"].endswith("(work)")]
+    assert len(threads) == 3
+    cpu = rep["run"]["cpu_user_s"] + rep["run"]["cpu_sys_s"]
+    # the sampler decides (the strongest source), the frame hook holds too
+    assert f["sources"] == ["the stack sampler", "the run's wall and CPU time"]
+    assert f["metrics"]["gil_sharing_threads"] == 3
+    (hook,) = f["also"]
+    assert hook["held"] and hook["sources"] == ["the frame hook's timings",
+                                               "the run's wall and CPU time"]
+    ev = {e["metric"]: e for e in hook["evidence"]}
+    # (the main thread, starting them, may use a tenth of a short run's CPU)
+    assert ev["busy_threads"]["value"] in (3, 4)
+    # the busy threads' time in Python: the sum of their functions' exclusive time
+    assert ev["busy_python_s"]["threshold"] == pytest.approx(1.5 * cpu, rel=1e-6)
+    assert ev["busy_python_s"]["value"] > ev["busy_python_s"]["threshold"]
+    assert f["confidence"] == max(f["confidence"], hook["confidence"])
+
+    # without the sampler the frame hook decides
+    s = tmp_path / "nosampler.omni"
+    r = run([OMNI, "--quiet", "--sample-rate", "0", "--out", str(s),
+             os.path.join(EXAMPLES, "gil_contention.py"), "--short"], env=clean_env())
+    assert r.returncode == 0, r.stderr.decode()
+    rep = findings(str(s))
+    f = one(rep, "gil_contention")
+    assert f["sources"] == ["the frame hook's timings", "the run's wall and CPU time"]
+    assert f["also"] == [] and f["metrics"]["busy_threads"] in (3, 4)
+    assert "hot_path" in {p["id"] for p in rep["patterns_skipped"]}
+
+    # a thread that runs while the main thread waits for it is no contention,
+    # nor a program that waits
+    (tmp_path / "one.py").write_text(ONE_WORKER)
+    s = tmp_path / "one.omni"
+    assert run([OMNI, "--quiet", "--out", str(s), str(tmp_path / "one.py")],
+               env=clean_env()).returncode == 0
+    for rep in (findings(str(s)), findings(sessions["waiting.py"])):
+        assert "gil_contention" not in [f["id"] for f in rep["findings"] + rep["weak_signals"]]
+
+
+ONE_WORKER = """\
+import json
+import threading
+
+
+def work(n):
+    t = 0
+    for i in range(n):
+        t += i % 7
+    return t
+
+
+data = json.dumps(list(range(200000)))
+th = threading.Thread(target=work, args=(3_000_000,))
+th.start()
+th.join()
+"""
+
+
+def fit(rows, cols):
+    """The least-squares line through the resident set's samples, as the
+    report's timeline holds them (the row at exit left out)."""
+    t, m = cols.index("t_ns"), cols.index("rss_bytes")
+    pts = [(r[t] / 1e9, r[m]) for r in rows[:-1]]
+    n = len(pts)
+    st, sm = sum(p[0] for p in pts), sum(p[1] for p in pts)
+    stt, smm = sum(p[0] ** 2 for p in pts), sum(p[1] ** 2 for p in pts)
+    stm = sum(p[0] * p[1] for p in pts)
+    slope = (n * stm - st * sm) / (n * stt - st * st)
+    r2 = (n * stm - st * sm) ** 2 / ((n * stt - st * st) * (n * smm - sm * sm))
+    return n, slope, r2, pts[-1][1] - pts[0][1]
+
+
+def test_memory_growth_from_the_timeline_without_allocation_accounting(sessions):
+    rep = findings(sessions["memory_leak.py"])
+    f = one(rep, "memory_growth")
+    assert f["level"] == "process" and f["location"] == {"pid": rep["run"]["pid"]}
+    assert f["sources"] == ["audited events", "the run's wall and CPU time",
+                            "the monitor's timeline"]
+    assert f["also"] == []    # no allocation accounting in this run
+    series = rep["timeline"]["series"]["process"]
+    n, slope, r2, growth = fit(series["rows"], series["columns"])
+    m = f["metrics"]
+    assert m["timeline_rows"] == n >= 8
+    assert m["rss_growth_bytes_per_s"] == pytest.approx(slope, rel=1e-9)
+    assert m["rss_fit_r2"] == pytest.approx(r2, rel=1e-9) and r2 > 0.9
+    # 100,000 pages of about 1.7 KB each, held to the end
+    assert m["rss_growth_bytes"] == pytest.approx(growth) and growth > 120e6
+    assert m["rss_held_share"] == 1
+    assert "--memory" in f["suggestions"][0]
+
+
+def test_the_quick_start_example_yields_findings(sessions):
+    rep = findings(sessions["hotspots.py"])
+    f = [f for f in rep["findings"] if f["id"] == "small_fn_high_calls"]
+    where = {x["location"]["function"]: x for x in f}
+    # is_small_prime: called once per number below 60,000 (cProfile counts the same)
+    assert where["is_small_prime"]["metrics"]["calls"] == 60000
+    assert where["is_small_prime"]["location"]["line"] == 12
+    # records: a generator resumed once per record and once more at its end
+    assert where["records"]["metrics"]["calls"] == 50001
+    md = run([OMNI, "--report", sessions["hotspots.py"], "--format", "md"]).stdout.decode()
+    assert "No pattern of the knowledge base matched" not in md
+
+
+@pytest.mark.parametrize("name,args", [
+    ("pycodestyle", ["-m", "pycodestyle", "--max-line-length=100", "{stdlib}/json",
+                     "{stdlib}/email/mime"]),
+    ("flake8", ["-m", "flake8", "-j", "1", "{stdlib}/json"]),
+    ("black", ["-m", "black", "--check", "{tmp}"]),
+    ("pytest", ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                "{scripts}/tiny_suite"]),
+])
+def test_real_programs_yield_no_problem_finding(tmp_path, name, args):
+    from conftest import PYTHON, SCRIPTS, STDLIB
+    if run([PYTHON, "-c", f"import {name}"]).returncode != 0:
+        pytest.skip(f"{name} is not installed")
+    (tmp_path / "ugly.py").write_text("x = {  'a':37,'b':42,\n'c':927}\n")
+    args = [a.format(stdlib=STDLIB, tmp=tmp_path, scripts=SCRIPTS) for a in args]
+    s = tmp_path / "s.omni"
+    r = run([OMNI, "--quiet", "--out", str(s), *args], cwd=str(tmp_path), env=clean_env(),
+            timeout=600)
+    assert s.exists(), r.stderr.decode()
+    rep = findings(str(s))
+    assert rep["findings"] == [], [(f["id"], f["where"], f["confidence"]) for f in rep["findings"]]
+    # what a short run hints at stays below the threshold, marked as such
+    for w in rep["weak_signals"]:
+        assert w["confidence"] < 0.5
+
+
+def test_min_confidence_moves_the_line_between_findings_and_weak_signals(sessions):
+    s = sessions["waiting.py --short"]
+    rep = findings(s)
+    w = one(rep, "waiting", weak_too=True)
+    assert w not in rep["findings"]
+    low = findings(s, "--min-confidence", "0.2")
+    assert low["min_confidence"] == 0.2
+    assert one(low, "waiting")["confidence"] == w["confidence"]
+    high = findings(s, "--min-confidence", "1")
+    assert high["findings"] == []
+    # the markdown report lists weak signals under a heading of their own,
+    # with their evidence and without advice
+    md = run([OMNI, "--report", s, "--format", "md"]).stdout.decode()
+    part = md[md.index("## Weak signals"):]
+    assert "`waiting`" in part and "**Evidence** (from the run's wall and CPU time)" in part
+    assert "**Suggestions**" not in part.split("\n## ")[0]
+    text = run([OMNI, "--report", s]).stdout.decode()
+    assert "Weak signals" in text
+    r = run([OMNI, "--report", s, "--min-confidence", "2"])
+    assert r.returncode == 2 and b"--min-confidence takes a number from 0 to 1" in r.stderr
+    r = run([OMNI, "--min-confidence", "0.3", "-c", "pass"])
+    assert r.returncode == 2 and b"--min-confidence goes with --report" in r.stderr
 
 
 def test_patterns_without_their_measurements_are_skipped_with_the_reason(sessions):
@@ -184,6 +373,40 @@ def test_a_user_pattern_replaces_the_builtin_of_the_same_id(sessions, tmp_path):
     assert len(mine) == 1 and mine[0]["condition"] == "calls >= 1e9" and not mine[0]["builtin"]
 
 
+TWO_SOURCES = """\
+- id: busy_anywhere
+  description: two ways to tell
+  level: function
+  when:
+    - condition: self_samples >= 1e9
+    - level: process
+      condition: wall_s > 0
+      confidence: {base: 0.7, max: 0.7}
+  suggestions: [x]
+  verify: y
+"""
+
+
+def test_the_strongest_source_the_session_holds_decides(sessions, tmp_path):
+    write(tmp_path, "two.yaml", TWO_SOURCES)
+    # with samples, the first source decides: no function has a billion
+    rep = findings(sessions["small_functions.py"], "--patterns", str(tmp_path))
+    assert "busy_anywhere" not in [f["id"] for f in rep["findings"] + rep["weak_signals"]]
+    # without them, the second: a finding of the run, from its wall time
+    s = tmp_path / "nosamples.omni"
+    assert run([OMNI, "--quiet", "--sample-rate", "0", "--out", str(s), "-c", "pass"],
+               env=clean_env()).returncode == 0
+    rep = findings(str(s), "--patterns", str(tmp_path))
+    f = one(rep, "busy_anywhere")
+    assert f["level"] == "process" and f["confidence"] == 0.7
+    assert f["sources"] == ["the run's wall and CPU time"]
+    lst = json.loads(run([OMNI, "--list-patterns", "--patterns", str(tmp_path),
+                          "--format", "json"]).stdout)["patterns"]
+    mine = [p for p in lst if p["id"] == "busy_anywhere"][0]
+    assert mine["when"] == [{"level": "function", "condition": "self_samples >= 1e9"},
+                            {"level": "process", "condition": "wall_s > 0"}]
+
+
 BAD = [
     # (file text, expected "line:column: message" part)
     ("- id: x\n  description: d\n  level: function\n  condition: cals > 1\n"
@@ -209,6 +432,18 @@ BAD = [
      "  confidence: {base: 0.9, max: 0.5}\n  suggestions: [s]\n  verify: v\n",
      ":5:15: confidence needs 0 <= base <= max <= 1"),
     ("id: x\n", ":1:1: a pattern file is a list of patterns"),
+    ("- id: x\n  description: d\n  level: function\n  condition: calls > 1\n"
+     "  when: [{condition: calls > 2}]\n  suggestions: [s]\n  verify: v\n",
+     ":4:14: pattern x gives 'when': its conditions and confidences go there"),
+    ("- id: x\n  description: d\n  level: function\n  when:\n    - condition: calls > 1\n"
+     "      level: thread\n  suggestions: [s]\n  verify: v\n",
+     ":6:14: an item of 'when' is at the pattern's level (function) or at process"),
+    ("- id: x\n  description: d\n  level: function\n  when: []\n  suggestions: [s]\n"
+     "  verify: v\n", ":4:9: 'when' must be a list of 1 to 4 ways to recognise the pattern"),
+    ("- id: x\n  description: d\n  level: function\n  when:\n    - condition: calls > 1\n"
+     "      colour: red\n  suggestions: [s]\n  verify: v\n", ":6:7: unknown key 'colour' in when"),
+    ("- id: x\n  description: d\n  level: process\n  when:\n    - condition: calls > 1\n"
+     "  suggestions: [s]\n  verify: v\n", ":5:18: unknown metric 'calls' at level process"),
 ]
 
 

@@ -25,12 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         double *v = malloc((size_t)omni_n_metrics * sizeof *v);
         for (int i = 0; v && i < omni_n_metrics; i++)
             v[i] = i % 3 == 0 ? NAN : (double)i;
-        for (size_t i = 0; v && i < kb.n; i++) {
-            const omni_expr_t *e = &kb.p[i].cond;
-            omni_expr_eval(e, e->root, v);
-            omni_expr_margin(e, e->root, v);
-            omni_expr_evidence(e, e->root, v, on_ev, NULL);
-        }
+        for (size_t i = 0; v && i < kb.n; i++)
+            for (int k = 0; k < kb.p[i].n_when; k++) {
+                const omni_expr_t *e = &kb.p[i].when[k].cond;
+                omni_expr_eval(e, e->root, v);
+                omni_expr_margin(e, e->root, v);
+                omni_expr_evidence(e, e->root, v, on_ev, NULL);
+                omni_expr_comparisons(e, e->root, v, on_ev, NULL);
+            }
         free(v);
     }
     omni_kb_free(&kb);

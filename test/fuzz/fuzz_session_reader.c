@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const omni_findings_t *found = NULL;
         int modelled = omni_model_build(&s, &m) == 0;
         if (modelled && omni_entities_build(&m, &ents) == 0) {
-            if (omni_match(&kb, &ents, &fs) == 0)
+            if (omni_match(&kb, &ents, OMNI_DEFAULT_MIN_CONFIDENCE, &fs) == 0)
                 found = &fs;
         }
         if (sink && modelled) {
