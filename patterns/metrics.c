@@ -536,14 +536,17 @@ static void busy_threads(const omni_session_t *s, int timed, double *v) {
 
 /* The resident set over the run, from the monitor's samples of the main
  * process: a least-squares line through them, how well it fits, and how
- * much of the rise was still held at the end. A finished run's last row is
- * taken after the interpreter's finalisation (its memory given back): it is
- * left out. */
+ * much of the rise was still held at the end. The rows taken while the
+ * interpreter tore down (its memory given back) are not the program's: left
+ * out (a session without that column: a finished run's last row). */
 static void rss_trend(const omni_session_t *s, double *v) {
     const omni_series_t *p = omni_session_series(s, "process");
     int tc = p ? omni_series_col(p, "t_ns") : -1, rc = p ? omni_series_col(p, "rss_bytes") : -1;
+    int fc = p ? omni_series_col(p, "finalizing") : -1;
     size_t n = p && tc >= 0 && rc >= 0 ? p->n_rows : 0;
-    if (n && s->has_footer)
+    if (n && s->has_footer && fc < 0)
+        n--;
+    while (n && fc >= 0 && omni_series_at(p, n - 1, fc) == 1)
         n--;
     double st = 0, sr = 0, stt = 0, str = 0, srr = 0, first = NAN, last = NAN, top = NAN;
     size_t k = 0;

@@ -597,6 +597,13 @@ static void watch_program_exit(void) {
     Py_XDECREF(atexit);
 }
 
+/* For the monitor's timeline: the rows taken while the interpreter frees
+ * everything at the end are not the program's. (Reads one word: callable
+ * from the monitor thread without the GIL.) */
+static int interpreter_finalizing(void) {
+    return _Py_IsFinalizing();
+}
+
 static void start_monitor(void) {
     int ms = rt.cfg.interval_ms < 0 ? mode_interval_ms[rt.cfg.mode] : rt.cfg.interval_ms;
     if (ms <= 0)
@@ -608,6 +615,7 @@ static void start_monitor(void) {
         .main_tid = gettid(),
         .grams_co2_per_kwh = rt.cfg.grams_co2_per_kwh > 0 ? rt.cfg.grams_co2_per_kwh
                                                           : DEFAULT_GRAMS_CO2_PER_KWH,
+        .finalizing = interpreter_finalizing,
     };
     int hz = rt.cfg.sample_hz < 0 ? mode_sample_hz[rt.cfg.mode] : rt.cfg.sample_hz;
     mc.sample_interval_ns = hz > 0 ? 1000000000u / (uint64_t)hz : 0;

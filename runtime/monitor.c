@@ -107,7 +107,8 @@ static const char *const process_cols[] = {
     "t_ns", "cpu_user_ns", "cpu_sys_ns", "rss_bytes", "peak_rss_bytes", "threads",
     "voluntary_ctx", "involuntary_ctx", "minor_faults", "major_faults", "read_bytes",
     "write_bytes", "rchar", "wchar", "syscr", "syscw", "fds", "load1", "mem_available_bytes",
-    "stack_samples", "cpu_samples", "gil_samples", "py_live_bytes", "native_live_bytes"};
+    "stack_samples", "cpu_samples", "gil_samples", "py_live_bytes", "native_live_bytes",
+    "finalizing"};
 #define N_PROCESS_COLS (int)(sizeof process_cols / sizeof process_cols[0])
 
 static const char *const gpu_cols[] = {"t_ns", "device", "util_pct", "mem_util_pct",
@@ -220,23 +221,24 @@ static void sample_process(uint64_t t, int on_monitor) {
     double v[] = {t, p.cpu_user_ns, p.cpu_sys_ns, p.rss_bytes, p.peak_rss_bytes, threads,
                   p.voluntary_ctx, p.involuntary_ctx, p.minor_faults, p.major_faults,
                   p.read_bytes, p.write_bytes, p.rchar, p.wchar, p.syscr, p.syscw, fds,
-                  cur->load1, cur->mem_available_bytes, NAN, NAN, NAN, NAN, NAN};
+                  cur->load1, cur->mem_available_bytes, NAN, NAN, NAN, NAN, NAN,
+                  mon.cfg.finalizing ? mon.cfg.finalizing() : NAN};
     /* The sampler's totals so far (it runs on this thread): the timeline
      * of running against waiting. */
     if (mon.cfg.sample_interval_ns && on_monitor) {
         uint64_t a, b, c;
         omni_sampler_totals(&a, &b, &c);
-        v[N_PROCESS_COLS - 5] = (double)a;
-        v[N_PROCESS_COLS - 4] = (double)b;
-        v[N_PROCESS_COLS - 3] = (double)c;
+        v[N_PROCESS_COLS - 6] = (double)a;
+        v[N_PROCESS_COLS - 5] = (double)b;
+        v[N_PROCESS_COLS - 4] = (double)c;
     }
     /* The allocators' live bytes: the timeline of the heap. */
     if (omni_memtrack_active()) {
         uint64_t live, peak;
         omni_memtrack_live(&live, &peak);
-        v[N_PROCESS_COLS - 2] = (double)live;
+        v[N_PROCESS_COLS - 3] = (double)live;
         if (omni_memtrack_native_live(&live))
-            v[N_PROCESS_COLS - 1] = (double)live;
+            v[N_PROCESS_COLS - 2] = (double)live;
     }
     memcpy(r, v, sizeof v);
     /* Per-core busy share since the previous reading. */

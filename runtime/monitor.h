@@ -14,6 +14,7 @@ typedef struct omni_monitor_config {
     pid_t main_tid;             /* whose counters to read (threads it starts inherit them) */
     double grams_co2_per_kwh;   /* for the carbon estimate */
     uint64_t sample_interval_ns; /* the stack sampler's interval (at least 1 ms); 0: no sampling */
+    int (*finalizing)(void);    /* whether the interpreter is being torn down, or NULL */
 } omni_monitor_config_t;
 
 /* Starts the thread (all signals blocked in it). Returns 0 or -errno; on

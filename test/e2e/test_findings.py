@@ -106,6 +106,29 @@ def test_evidence_agrees_with_the_report(sessions):
     # one write per record, unbuffered
     assert f["location"]["function"] == "save" and f["metrics"]["io_ops"] == 20000
 
+    rep = findings(sessions["hot_path.py"])
+    f = one(rep, "hot_path")
+    # the path follows functions (whatever line or thread the samples were at)
+    assert f["call_path"] == "<module> > main > handle > handle.<locals>.<listcomp> > parse > checksum"
+    assert f["location"]["function"] == "checksum" and f["metrics"]["hot_path_depth"] == 6
+    assert f["metrics"]["samples"] == rep["sampling"]["stack_samples"]
+    assert f["metrics"]["hot_path_share"] >= 0.6 and f["sources"] == ["the stack sampler"]
+
+    for example, pattern in (("cpu_bound.py", "cpu_bound"), ("waiting.py", "waiting")):
+        rep = findings(sessions[example])
+        f = one(rep, pattern)
+        run_ = rep["run"]
+        assert f["location"] == {"pid": run_["pid"]}
+        assert f["metrics"]["wall_s"] == run_["wall_s"]
+        assert f["metrics"]["cpu_share"] == pytest.approx(
+            (run_["cpu_user_s"] + run_["cpu_sys_s"]) / run_["wall_s"])
+    assert findings(sessions["waiting.py"])["run"]["wall_s"] >= 1.25   # 25 sleeps of 50 ms
+
+    rep = findings(sessions["slow_imports.py"])
+    f = one(rep, "slow_imports")
+    assert f["metrics"]["import_s"] == rep["imports"]["total_s"]
+    assert [m["module"] for m in rep["imports"]["modules"] if m["outermost"]] == ["slowlib"]
+
 
 def test_the_clean_program_yields_nothing(sessions):
     rep = findings(sessions["clean.py"])
@@ -198,9 +221,11 @@ th.join()
 
 def fit(rows, cols):
     """The least-squares line through the resident set's samples, as the
-    report's timeline holds them (the row at exit left out)."""
-    t, m = cols.index("t_ns"), cols.index("rss_bytes")
-    pts = [(r[t] / 1e9, r[m]) for r in rows[:-1]]
+    report's timeline holds them (the rows taken while the interpreter tore
+    down left out: the one at exit, and any just before it)."""
+    t, m, fin = cols.index("t_ns"), cols.index("rss_bytes"), cols.index("finalizing")
+    assert rows[-1][fin] == 1 and rows[0][fin] == 0
+    pts = [(r[t] / 1e9, r[m]) for r in rows if r[fin] == 0]
     n = len(pts)
     st, sm = sum(p[0] for p in pts), sum(p[1] for p in pts)
     stt, smm = sum(p[0] ** 2 for p in pts), sum(p[1] ** 2 for p in pts)
@@ -227,6 +252,21 @@ def test_memory_growth_from_the_timeline_without_allocation_accounting(sessions)
     assert m["rss_growth_bytes"] == pytest.approx(growth) and growth > 120e6
     assert m["rss_held_share"] == 1
     assert "--memory" in f["suggestions"][0]
+
+
+def test_complex_and_hot_from_a_scan_joined_to_a_run(tmp_path):
+    out = tmp_path / "scan.json"
+    r = run([OMNI, "--scan", EXAMPLES, "--run", "complex_and_hot.py", "--format", "json",
+             "--out", str(out)], env=clean_env(), timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    rep = json.loads(out.read_text())["run"]
+    f = one(rep, "complex_and_hot")
+    assert f["location"]["function"] == "classify" and f["location"]["line"] == 11
+    # radon's cyclomatic complexity of classify is 11; called once per number
+    assert f["metrics"]["complexity"] == 11 and f["metrics"]["calls"] == 300_000
+    # the frame hook's exact share decides; the samples' share is shown beside it
+    assert f["sources"] == ["the frame hook's timings", "a static scan"]
+    assert [a["sources"] for a in f["also"]] == [["the stack sampler", "a static scan"]]
 
 
 def test_the_quick_start_example_yields_findings(sessions):
