@@ -2,6 +2,7 @@
 #include "launcher/options.h"
 
 #include "launcher/config.h"
+#include "patterns/report/export.h"
 
 #include "runtime/session/reader.h"
 
@@ -230,9 +231,8 @@ static int set_carbon(omni_options_t *o, const char *v, int from) {
 }
 
 static int set_export(omni_options_t *o, const char *v, int from) {
-    if (strcmp(v, "collapsed") && strcmp(v, "speedscope") && strcmp(v, "pstats") &&
-        strcmp(v, "chrome"))
-        return takes(o, "--export", "collapsed, speedscope, pstats or chrome", v);
+    if (!omni_export_find(v))
+        return takes(o, "--export", "collapsed, speedscope, pstats, chrome or pprof", v);
     o->cmd = OMNI_CMD_EXPORT;
     o->export_format = v;
     return 0;
@@ -575,7 +575,7 @@ void omni_options_usage(void *fp) {
             "                  [--out FILE]\n"
             "       omnipython --sessions\n"
             "       omnipython --hw [--bench] [--format text|json]\n"
-            "       omnipython --export collapsed|speedscope|pstats|chrome SESSION --out FILE\n"
+            "       omnipython --export collapsed|speedscope|pstats|chrome|pprof SESSION --out FILE\n"
             "\n"
             "omnipython's options come before Python's (also from OMNIPYTHON_OPTIONS):\n"
             "  --out FILE      write the session to FILE (default: a new file under ./.omni/);\n"

@@ -15,7 +15,7 @@ packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           python3.11-dev libuv1-dev libmsgpack-dev libyaml-dev libhwloc-dev libpapi-dev
           python3-pytest python3-msgpack python3-pycodestyle python3-flake8 black
           hwloc time python3-jsonschema python3-coverage python3-numpy chromium radon
-          libpython3.11-testsuite)
+          libpython3.11-testsuite golang-go)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

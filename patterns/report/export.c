@@ -10,7 +10,8 @@ omni_export_fn omni_export_find(const char *name) {
     } all[] = {{"collapsed", omni_export_collapsed},
                {"speedscope", omni_export_speedscope},
                {"pstats", omni_export_pstats},
-               {"chrome", omni_export_chrome}};
+               {"chrome", omni_export_chrome},
+               {"pprof", omni_export_pprof}};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i].name, name) == 0)
             return all[i].fn;

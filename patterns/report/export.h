@@ -1,6 +1,7 @@
 /* export.h - a session in the formats other tools read: folded stacks for
  * flamegraph.pl and Pyroscope, speedscope's JSON, Python's pstats (so
- * snakeviz and gprof2dot), and Chrome's trace events (Perfetto). Each
+ * snakeviz and gprof2dot), Chrome's trace events (Perfetto) and Go's pprof
+ * (Pyroscope, Parca, `go tool pprof`). Each
  * format is its own file; all read only the session model. */
 #ifndef OMNI_EXPORT_H
 #define OMNI_EXPORT_H
@@ -15,6 +16,8 @@ int omni_export_collapsed(const omni_session_t *s, FILE *f, char *err, size_t ca
 int omni_export_speedscope(const omni_session_t *s, FILE *f, char *err, size_t cap);
 int omni_export_pstats(const omni_session_t *s, FILE *f, char *err, size_t cap);
 int omni_export_chrome(const omni_session_t *s, FILE *f, char *err, size_t cap);
+/* pprof's profile.proto, gzip-compressed (export_pprof.c says what is in it) */
+int omni_export_pprof(const omni_session_t *s, FILE *f, char *err, size_t cap);
 
 /* The export called name ("collapsed", ...), or NULL. */
 typedef int (*omni_export_fn)(const omni_session_t *, FILE *, char *, size_t);
