@@ -1,8 +1,9 @@
 /* fuzz_session_reader.c - libFuzzer target: any bytes given to the session
- * reader (and the analysis and reports built on it) give a session or a
+ * reader (and the analysis, reports and exports built on it) give a session or a
  * message, never a crash, a leak or undefined behaviour. */
 #include "patterns/kb.h"
 #include "patterns/match.h"
+#include "patterns/report/export.h"
 #include "patterns/report/report.h"
 #include "runtime/session/reader.h"
 
@@ -42,6 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             omni_report_md(&m, "fuzz.omni", found, sink);
             omni_report_html(&m, "fuzz.omni", found, sink);
         }
+        /* and the exports, which read the session itself */
+        static const char *const exports[] = {"collapsed", "speedscope", "pstats", "chrome",
+                                              "pprof"};
+        for (size_t i = 0; sink && i < sizeof exports / sizeof exports[0]; i++)
+            omni_export_find(exports[i])(&s, sink, err, sizeof err);
         if (sink)
             fclose(sink);
         if (found) {
