@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The report's destination: stdout, or --out (NULL with a message on failure). */
@@ -63,8 +64,18 @@ int omni_cmd_report(const omni_options_t *o) {
         return OMNI_EXIT_BADFILE;
     omni_session_t s;
     char err[512];
-    int rc_load = o->process ? omni_session_load_process(o->session, o->process, &s, err, sizeof err)
-                             : omni_session_load_tree(o->session, &s, err, sizeof err);
+    int rc_load;
+    struct stat st;
+    if (o->n_more || (stat(o->session, &st) == 0 && S_ISDIR(st.st_mode))) {
+        const char *paths[1 + sizeof o->more / sizeof o->more[0]];
+        paths[0] = o->session;
+        for (int i = 0; i < o->n_more; i++)
+            paths[1 + i] = o->more[i];
+        rc_load = omni_session_load_many(paths, 1 + (size_t)o->n_more, &s, err, sizeof err);
+    } else if (o->process)
+        rc_load = omni_session_load_process(o->session, o->process, &s, err, sizeof err);
+    else
+        rc_load = omni_session_load_tree(o->session, &s, err, sizeof err);
     if (rc_load < 0) {
         fprintf(stderr, "omnipython: %s: %s\n", o->session, err);
         omni_kb_free(&kb);

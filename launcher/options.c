@@ -482,6 +482,26 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         }
         o->py_index = end;
     }
+    if (o->cmd == OMNI_CMD_REPORT) {
+        /* --report A B C...: more sessions (or folders) for one merged
+         * report; options may come between and after them */
+        while (end < argc && strncmp(argv[end], "--", 2) != 0) {
+            if (o->n_more == (int)(sizeof o->more / sizeof o->more[0])) {
+                snprintf(o->err, sizeof o->err, "--report merges at most %d sessions in one "
+                                                "report (name their folder instead)",
+                         (int)(sizeof o->more / sizeof o->more[0]) + 1);
+                return -1;
+            }
+            o->more[o->n_more++] = argv[end];
+            if ((end = parse_list(o, argv, end + 1, argc, FROM_ARGV)) < 0)
+                return -1;
+        }
+        if (o->n_more && o->process) {
+            snprintf(o->err, sizeof o->err, "--process goes with one session");
+            return -1;
+        }
+        o->py_index = end;
+    }
     if (o->cmd == OMNI_CMD_DIFF) {
         /* --diff A B: B is the one argument after; options may follow */
         if (end >= argc) {
@@ -567,7 +587,8 @@ void omni_options_usage(void *fp) {
             "omnipython " OMNI_VERSION " - python3 that profiles what it runs\n"
             "\n"
             "usage: omnipython [OMNI OPTIONS] [PYTHON OPTIONS AND ARGUMENTS]\n"
-            "       omnipython --report SESSION [--format text|md|json|html] [--patterns DIR]\n"
+            "       omnipython --report SESSION|DIR [SESSION|DIR...] [--format text|md|json|html]\n"
+            "                  [--patterns DIR]\n"
             "                  [--min-confidence C] [--out FILE]\n"
             "       omnipython --list-patterns [--patterns DIR] [--format text|json]\n"
             "       omnipython --diff A B [--threshold PCT] [--format text|json] [--out FILE]\n"
@@ -595,7 +616,9 @@ void omni_options_usage(void *fp) {
             "  --sample-rate HZ  stack samples a second (100 minimal, 200 default, 1000\n"
             "                  full; at most 1000); 0 takes none. Sampling runs on the\n"
             "                  monitor thread: --interval 0 turns it off too\n"
-            "  --report FILE   print the report of a session\n"
+            "  --report FILE   print the report of a session (with the sessions of the\n"
+            "                  processes it started); several sessions, or a folder of\n"
+            "                  them: one report of all the runs, each process shown\n"
             "  --format FMT    report format: text (default), md (report.md), json or html\n"
             "                  (one self-contained page: flame graph, charts, findings)\n"
             "  --patterns DIR  with --report: the patterns of DIR/*.yaml too (one with a\n"

@@ -50,6 +50,8 @@ typedef struct omni_options {
     unsigned given;         /* OMNI_GIVEN_*: which of the run's options were given */
     const char *session;    /* --report SESSION, --export FORMAT SESSION, --diff SESSION B */
     const char *session_b;  /* --diff A SESSION_B */
+    const char *more[256];  /* --report A B C...: the sessions after the first, merged */
+    int n_more;
     double threshold_pct;   /* --threshold PCT (with --diff); default 10 */
     double min_confidence;  /* --min-confidence C (with --report); -1 = the default */
     const char *scan_dir;   /* --scan DIR */

@@ -16,6 +16,8 @@ int omni_model_build(const omni_session_t *s, omni_model_t *m) {
         goto fail;
     if (s->n_runs && omni_runs_build(s, &m->runs) < 0)
         goto fail;
+    if (omni_peers_build(s, &m->peers) < 0)
+        goto fail;
     return 0;
 fail:
     omni_model_free(m);
@@ -27,5 +29,6 @@ void omni_model_free(omni_model_t *m) {
     omni_samples_free(&m->samples);
     omni_memory_free(&m->memory);
     omni_runs_free(&m->runs);
+    omni_peers_free(&m->peers);
     memset(m, 0, sizeof *m);
 }

@@ -4,6 +4,7 @@
 #define OMNI_MODEL_H
 
 #include "patterns/model/analysis.h"
+#include "patterns/model/peers.h"
 #include "patterns/model/runs.h"
 
 /* Every piece of analysis.h and runs.h that a report and the matcher read,
@@ -15,6 +16,7 @@ typedef struct omni_model {
     omni_timeline_summary_t timeline;
     omni_memory_t memory;            /* empty unless the run's allocations were accounted */
     omni_runs_t runs;                /* the runs of --repeat (s->n_runs of them), else empty */
+    omni_peers_t peers;              /* processes side by side, and the slowest of each group */
 } omni_model_t;
 
 /* Builds the analysis of s. Returns 0, or -1 when memory runs out (m is

@@ -194,6 +194,10 @@ static void write_processes(omni_json_t *j, const omni_session_t *s) {
         omni_json_kv_str(j, "session_id", p->session_id);
         omni_json_kv_str(j, "parent_session_id", p->parent_session_id);
         omni_json_kv_str(j, "started_by", p->started_by);
+        omni_json_kv_str(j, "host", p->hostname);
+        omni_json_kv_num(j, "cpu_s", p->has_footer ? p->cpu_s : NAN);
+        omni_json_kv_uint(j, "samples", p->samples);
+        omni_json_kv_uint(j, "cpu_samples", p->cpu_samples);
         /* null (NaN) for what a process without a footer did not say */
         omni_json_kv_num(j, "exit_status", p->has_footer ? (double)p->exit_status : NAN);
         omni_json_kv_num(j, "wall_s", p->has_footer ? p->wall_s : NAN);
@@ -213,6 +217,45 @@ static void write_processes(omni_json_t *j, const omni_session_t *s) {
         } else {
             omni_json_null(j);
         }
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+}
+
+static void spread_json(omni_json_t *j, const char *key, double lo, double mid, double hi) {
+    omni_json_key(j, key);
+    omni_json_begin_object(j);
+    omni_json_kv_num(j, "min", lo);
+    omni_json_kv_num(j, "median", mid);
+    omni_json_kv_num(j, "max", hi);
+    omni_json_end_object(j);
+}
+
+/* Processes side by side, the spread between them and the slowest. */
+static void write_peers(omni_json_t *j, const omni_session_t *s, const omni_peers_t *pe) {
+    omni_json_kv_uint(j, "runs_merged", s->n_roots ? s->n_roots : 1);
+    omni_json_key(j, "peers");
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < pe->n; i++) {
+        const omni_peer_group_t *g = &pe->g[i];
+        omni_json_begin_object(j);
+        omni_json_kv_num(j, "started_by_pid", g->parent_pid >= 0 ? (double)g->parent_pid : NAN);
+        omni_json_key(j, "pids");
+        omni_json_begin_array(j);
+        for (size_t k = 0; k < g->n; k++)
+            omni_json_int(j, s->processes[g->members[k]].pid);
+        omni_json_end_array(j);
+        spread_json(j, "cpu_s", g->cpu_min, g->cpu_median, g->cpu_max);
+        spread_json(j, "wall_s", g->wall_min, g->wall_median, g->wall_max);
+        const omni_sprocess_t *p = &s->processes[g->slowest];
+        omni_json_key(j, "slowest");
+        omni_json_begin_object(j);
+        omni_json_kv_int(j, "pid", p->pid);
+        omni_json_kv_str(j, "host", p->hostname);
+        omni_json_kv_num(j, "cpu_s", p->cpu_s);
+        omni_json_kv_num(j, "wall_s", p->wall_s);
+        omni_json_kv_num(j, "cpu_over_median", g->cpu_median > 0 ? p->cpu_s / g->cpu_median : NAN);
+        omni_json_end_object(j);
         omni_json_end_object(j);
     }
     omni_json_end_array(j);
@@ -902,6 +945,7 @@ int omni_report_json(const omni_model_t *m, const char *session_path,
     omni_json_kv_int(&j, "schema_version", OMNI_REPORT_SCHEMA_VERSION);
     write_run(&j, s, session_path);
     write_processes(&j, s);
+    write_peers(&j, s, &m->peers);
     write_repeats(&j, s, &m->runs);
     write_regions(&j, s);
     write_functions(&j, s, &m->profile, &m->samples);

@@ -41,7 +41,10 @@ static void summary(FILE *f, const omni_session_t *s, const omni_timeline_summar
         fprintf(f, "- The run did not finish its session (killed, or still running): what was "
                    "recorded up to then is below\n");
     }
-    if (s->n_processes > 1)
+    if (s->n_roots > 1)
+        fprintf(f, "- %zu runs merged into this report, %zu processes in all (the first run's "
+                   "times above)\n", s->n_roots, s->n_processes);
+    else if (s->n_processes > 1)
         fprintf(f, "- %zu processes (the run and the Python processes it started)\n",
                 s->n_processes);
     size_t threads = 0;
@@ -65,6 +68,34 @@ static void summary(FILE *f, const omni_session_t *s, const omni_timeline_summar
     if (tl->available && !isnan(tl->cpu_pct_max))
         fprintf(f, "- CPU use over the run: mean %.0f%%, highest %.0f%% (of one core)\n",
                 tl->cpu_pct_mean, tl->cpu_pct_max);
+}
+
+/* Processes side by side: each, the spread, and the slowest. */
+static void peers(FILE *f, const omni_session_t *s, const omni_peers_t *pe) {
+    if (!pe->n)
+        return;
+    fprintf(f, "\n## Processes side by side\n\nThe slowest of each group is the one the others "
+               "wait for (the most CPU time).\n");
+    for (size_t i = 0; i < pe->n; i++) {
+        const omni_peer_group_t *g = &pe->g[i];
+        const omni_sprocess_t *slow = &s->processes[g->slowest];
+        if (g->parent_pid >= 0)
+            fprintf(f, "\n%zu processes started by pid %lld", g->n, (long long)g->parent_pid);
+        else
+            fprintf(f, "\n%zu runs merged", g->n);
+        fprintf(f, ": the slowest is pid %lld%s%s, %.3f s of CPU, %.2fx the median (%.3f s).\n\n",
+                (long long)slow->pid, slow->hostname ? " on " : "",
+                slow->hostname ? slow->hostname : "", slow->cpu_s,
+                g->cpu_median > 0 ? slow->cpu_s / g->cpu_median : 0, g->cpu_median);
+        fprintf(f, "| pid | host | CPU s | wall s | samples |\n|---|---|---|---|---|\n");
+        for (size_t k = 0; k < g->n; k++) {
+            const omni_sprocess_t *p = &s->processes[g->members[k]];
+            fprintf(f, "| %lld%s | %s | %.3f | %.3f | %llu |\n", (long long)p->pid,
+                    g->members[k] == g->slowest ? " (slowest)" : "",
+                    p->hostname ? p->hostname : "?", p->cpu_s, p->wall_s,
+                    (unsigned long long)p->samples);
+        }
+    }
 }
 
 static void bottlenecks(FILE *f, const omni_session_t *s, const omni_profile_t *p,
@@ -177,6 +208,7 @@ int omni_report_md(const omni_model_t *m, const char *session_path,
         fprintf(f, " (id %s)", s->session_id);
     fprintf(f, ".\n\n");
     summary(f, s, &m->timeline, &m->samples);
+    peers(f, s, &m->peers);
     bottlenecks(f, s, &m->profile, &m->samples);
     memory(f, s, &m->memory);
 

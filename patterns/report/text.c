@@ -150,6 +150,36 @@ static void print_processes(const out_t *o) {
     }
 }
 
+/* Processes side by side: the spread, and the slowest, which the others
+ * wait for. */
+static void print_peers(const out_t *o) {
+    const omni_peers_t *pe = &o->m->peers;
+    if (!pe->n)
+        return;
+    fprintf(o->f, "\n%sPeers%s  %s(processes side by side; the slowest is the one the others wait "
+                  "for)%s\n", bold(o), reset(o), dim(o), reset(o));
+    for (size_t i = 0; i < pe->n; i++) {
+        const omni_peer_group_t *g = &pe->g[i];
+        const omni_sprocess_t *slow = &o->s->processes[g->slowest];
+        if (g->parent_pid >= 0)
+            fprintf(o->f, "  %zu processes started by pid %lld", g->n, (long long)g->parent_pid);
+        else
+            fprintf(o->f, "  %zu runs merged", g->n);
+        fprintf(o->f, ": CPU %.3f / %.3f / %.3f s, wall %.3f / %.3f / %.3f s (min / median / max)\n",
+                g->cpu_min, g->cpu_median, g->cpu_max, g->wall_min, g->wall_median, g->wall_max);
+        fprintf(o->f, "    slowest: pid %lld%s%s, %.3f s CPU (%.2fx the median), %.3f s wall\n",
+                (long long)slow->pid, slow->hostname ? " on " : "",
+                slow->hostname ? slow->hostname : "", slow->cpu_s,
+                g->cpu_median > 0 ? slow->cpu_s / g->cpu_median : 0, slow->wall_s);
+        for (size_t k = 0; k < g->n; k++) {
+            const omni_sprocess_t *p = &o->s->processes[g->members[k]];
+            fprintf(o->f, "    pid %-8lld %-16s CPU %8.3f s  wall %8.3f s  samples %6llu%s\n",
+                    (long long)p->pid, p->hostname ? p->hostname : "?", p->cpu_s, p->wall_s,
+                    (unsigned long long)p->samples, g->members[k] == g->slowest ? "  slowest" : "");
+        }
+    }
+}
+
 static void print_threads(const out_t *o) {
     if (o->s->n_threads < 2)
         return;
@@ -526,6 +556,7 @@ int omni_report_text(const omni_model_t *m, const char *session_path,
     print_memory(&o);
     print_regions(&o);
     print_processes(&o);
+    print_peers(&o);
     print_threads(&o);
     print_io_bytes(&o);
     print_events(&o);

@@ -1125,9 +1125,16 @@ static int add_own_process(omni_session_t *s, const char *path) {
     p->argv = calloc(s->argc + 1, sizeof *p->argv);
     for (size_t i = 0; p->argv && i < s->argc; i++)
         p->argv[p->argc++] = s->argv[i] ? strdup(s->argv[i]) : NULL;
+    p->hostname = s->hostname ? strdup(s->hostname) : NULL;
     p->has_footer = s->has_footer;
     p->exit_status = s->exit_status;
     p->wall_s = s->wall_s;
+    p->cpu_s = s->has_footer ? s->cpu_user_s + s->cpu_sys_s : 0;
+    for (size_t i = 0; i < s->n_sstacks; i++) {
+        p->samples += s->sstacks[i].samples;
+        p->cpu_samples += s->sstacks[i].cpu;
+    }
+    s->n_roots = 1;
     p->peak_rss_bytes = s->has_footer ? s->peak_rss_bytes : 0;
     p->has_memory = s->has_memory && s->memory_available;
     p->has_native = p->has_memory && s->mem_native_available;
@@ -1234,6 +1241,7 @@ void omni_session_free(omni_session_t *s) {
         free(p->session_id);
         free(p->parent_session_id);
         free(p->started_by);
+        free(p->hostname);
         free_strv(p->argv, p->argc);
     }
     free(s->processes);

@@ -138,10 +138,12 @@ typedef struct omni_sprocess {
     char *session_id, *parent_session_id, *started_by;
     char **argv;
     size_t argc;
+    char *hostname;           /* the machine it ran on, NULL when unknown */
     int has_footer;
     int64_t exit_status;
-    double wall_s;
+    double wall_s, cpu_s;     /* the footer's (CPU: user and system), 0 without one */
     uint64_t peak_rss_bytes;  /* the footer's, 0 without one */
+    uint64_t samples, cpu_samples; /* the stack sampler's, of its threads */
     /* its allocation accounting (--memory), when it ran */
     int has_memory, has_native;
     uint64_t mem_peak_bytes, mem_exit_live_bytes, native_peak_bytes, native_exit_live_bytes;
@@ -244,6 +246,7 @@ typedef struct omni_session {
     /* the processes joined in this model: [0] is this session's own */
     omni_sprocess_t *processes;
     size_t n_processes;
+    size_t n_roots;          /* runs joined by omni_session_load_many (1 otherwise) */
     /* repeated runs (--repeat): this model is the median run by wall time;
      * runs holds the others in run order. run_index: the run's place (0 =
      * the first run). */
@@ -274,6 +277,15 @@ void omni_session_free(omni_session_t *s);
  * omni_session_load; a child's session that cannot be read is left out
  * with a warning in s->warnings. */
 int omni_session_load_tree(const char *path, omni_session_t *s, char *err, size_t errcap);
+
+/* Several runs in one model: each path is a session (loaded with its tree)
+ * or a folder (every session in it that no other session of the folder
+ * started, each with its tree), joined as omni_session_load_tree joins a
+ * tree - the ranks of a distributed job, the workers of a service, runs on
+ * several hosts. s->n_roots says how many runs were joined. Returns 0, or
+ * -1 with err set (a path that cannot be read, a folder without sessions). */
+int omni_session_load_many(const char *const *paths, size_t n, omni_session_t *s, char *err,
+                           size_t errcap);
 
 /* The session of the process pid in the tree of path, alone (no join).
  * Returns 0, or -1 with err set (no such process). */

@@ -339,6 +339,161 @@ int omni_session_load_tree(const char *path, omni_session_t *s, char *err, size_
     return 0;
 }
 
+static int is_session_name(const struct dirent *e) {
+    size_t len = strlen(e->d_name);
+    return len > 5 && e->d_name[0] != '.' && strcmp(e->d_name + len - 5, ".omni") == 0;
+}
+
+/* Appends a copy of path to the list. Returns 0 or -1. */
+static int push_run(char ***runs, size_t *n, size_t *cap, const char *path) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        char **nr = realloc(*runs, nc * sizeof *nr);
+        if (!nr)
+            return -1;
+        *runs = nr;
+        *cap = nc;
+    }
+    if (!((*runs)[*n] = strdup(path)))
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+/* The sessions of folder dir that no other session of it started (the
+ * runs; their children join them), in name order, appended to *runs. */
+static int folder_roots(const char *dir, char ***runs, size_t *n, size_t *cap) {
+    struct dirent **names;
+    int k = scandir(dir, &names, is_session_name, alphasort);
+    if (k < 0)
+        return -1;
+    node_t *v = calloc((size_t)k + 1, sizeof *v);
+    int rc = v ? 0 : -1;
+    for (int i = 0; i < k && rc == 0; i++) {
+        snprintf(v[i].path, sizeof v[i].path, "%.3800s/%.255s", dir, names[i]->d_name);
+        if (peek_ids(v[i].path, v[i].id, v[i].parent) < 0)
+            v[i].in_tree = -1; /* not a session: left out */
+    }
+    for (int i = 0; i < k && rc == 0; i++) {
+        if (v[i].in_tree < 0)
+            continue;
+        int started = 0;
+        for (int j = 0; j < k && !started && v[i].parent[0]; j++)
+            started = j != i && v[j].in_tree >= 0 && strcmp(v[j].id, v[i].parent) == 0;
+        if (!started)
+            rc = push_run(runs, n, cap, v[i].path);
+    }
+    for (int i = 0; i < k; i++)
+        free(names[i]);
+    free(names);
+    free(v);
+    return rc;
+}
+
+/* "/a/b/../c/./d" -> "/a/c/d", in place (a script run as ../x.py is named so). */
+static void normalize_path(char *p) {
+    if (p[0] != '/' || (!strstr(p, "/./") && !strstr(p, "/../")))
+        return;
+    char *out = p, *in = p;
+    while (*in) {
+        while (*in == '/')
+            in++;
+        char *end = strchr(in, '/');
+        size_t len = end ? (size_t)(end - in) : strlen(in);
+        if (len == 1 && in[0] == '.') {
+        } else if (len == 2 && in[0] == '.' && in[1] == '.') {
+            while (out > p && *--out != '/')
+                ;
+        } else if (len) {
+            *out++ = '/';
+            memmove(out, in, len);
+            out += len;
+        }
+        in += len;
+    }
+    if (out == p)
+        *out++ = '/';
+    *out = 0;
+}
+
+/* A run joined to another: its code's paths made plain, and the files under
+ * its working folder moved under the first run's (the same program run
+ * from another folder, or on another host, is the same code). */
+static void align_run(omni_session_t *run, const omni_session_t *first) {
+    size_t nc = run->cwd ? strlen(run->cwd) : 0;
+    for (size_t i = 0; i < run->n_codes; i++) {
+        char *f = run->codes[i].file;
+        if (!f)
+            continue;
+        normalize_path(f);
+        if (!nc || !first->cwd || strcmp(run->cwd, first->cwd) == 0 ||
+            strncmp(f, run->cwd, nc) != 0 || f[nc] != '/')
+            continue;
+        size_t len = strlen(first->cwd) + strlen(f + nc) + 1;
+        char *moved = malloc(len);
+        if (!moved)
+            continue;
+        snprintf(moved, len, "%s%s", first->cwd, f + nc);
+        free(f);
+        run->codes[i].file = moved;
+    }
+}
+
+int omni_session_load_many(const char *const *paths, size_t n, omni_session_t *s, char *err,
+                           size_t cap) {
+    char **runs = NULL;
+    size_t nr = 0, capr = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        DIR *d = opendir(paths[i]);
+        if (d) {
+            closedir(d);
+            size_t before = nr;
+            if (folder_roots(paths[i], &runs, &nr, &capr) < 0) {
+                snprintf(err, cap, "cannot read the folder %s", paths[i]);
+                rc = -1;
+            } else if (nr == before) {
+                snprintf(err, cap, "no session (*.omni) in the folder %s", paths[i]);
+                rc = -1;
+            }
+            continue;
+        }
+        if (push_run(&runs, &nr, &capr, paths[i]) < 0) {
+            snprintf(err, cap, "out of memory");
+            rc = -1;
+        }
+    }
+    if (rc == 0 && !nr) {
+        snprintf(err, cap, "no session named");
+        rc = -1;
+    }
+    if (rc == 0 && omni_session_load_tree(runs[0], s, err, cap) < 0)
+        rc = -1;
+    if (rc == 0)
+        align_run(s, s);
+    for (size_t i = 1; i < nr && rc == 0; i++) {
+        omni_session_t c;
+        char cerr[512];
+        if (omni_session_load_tree(runs[i], &c, cerr, sizeof cerr) < 0) {
+            /* a run named on the command line must be there */
+            snprintf(err, cap, "%s", cerr);
+            omni_session_free(s);
+            rc = -1;
+            break;
+        }
+        align_run(&c, s);
+        if (join(s, &c) < 0)
+            warn(s, "a run's session was left out: %s: %s", runs[i], "out of memory");
+        else
+            s->n_roots++;
+        omni_session_free(&c);
+    }
+    for (size_t i = 0; i < nr; i++)
+        free(runs[i]);
+    free(runs);
+    return rc;
+}
+
 int omni_session_load_process(const char *path, int64_t pid, omni_session_t *s, char *err,
                               size_t cap) {
     node_t *nodes = NULL;
