@@ -200,6 +200,7 @@ int omni_cmd_patterns(const omni_options_t *o) {
         omni_json_begin_object(&j);
         omni_json_kv_str(&j, "id", p->id);
         omni_json_kv_str(&j, "level", omni_level_name(p->level));
+        omni_json_kv_str(&j, "kind", p->shape ? "shape" : "problem");
         omni_json_kv_str(&j, "condition", p->when[0].cond.src);
         omni_json_key(&j, "when");
         omni_json_begin_array(&j);

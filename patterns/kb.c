@@ -238,7 +238,7 @@ static void pattern_free(omni_pattern_t *p) {
 }
 
 static const char *const keys =
-    "id, description, level, condition, confidence, when, suggestions, verify";
+    "id, description, level, kind, condition, confidence, when, suggestions, verify";
 
 /* A new way to recognise p, at level, with the default confidence. */
 static omni_when_t *add_when(omni_pattern_t *p, omni_level_t level) {
@@ -358,6 +358,12 @@ static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
             conf = v;
         else if (strcmp(key, "when") == 0)
             when = v;
+        else if (strcmp(key, "kind") == 0) {
+            const char *k = scalar(v);
+            if (!k || (strcmp(k, "problem") != 0 && strcmp(k, "shape") != 0))
+                return fail_at(ld, v->start_mark, "'kind' must be problem (the default) or shape");
+            p->shape = strcmp(k, "shape") == 0;
+        }
         else if (strcmp(key, "suggestions") == 0)
             rc = load_suggestions(ld, v, p);
         else

@@ -29,6 +29,7 @@ typedef struct omni_pattern {
     int n_when;
     char **suggestions;
     size_t n_suggestions;
+    int shape;               /* kind: shape - describes the run (CPU-bound, a hot path), not a defect */
     int builtin;
 } omni_pattern_t;
 

@@ -75,6 +75,7 @@ static void finding_json(omni_json_t *j, const omni_finding_t *f) {
     omni_entity_where(f->entity, f->at_code, where, sizeof where);
     omni_json_begin_object(j);
     omni_json_kv_str(j, "id", p->id);
+    omni_json_kv_str(j, "kind", p->shape ? "shape" : "problem");
     omni_json_kv_str(j, "level", omni_level_name(f->when->level));
     location_json(j, f->entity, f->at_code);
     omni_json_kv_str(j, "where", where);
@@ -192,12 +193,13 @@ static void print_one(FILE *f, const omni_session_t *s, const omni_finding_t *x,
     const omni_pattern_t *p = x->pattern;
     char where[2048];
     where_text(s, x->entity, x->at_code, where, sizeof where);
+    const char *kind = p->shape ? ", the run's shape" : "";
     if (md)
-        fprintf(f, "\n### %zu. `%s` - %s (confidence %.2f)\n\n%s\n", i + 1, p->id, where,
-                x->confidence, p->description);
+        fprintf(f, "\n### %zu. `%s` - %s (confidence %.2f%s)\n\n%s\n", i + 1, p->id, where,
+                x->confidence, kind, p->description);
     else
-        fprintf(f, "\n  %zu. %s  %s  (confidence %.2f)\n     %s\n", i + 1, p->id, where,
-                x->confidence, p->description);
+        fprintf(f, "\n  %zu. %s  %s  (confidence %.2f%s)\n     %s\n", i + 1, p->id, where,
+                x->confidence, kind, p->description);
     if (x->entity->detail && x->at_code)
         fprintf(f, md ? "\nCall path: `%s`\n" : "     call path: %s\n", x->entity->detail);
     names_t src = {.used = 0};

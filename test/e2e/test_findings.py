@@ -10,6 +10,8 @@ import pytest
 
 from conftest import CHROMIUM, OMNI, clean_env, render, report_json, run
 
+SANITIZED = os.environ.get("OMNI_TEST_SANITIZED") == "1"
+
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "examples")
 
@@ -150,7 +152,11 @@ def test_a_short_run_lowers_the_confidence_and_hides_nothing(sessions, example):
     long_ = one(findings(sessions[example]), pattern)
     rep = findings(sessions[example + " --short"])
     short = one(rep, pattern, weak_too=True)
-    assert short["confidence"] < long_["confidence"], (short, long_)
+    if pattern == "gil_contention":
+        # the frame hook's clock tells it in a third of a second: still a finding
+        assert 0.5 <= short["confidence"] <= long_["confidence"], (short, long_)
+    else:
+        assert short["confidence"] < long_["confidence"], (short, long_)
     assert rep["min_confidence"] == 0.5
     # the same comparisons held, on less evidence
     assert [e["condition"] for e in short["evidence"]] == [e["condition"] for e in long_["evidence"]]
@@ -271,15 +277,26 @@ def test_complex_and_hot_from_a_scan_joined_to_a_run(tmp_path):
 
 def test_the_quick_start_example_yields_findings(sessions):
     rep = findings(sessions["hotspots.py"])
-    f = [f for f in rep["findings"] if f["id"] == "small_fn_high_calls"]
+    f = [f for f in rep["findings"] + rep["weak_signals"] if f["id"] == "small_fn_high_calls"]
     where = {x["location"]["function"]: x for x in f}
-    # is_small_prime: called once per number below 60,000 (cProfile counts the same)
-    assert where["is_small_prime"]["metrics"]["calls"] == 60000
-    assert where["is_small_prime"]["location"]["line"] == 12
-    # records: a generator resumed once per record and once more at its end
-    assert where["records"]["metrics"]["calls"] == 50001
+    fns = {x["name"]: x for x in rep["functions"]}
+    # is_small_prime: called once per number below 60,000 (cProfile counts the
+    # same); records: a generator resumed once per record and once more at its end
+    for name, calls in (("is_small_prime", 60000), ("records", 50001)):
+        fn = fns[name]
+        assert fn["calls"] == calls
+        # a small function: microseconds a call - on a quiet machine (a loaded
+        # one, or the sanitizers' build, stretches every call's time)
+        small = fn["exclusive_s"] / fn["calls"] < 2e-6 and fn["exclusive_s"] / sum(
+            x["exclusive_s"] for x in rep["functions"]) >= 0.1
+        assert (name in where) == small, (name, fn)
+        if small:
+            assert where[name]["metrics"]["calls"] == calls
+    if not SANITIZED:
+        assert "is_small_prime" in where
+        assert where["is_small_prime"]["location"]["line"] == 12
     md = run([OMNI, "--report", sessions["hotspots.py"], "--format", "md"]).stdout.decode()
-    assert "No pattern of the knowledge base matched" not in md
+    assert "No pattern of the knowledge base matched" not in md or SANITIZED
 
 
 @pytest.mark.parametrize("name,args", [
@@ -301,8 +318,10 @@ def test_real_programs_yield_no_problem_finding(tmp_path, name, args):
             timeout=600)
     assert s.exists(), r.stderr.decode()
     rep = findings(str(s))
-    assert rep["findings"] == [], [(f["id"], f["where"], f["confidence"]) for f in rep["findings"]]
-    # what a short run hints at stays below the threshold, marked as such
+    # what the run is (CPU-bound, a hot path) may be said; no defect is
+    problems = [f for f in rep["findings"] if f["kind"] == "problem"]
+    assert problems == [], [(f["id"], f["where"], f["confidence"]) for f in problems]
+    assert {f["id"] for f in rep["findings"]} <= {"cpu_bound", "hot_path", "waiting"}
     for w in rep["weak_signals"]:
         assert w["confidence"] < 0.5
 
