@@ -14,7 +14,7 @@ import os
 
 def rank(k):
     t = 0
-    for i in range((k + 1) * 2_000_000):
+    for i in range((4 if k == 3 else 1) * 1_500_000):  # rank 3: the straggler
         t += i % 7
     print(k, os.getpid(), flush=True)
     return t
@@ -54,14 +54,13 @@ def test_the_workers_side_by_side_and_the_slowest_named(tmp_path):
     assert rep["runs_merged"] == 1
     (g,) = rep["peers"]
     procs = {p["pid"]: p for p in rep["processes"]}
-    print(ranks, g, [(p["pid"], p["cpu_s"], p["wall_s"]) for p in rep["processes"]])
     assert g["started_by_pid"] == rep["run"]["pid"]
     assert g["pids"] == sorted(ranks.values())
-    # rank 3 does four times rank 0's work: it is the one the others wait for
+    # rank 3 does four times the others' work: it is the one they wait for
     assert g["slowest"]["pid"] == ranks[3]
     assert g["cpu_s"]["max"] == procs[ranks[3]]["cpu_s"] == g["slowest"]["cpu_s"]
     assert g["cpu_s"]["min"] == min(procs[p]["cpu_s"] for p in ranks.values())
-    assert procs[ranks[3]]["cpu_s"] > 2 * procs[ranks[0]]["cpu_s"]
+    assert procs[ranks[3]]["cpu_s"] > 2 * max(procs[ranks[k]]["cpu_s"] for k in range(3))
     # each process's samples are its own, and add up to the report's
     assert sum(p["samples"] for p in rep["processes"]) == rep["sampling"]["stack_samples"]
     text = run([OMNI, "--report", s]).stdout.decode()
