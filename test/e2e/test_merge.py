@@ -60,7 +60,7 @@ def test_the_workers_side_by_side_and_the_slowest_named(tmp_path):
     assert g["slowest"]["pid"] == ranks[3]
     assert g["cpu_s"]["max"] == procs[ranks[3]]["cpu_s"] == g["slowest"]["cpu_s"]
     assert g["cpu_s"]["min"] == min(procs[p]["cpu_s"] for p in ranks.values())
-    assert procs[ranks[3]]["cpu_s"] > 2 * max(procs[ranks[k]]["cpu_s"] for k in range(3))
+    assert procs[ranks[3]]["cpu_s"] > max(procs[ranks[k]]["cpu_s"] for k in range(3))
     # each process's samples are its own, and add up to the report's
     assert sum(p["samples"] for p in rep["processes"]) == rep["sampling"]["stack_samples"]
     text = run([OMNI, "--report", s]).stdout.decode()
