@@ -2,23 +2,18 @@
  * endpoint named in the environment (OPENAI_BASE_URL, plain http://), and
  * reads the answer. Nothing is sent when no endpoint is set. */
 #include "patterns/report/explain_client.h"
+#include "patterns/report/http.h"
 #include "patterns/report/utf8.h"
 
 #include "patterns/report/json_out.h"
 #include "patterns/report/report.h"
 
-#include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #define TIMEOUT_S 180
-#define MAX_RESPONSE (16 << 20)
 
 static int fail(char *err, size_t cap, const char *fmt, ...) {
     va_list ap;
@@ -193,76 +188,6 @@ static int first(jr_t *r) {
     return 0;
 }
 
-/* ---------------------------------------------------------------- HTTP */
-
-typedef struct url {
-    char host[300], port[8], path[1024];
-} url_t;
-
-static int parse_url(const char *u, url_t *out, char *err, size_t cap) {
-    if (strncmp(u, "http://", 7) != 0)
-        return fail(err, cap, "OPENAI_BASE_URL must be an http:// address (omnipython speaks "
-                              "plain HTTP: use a local server or an HTTP proxy), not '%s'", u);
-    const char *h = u + 7, *slash = strchr(h, '/');
-    size_t hl = slash ? (size_t)(slash - h) : strlen(h);
-    char hostport[300];
-    if (!hl || hl >= sizeof hostport)
-        return fail(err, cap, "OPENAI_BASE_URL has no host: '%s'", u);
-    memcpy(hostport, h, hl);
-    hostport[hl] = 0;
-    char *colon = strrchr(hostport, ':');
-    snprintf(out->port, sizeof out->port, "%s", colon ? colon + 1 : "80");
-    if (colon)
-        *colon = 0;
-    snprintf(out->host, sizeof out->host, "%s", hostport);
-    /* the base's path, without a trailing slash, then the API's */
-    char base[900];
-    snprintf(base, sizeof base, "%s", slash ? slash : "");
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        base[--bl] = 0;
-    snprintf(out->path, sizeof out->path, "%s/chat/completions", base);
-    return 0;
-}
-
-static int connect_to(const url_t *u, char *err, size_t cap) {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    int rc = getaddrinfo(u->host, u->port, &hints, &res);
-    if (rc)
-        return fail(err, cap, "%s:%s: %s", u->host, u->port, gai_strerror(rc));
-    int fd = -1;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        struct timeval tv = {TIMEOUT_S, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        if (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
-            rc = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        return fail(err, cap, "cannot connect to %s:%s: %s", u->host, u->port, strerror(rc));
-    return fd;
-}
-
-static int send_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* The request's body: the instructions as the system message, the bundle
  * as the user's. */
 static char *request_body(const char *model, const char *bundle, size_t *len) {
@@ -302,67 +227,25 @@ int omni_explain_ask(const char *bundle, char **answer, char *model, size_t mode
     const char *key = getenv("OPENAI_API_KEY");
     const char *m = getenv("OMNIPYTHON_EXPLAIN_MODEL");
     snprintf(model, model_cap, "%s", m && *m ? m : "gpt-4o-mini");
-    url_t u;
-    if (parse_url(base, &u, err, cap) < 0)
-        return -1;
+    if (strncmp(base, "http://", 7) != 0)
+        return fail(err, cap, "OPENAI_BASE_URL must be an http:// address (omnipython speaks "
+                              "plain HTTP: use a local server or an HTTP proxy), not '%s'", base);
     size_t blen;
     char *body = request_body(model, bundle, &blen);
     if (!body)
         return fail(err, cap, "out of memory");
-    char head[2048];
-    int hl = snprintf(head, sizeof head,
-                      "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\nUser-Agent: omnipython/" OMNI_VERSION "\r\n"
-                      "%s%s%s\r\n",
-                      u.path, u.host, blen, key && *key ? "Authorization: Bearer " : "",
-                      key && *key ? key : "", key && *key ? "\r\n" : "");
-    int fd = connect_to(&u, err, cap);
-    if (fd < 0) {
-        free(body);
-        return -1;
-    }
-    int rc = hl > 0 && (size_t)hl < sizeof head && send_all(fd, head, (size_t)hl) == 0 &&
-                     send_all(fd, body, blen) == 0
-                 ? 0
-                 : fail(err, cap, "cannot send to %s:%s: %s", u.host, u.port, strerror(errno));
-    free(body);
-    /* HTTP/1.0: the answer ends when the server closes */
+    char auth[1024] = "";
+    if (key && *key)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
+    omni_http_post_t req = {base, "/chat/completions", "application/json", auth, body, blen,
+                            TIMEOUT_S};
     char *resp = NULL;
-    size_t n = 0, rcap = 0;
-    while (rc == 0) {
-        if (n + 4096 + 1 > rcap) {
-            rcap = rcap ? 2 * rcap : 65536;
-            char *nr = rcap > MAX_RESPONSE ? NULL : realloc(resp, rcap);
-            if (!nr) {
-                rc = fail(err, cap, "the answer is larger than %d MiB", MAX_RESPONSE >> 20);
-                break;
-            }
-            resp = nr;
-        }
-        ssize_t k = recv(fd, resp + n, rcap - n - 1, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            rc = fail(err, cap, "no answer from %s:%s: %s", u.host, u.port, strerror(errno));
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
-    close(fd);
-    if (rc == 0 && !resp)
-        rc = fail(err, cap, "%s:%s closed without an answer", u.host, u.port);
-    if (rc < 0) {
-        free(resp);
+    size_t n = 0;
+    int status = omni_http_post(&req, &resp, &n, err, cap);
+    free(body);
+    if (status < 0)
         return -1;
-    }
-    resp[n] = 0;
-    int status = 0;
-    char *bodyp = strstr(resp, "\r\n\r\n");
-    if (sscanf(resp, "HTTP/%*s %d", &status) != 1 || !bodyp) {
-        free(resp);
-        return fail(err, cap, "%s:%s did not answer in HTTP", u.host, u.port);
-    }
-    jr_t r = {bodyp + 4, resp + n};
+    jr_t r = {resp, resp + n};
     char *content = NULL;
     jr_t e = r;
     if (status == 200 && member(&r, "choices") == 0 && first(&r) == 0 &&
