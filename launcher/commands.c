@@ -9,6 +9,7 @@
 #include "patterns/report/json_out.h"
 #include "patterns/kb.h"
 #include "patterns/match.h"
+#include "patterns/report/push.h"
 #include "patterns/report/report.h"
 #include "runtime/session/mp_get.h"
 #include "runtime/session/list.h"
@@ -265,6 +266,21 @@ int omni_cmd_export(const omni_options_t *o) {
     }
     if (rc < 0) {
         fprintf(stderr, "omnipython: cannot write %s\n", o->out);
+        return OMNI_EXIT_OUTPUT;
+    }
+    return 0;
+}
+
+/* --push's sender (started by a run that ends, detached): the session to
+ * the endpoint, tried up to three times; its stdio is /dev/null, what
+ * happened goes into the session. */
+int omni_cmd_push(const omni_options_t *o) {
+    const char *to = getenv("OMNIPYTHON_PUSH_TIMEOUT");
+    int timeout = to && atoi(to) > 0 ? atoi(to) : 10;
+    omni_push_target_t t = {o->push_url, o->push_name, o->push_labels, timeout, 3};
+    char err[512];
+    if (omni_push_session(o->push_session, &t, err, sizeof err) < 0) {
+        fprintf(stderr, "omnipython: --push: %s\n", err);
         return OMNI_EXIT_OUTPUT;
     }
     return 0;

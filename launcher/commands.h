@@ -26,5 +26,7 @@ int omni_cmd_export(const omni_options_t *o);
 
 /* --hw [--bench] [--format text|json] [--out FILE]. Returns the exit status. */
 int omni_cmd_hw(const omni_options_t *o);
+/* --push-session SESSION --push URL: --push's sender. */
+int omni_cmd_push(const omni_options_t *o);
 
 #endif

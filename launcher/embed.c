@@ -183,7 +183,8 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv,
         .interval_ms = o->interval_ms, .grams_co2_per_kwh = o->grams_co2_per_kwh,
         .sample_hz = o->sample_hz, .timeout_s = o->timeout_s,
-        .memory_interval = o->memory_interval};
+        .memory_interval = o->memory_interval, .push_url = o->push_url,
+        .push_name = o->push_name, .push_labels = o->push_labels};
     /* A child of a profiled process is profiled as its parent is, unless its
      * own command line (or OMNIPYTHON_OPTIONS) says otherwise. */
     omni_lineage_t parent;

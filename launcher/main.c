@@ -34,6 +34,9 @@ int main(int argc, char **argv) {
     case OMNI_CMD_HW:
         status = omni_cmd_hw(&o);
         break;
+    case OMNI_CMD_PUSH:
+        status = omni_cmd_push(&o);
+        break;
     case OMNI_CMD_SESSIONS:
         status = omni_cmd_sessions(&o);
         break;

@@ -178,6 +178,30 @@ static int set_min_confidence(omni_options_t *o, const char *v, int from) {
     return 0;
 }
 
+static int set_push(omni_options_t *o, const char *v, int from) {
+    if (strncmp(v, "http://", 7) != 0)
+        return takes(o, "--push", "an http:// address (plain HTTP: a local Pyroscope, an agent "
+                                  "or a proxy)", v);
+    o->push_url = v;
+    return 0;
+}
+
+static int set_push_name(omni_options_t *o, const char *v, int from) {
+    o->push_name = v;
+    return 0;
+}
+
+static int set_push_labels(omni_options_t *o, const char *v, int from) {
+    o->push_labels = v;
+    return 0;
+}
+
+static int set_push_session(omni_options_t *o, const char *v, int from) {
+    o->cmd = OMNI_CMD_PUSH;
+    o->push_session = v;
+    return 0;
+}
+
 static int set_explain(omni_options_t *o, const char *v, int from) {
     o->explain = v;
     return 0;
@@ -315,6 +339,10 @@ static const struct opt {
     {"--diff", 1, set_diff},
     {"--threshold", 1, set_threshold},
     {"--min-confidence", 1, set_min_confidence},
+    {"--push", 1, set_push},
+    {"--push-name", 1, set_push_name},
+    {"--push-labels", 1, set_push_labels},
+    {"--push-session", 1, set_push_session},
     {"--explain", 1, set_explain},
     {"--patterns", 1, set_patterns},
     {"--interval", 1, set_interval},
@@ -527,6 +555,18 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     }
     if (o->threshold_pct < 0)
         o->threshold_pct = 10;
+    if ((o->push_name || o->push_labels) && !o->push_url) {
+        snprintf(o->err, sizeof o->err, "--push-name and --push-labels go with --push URL");
+        return -1;
+    }
+    if (o->push_url && o->cmd != OMNI_CMD_RUN && o->cmd != OMNI_CMD_PUSH) {
+        snprintf(o->err, sizeof o->err, "--push goes with a run");
+        return -1;
+    }
+    if (o->cmd == OMNI_CMD_PUSH && !o->push_url) {
+        snprintf(o->err, sizeof o->err, "--push-session needs --push URL");
+        return -1;
+    }
     if (o->min_confidence >= 0 && o->cmd != OMNI_CMD_REPORT &&
         !(o->cmd == OMNI_CMD_SCAN && o->run_args)) {
         snprintf(o->err, sizeof o->err, "--min-confidence goes with --report");
@@ -623,6 +663,10 @@ void omni_options_usage(void *fp) {
             "                  (one self-contained page: flame graph, charts, findings)\n"
             "  --patterns DIR  with --report: the patterns of DIR/*.yaml too (one with a\n"
             "                  built-in pattern's id replaces it)\n"
+            "  --push URL      when the run ends, send its profile (pprof, the whole tree)\n"
+            "                  to a Pyroscope-style ingest at URL/ingest, from a process\n"
+            "                  of its own (the run does not wait); --push-name NAME (the\n"
+            "                  script's name), --push-labels K=V,K=V (host and pid are set)\n"
             "  --min-confidence C  with --report: findings at confidence C or more (0.5);\n"
             "                  those from C/2 up to C are listed as weak signals\n"
             "  --list-patterns print the knowledge base (and check --patterns DIR)\n"

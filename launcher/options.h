@@ -13,6 +13,7 @@ typedef enum omni_cmd {
     OMNI_CMD_EXPORT,    /* --export FORMAT SESSION --out FILE */
     OMNI_CMD_PATTERNS,  /* --list-patterns [--patterns DIR] */
     OMNI_CMD_DIFF,      /* --diff A B [--threshold PCT] */
+    OMNI_CMD_PUSH,      /* --push-session SESSION --push URL: --push's sender */
     OMNI_CMD_SCAN,      /* --scan DIR [--exclude GLOB]... [--jobs N] */
     OMNI_CMD_HELP       /* --help: ours, then Python's */
 } omni_cmd_t;
@@ -54,6 +55,10 @@ typedef struct omni_options {
     int n_more;
     double threshold_pct;   /* --threshold PCT (with --diff); default 10 */
     double min_confidence;  /* --min-confidence C (with --report); -1 = the default */
+    const char *push_url;   /* --push URL: send the run's profile to a Pyroscope-style ingest */
+    const char *push_name;  /* --push-name NAME: the application's name there */
+    const char *push_labels; /* --push-labels K=V,K=V: more labels */
+    const char *push_session; /* --push-session SESSION: send that session (the sender) */
     const char *scan_dir;   /* --scan DIR */
     const char *exclude[32]; /* --exclude GLOB (with --scan) */
     int n_exclude;

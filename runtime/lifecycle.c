@@ -9,6 +9,7 @@
 
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
+#include "runtime/handoff.h"
 #include "runtime/iocount.h"
 #include "runtime/ownthread.h"
 #include "runtime/memtrack.h"
@@ -777,4 +778,14 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     }
     if (!rt.cfg.quiet && isatty(STDERR_FILENO) && !omni_runtime_parent_is_omnipython())
         fprintf(stderr, "omnipython: session %s (omnipython --report %s)\n", rt.path, rt.path);
+    /* --push: the run's own (its tree joined), sent by a process of its own
+     * so that nothing waits for the endpoint; not from a fatal signal's
+     * handler, nor by the processes it started (their sessions go with it) */
+    if (rt.cfg.push_url && !rt.has_parent && how != OMNI_EXIT_SIGNAL && how != OMNI_EXIT_EXEC) {
+        int prc = omni_handoff_push(rt.path, rt.cfg.push_url, rt.cfg.push_name,
+                                    rt.cfg.push_labels);
+        if (prc < 0 && !rt.cfg.quiet)
+            fprintf(stderr, "omnipython: warning: --push: cannot start the sender: %s\n",
+                    strerror(-prc));
+    }
 }

@@ -24,6 +24,9 @@ typedef struct omni_run_config {
     int append;             /* a later run of --repeat: add to out_path's runs */
     int memory;             /* allocation accounting (--mode full, --memory) */
     size_t memory_interval; /* --memory-interval: mean bytes between samples; 0 = default */
+    const char *push_url;   /* --push: send the run's profile there when it ends; NULL = no */
+    const char *push_name;  /* --push-name, --push-labels (borrowed; NULL = the defaults) */
+    const char *push_labels;
     int argc;               /* omnipython's whole command line (borrowed) */
     char **argv;
 } omni_run_config_t;

@@ -231,6 +231,24 @@ static void spread_json(omni_json_t *j, const char *key, double lo, double mid, 
     omni_json_end_object(j);
 }
 
+/* What --push's sender did, or null. */
+static void write_push(omni_json_t *j, const omni_session_t *s) {
+    omni_json_key(j, "push");
+    if (!s->has_push) {
+        omni_json_null(j);
+        return;
+    }
+    omni_json_begin_object(j);
+    omni_json_kv_str(j, "url", s->push_url);
+    omni_json_kv_str(j, "name", s->push_name);
+    omni_json_kv_bool(j, "sent", s->push_error == NULL);
+    omni_json_kv_int(j, "status", s->push_status);
+    omni_json_kv_uint(j, "attempts", s->push_attempts);
+    omni_json_kv_uint(j, "bytes", s->push_bytes);
+    omni_json_kv_str(j, "error", s->push_error);
+    omni_json_end_object(j);
+}
+
 /* Processes side by side, the spread between them and the slowest. */
 static void write_peers(omni_json_t *j, const omni_session_t *s, const omni_peers_t *pe) {
     omni_json_kv_uint(j, "runs_merged", s->n_roots ? s->n_roots : 1);
@@ -946,6 +964,7 @@ int omni_report_json(const omni_model_t *m, const char *session_path,
     write_run(&j, s, session_path);
     write_processes(&j, s);
     write_peers(&j, s, &m->peers);
+    write_push(&j, s);
     write_repeats(&j, s, &m->runs);
     write_regions(&j, s);
     write_functions(&j, s, &m->profile, &m->samples);

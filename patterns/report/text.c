@@ -66,6 +66,13 @@ static void print_run(const out_t *o) {
                    "follows is what was written before it%s\n", bold(o), reset(o));
     for (size_t i = 0; i < s->n_warnings; i++)
         fprintf(f, "  warning: %s\n", s->warnings[i] ? s->warnings[i] : "?");
+    if (s->has_push && !s->push_error)
+        fprintf(f, "  pushed to %s as %s (HTTP %lld)\n", s->push_url ? s->push_url : "?",
+                s->push_name ? s->push_name : "?", (long long)s->push_status);
+    else if (s->has_push)
+        fprintf(f, "  warning: --push to %s failed after %llu attempts: %s\n",
+                s->push_url ? s->push_url : "?", (unsigned long long)s->push_attempts,
+                s->push_error);
 }
 
 static int by_inclusive(const void *a, const void *b) {

@@ -279,6 +279,23 @@ static int read_footer(const msgpack_object *r, omni_session_t *s, char *err, si
     return 0;
 }
 
+/* --push's sender's account, appended after the footer. */
+static int read_push(const msgpack_object *r, omni_session_t *s) {
+    free(s->push_url);
+    free(s->push_name);
+    free(s->push_error);
+    s->has_push = 1;
+    s->push_url = obj_strdup(omni_mp_get(r, "url"));
+    s->push_name = obj_strdup(omni_mp_get(r, "name"));
+    s->push_error = obj_strdup(omni_mp_get(r, "error"));
+    s->push_status = 0;
+    obj_i64(omni_mp_get(r, "status"), &s->push_status);
+    s->push_attempts = s->push_bytes = 0;
+    obj_u64(omni_mp_get(r, "attempts"), &s->push_attempts);
+    obj_u64(omni_mp_get(r, "bytes"), &s->push_bytes);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the monitor's records */
 
 static int keep_raw(const char *buf, size_t from, size_t to, char **raw, size_t *len,
@@ -1006,6 +1023,8 @@ static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, 
             rc = read_memory(r, s, err, cap);
         else if (omni_mp_is_str(kind, "timeline"))
             rc = read_timeline(r, s, err, cap);
+        else if (omni_mp_is_str(kind, "push"))
+            rc = read_push(r, s);
         else if (omni_mp_is_str(kind, "machine"))
             rc = keep_raw(buf, before, off, &s->machine_raw, &s->machine_len, err, cap);
         else if (omni_mp_is_str(kind, "monitor"))
@@ -1245,6 +1264,9 @@ void omni_session_free(omni_session_t *s) {
         free_strv(p->argv, p->argc);
     }
     free(s->processes);
+    free(s->push_url);
+    free(s->push_name);
+    free(s->push_error);
     free(s->memory_reason);
     free(s->mem_native_reason);
     free(s->mem_census_reason);

@@ -247,6 +247,11 @@ typedef struct omni_session {
     omni_sprocess_t *processes;
     size_t n_processes;
     size_t n_roots;          /* runs joined by omni_session_load_many (1 otherwise) */
+    /* --push: what the sender did (the last push record), when there is one */
+    int has_push;
+    char *push_url, *push_name, *push_error;  /* push_error NULL when it was taken */
+    int64_t push_status;     /* the endpoint's HTTP status; 0 when it never answered */
+    uint64_t push_attempts, push_bytes;
     /* repeated runs (--repeat): this model is the median run by wall time;
      * runs holds the others in run order. run_index: the run's place (0 =
      * the first run). */

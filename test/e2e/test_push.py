@@ -1,0 +1,166 @@
+"""--push URL: when a run ends, its profile (pprof, the whole tree) goes to a
+Pyroscope-compatible ingest endpoint, sent by a process of its own. Tested
+against receivers of this file on loopback: one that takes it and checks
+every part, one that stalls, one that refuses, and none at all."""
+import gzip
+import http.server
+import json
+import os
+import socket
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import OMNI, clean_env, report_json, run
+from test_pprof import decode
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "examples")
+
+
+class Receiver:
+    """An ingest endpoint on loopback: answers status, or stalls."""
+
+    def __init__(self, status=200, stall=False):
+        outer = self
+        self.requests = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((self.path, dict(self.headers), body))
+                if stall:
+                    time.sleep(30)
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"no" if status >= 400 else b"ok")
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for_push(session, seconds=30):
+    """The session's push record, once the sender has written it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        push = report_json(session)["push"]
+        if push:
+            return push
+        time.sleep(0.2)
+    raise AssertionError("no push record after %d s" % seconds)
+
+
+def profile_part(body, content_type):
+    """The multipart form's "profile" part."""
+    boundary = content_type.split("boundary=")[1].encode()
+    for part in body.split(b"--" + boundary):
+        head, _, data = part.partition(b"\r\n\r\n")
+        if b'name="profile"' in head:
+            return data[:-2]  # the CRLF before the next boundary
+    raise AssertionError("no profile part")
+
+
+def test_the_profile_arrives_with_its_name_labels_and_times(tmp_path):
+    rcv = Receiver()
+    s = tmp_path / "p.omni"
+    try:
+        r = run([OMNI, "--quiet", "--push", rcv.url, "--push-labels", "env=test,team=perf",
+                 "--out", str(s), os.path.join(EXAMPLES, "hot_path.py")],
+                env=clean_env(OMNIPYTHON_PUSH_AUTHORIZATION="Bearer t0ken",
+                              OMNIPYTHON_PUSH_TENANT="acme"))
+        assert r.returncode == 0, r.stderr.decode()
+        push = wait_for_push(str(s))
+    finally:
+        rcv.close()
+    rep = report_json(str(s))
+    assert push["sent"] and push["status"] == 200 and push["attempts"] == 1
+    (path, headers, body), = rcv.requests
+    url = urllib.parse.urlparse(path)
+    q = dict(urllib.parse.parse_qsl(url.query))
+    assert url.path == "/ingest"
+    pid = rep["run"]["pid"]
+    assert q["name"] == "hot_path{host=%s,pid=%d,env=test,team=perf}" % (socket.gethostname(), pid)
+    assert q["name"] == push["name"]
+    assert q["format"] == "pprof" and q["spyName"] == "omnipython" and q["sampleRate"] == "200"
+    start = rep["run"]["start_unix_s"]
+    assert int(q["from"]) <= start < start + rep["run"]["wall_s"] <= int(q["until"])
+    assert headers["Authorization"] == "Bearer t0ken" and headers["X-Scope-OrgID"] == "acme"
+    assert push["bytes"] == len(body)
+    part = tmp_path / "part.pb.gz"
+    part.write_bytes(profile_part(body, headers["Content-Type"]))
+    p = decode(str(part))
+    assert sum(v[0] for _, v, _ in p["samples"]) == rep["sampling"]["stack_samples"]
+    # the text report says where it went
+    assert ("pushed to %s" % rcv.url).encode() in run([OMNI, "--report", str(s)]).stdout
+
+
+def run_timed(args, env):
+    t0 = time.monotonic()
+    r = run(args, env=env)
+    return r, time.monotonic() - t0
+
+
+def test_a_stalled_or_absent_endpoint_holds_nothing_up(tmp_path):
+    prog = ["-c", "print(sum(range(10**6)))"]
+    env = clean_env(OMNIPYTHON_PUSH_TIMEOUT="1")
+    base = min(run_timed([OMNI, "--quiet", "--out", str(tmp_path / ("b%d.omni" % i))] + prog,
+                         env)[1] for i in range(3))
+    rcv = Receiver(stall=True)
+    try:
+        s = tmp_path / "stall.omni"
+        r, secs = run_timed([OMNI, "--quiet", "--push", rcv.url, "--out", str(s)] + prog, env)
+        assert r.returncode == 0 and r.stdout == b"499999500000\n" and r.stderr == b""
+        # the run ends as soon as without --push: the sender waits, not the run
+        assert secs < base + 0.5, (secs, base)
+        push = wait_for_push(str(s))
+    finally:
+        rcv.close()
+    assert not push["sent"] and push["attempts"] == 3 and "timed out" in push["error"]
+    assert len(rcv.requests) >= 1
+    # nothing listens: the same, and the report warns
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    s = tmp_path / "down.omni"
+    r, secs = run_timed([OMNI, "--quiet", "--push", "http://127.0.0.1:%d" % port,
+                         "--out", str(s)] + prog, env)
+    assert r.returncode == 0 and secs < base + 0.5
+    push = wait_for_push(str(s))
+    assert not push["sent"] and push["attempts"] == 3 and "cannot connect" in push["error"]
+    text = run([OMNI, "--report", str(s)]).stdout.decode()
+    assert "warning: --push to http://127.0.0.1:%d failed after 3 attempts" % port in text
+
+
+def test_a_refusal_is_not_tried_again(tmp_path):
+    rcv = Receiver(status=400)
+    s = tmp_path / "r.omni"
+    try:
+        assert run([OMNI, "--quiet", "--push", rcv.url, "--push-name", "svc", "--out", str(s),
+                    "-c", "pass"], env=clean_env()).returncode == 0
+        push = wait_for_push(str(s))
+    finally:
+        rcv.close()
+    assert push["attempts"] == 1 and push["status"] == 400 and "HTTP 400" in push["error"]
+    assert push["name"].startswith("svc{")
+
+
+def test_push_usage_errors(tmp_path):
+    r = run([OMNI, "--push", "https://example.com", "-c", "pass"])
+    assert r.returncode == 2 and b"--push takes an http:// address" in r.stderr
+    r = run([OMNI, "--push-name", "x", "-c", "pass"])
+    assert r.returncode == 2 and b"--push-name and --push-labels go with --push URL" in r.stderr
+    r = run([OMNI, "--report", "x.omni", "--push", "http://127.0.0.1:1"])
+    assert r.returncode == 2 and b"--push goes with a run" in r.stderr
