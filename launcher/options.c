@@ -183,6 +183,7 @@ static int set_push(omni_options_t *o, const char *v, int from) {
         return takes(o, "--push", "an http:// address (plain HTTP: a local Pyroscope, an agent "
                                   "or a proxy)", v);
     o->push_url = v;
+    o->push_from_argv = from == FROM_ARGV;
     return 0;
 }
 
@@ -560,8 +561,12 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         return -1;
     }
     if (o->push_url && o->cmd != OMNI_CMD_RUN && o->cmd != OMNI_CMD_PUSH) {
-        snprintf(o->err, sizeof o->err, "--push goes with a run");
-        return -1;
+        if (o->push_from_argv) {
+            snprintf(o->err, sizeof o->err, "--push goes with a run");
+            return -1;
+        }
+        /* the file's or the environment's: for the runs, not this command */
+        o->push_url = o->push_name = o->push_labels = NULL;
     }
     if (o->cmd == OMNI_CMD_PUSH && !o->push_url) {
         snprintf(o->err, sizeof o->err, "--push-session needs --push URL");

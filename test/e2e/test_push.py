@@ -157,6 +157,24 @@ def test_a_refusal_is_not_tried_again(tmp_path):
     assert push["name"].startswith("svc{")
 
 
+def test_push_from_the_configuration_file(tmp_path):
+    rcv = Receiver()
+    (tmp_path / "omnipython.yaml").write_text(
+        "push: %s\npush_name: nightly\npush_labels: stage=ci\n" % rcv.url)
+    s = tmp_path / "c.omni"
+    try:
+        assert run([OMNI, "--quiet", "--out", str(s), "-c", "pass"], cwd=str(tmp_path),
+                   env=clean_env()).returncode == 0
+        push = wait_for_push(str(s))
+        # a report in the same folder: the file's push is for runs
+        r = run([OMNI, "--report", str(s)], cwd=str(tmp_path))
+        assert r.returncode == 0, r.stderr.decode()
+    finally:
+        rcv.close()
+    assert push["sent"] and push["name"].startswith("nightly{") and push["name"].endswith(
+        ",stage=ci}")
+
+
 def test_push_usage_errors(tmp_path):
     r = run([OMNI, "--push", "https://example.com", "-c", "pass"])
     assert r.returncode == 2 and b"--push takes an http:// address" in r.stderr
