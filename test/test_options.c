@@ -63,8 +63,17 @@ int main(void) {
     CHECK_STR(o.out, "r.json");
     omni_options_free(&o);
 
-    char *a9[] = {"omnipython", "--report", "s.omni", "extra"};
-    CHECK_INT(parse(&o, NULL, 4, a9), -1);
+    /* more sessions after the first: one merged report; options between */
+    char *a9[] = {"omnipython", "--report", "s.omni", "t.omni", "--format", "md", "dir"};
+    CHECK_INT(parse(&o, NULL, 7, a9), 0);
+    CHECK_INT(o.n_more, 2);
+    CHECK_STR(o.more[0], "t.omni");
+    CHECK_STR(o.more[1], "dir");
+    CHECK_STR(o.format, "md");
+    omni_options_free(&o);
+    char *a9b[] = {"omnipython", "--report", "s.omni", "t.omni", "--process", "3"};
+    CHECK_INT(parse(&o, NULL, 6, a9b), -1);
+    CHECK(strstr(o.err, "--process goes with one session") != NULL);
     omni_options_free(&o);
 
     char *a10[] = {"omnipython", "--format", "xml"};

@@ -134,7 +134,10 @@ def test_evidence_agrees_with_the_report(sessions):
 
 def test_the_clean_program_yields_nothing(sessions):
     rep = findings(sessions["clean.py"])
-    assert rep["findings"] == [] and rep["weak_signals"] == []
+    # nothing wrong, not even as a weak signal; what the run is (CPU-bound,
+    # for the tenth of a second it lasts) is at most a weak signal
+    assert [f for f in rep["findings"] + rep["weak_signals"] if f["kind"] == "problem"] == []
+    assert rep["findings"] == []
 
 
 def one(rep, pattern, weak_too=False):

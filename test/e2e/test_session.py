@@ -187,7 +187,8 @@ def test_children_do_not_overwrite_the_parents_env_out(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--bogus", "x.py"], ["--mode", "turbo", "x.py"], ["--out"],
-                                  ["--report"], ["--report", "a", "b"], ["--format", "xml"]])
+                                  ["--report"], ["--report", "a", "b", "--process", "1"],
+                                  ["--format", "xml"]])
 def test_bad_omnipython_options(args):
     r = run([OMNI] + args)
     assert r.returncode == 2
