@@ -4,6 +4,7 @@
 #include "patterns/model/runs.h"
 
 #include "patterns/report/json_out.h"
+#include "runtime/session/list.h"
 #include "runtime/session/mp_get.h"
 
 #include <math.h>
@@ -73,6 +74,12 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
     omni_json_kv_str(j, "mode", s->mode);
     omni_json_kv_bool(j, "timed_out", s->timed_out);
     omni_json_kv_bool(j, "complete", s->has_footer && !s->truncated);
+    int running = omni_session_still_running(s);
+    omni_json_key(j, "running");
+    if (running < 0)
+        omni_json_null(j);
+    else
+        omni_json_bool(j, running);
     omni_json_kv_str(j, "session", path);
     omni_json_kv_str(j, "session_id", s->session_id);
     omni_json_kv_int(j, "pid", s->pid);

@@ -2,6 +2,7 @@
  * exclusive and inclusive time, and who calls the hottest one. */
 #include "patterns/report/report.h"
 #include "patterns/match.h"
+#include "runtime/session/list.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -47,9 +48,13 @@ static void print_run(const out_t *o) {
                 s->cpu_user_s, s->cpu_sys_s);
         print_bytes(f, s->peak_rss_bytes);
         fputc('\n', f);
+    } else if (omni_session_still_running(s) == 1) {
+        fprintf(f, "  %sstill running (pid %lld): this is what it has written so far - the "
+                   "timeline; its calls, samples and I/O are written when it ends%s\n",
+                bold(o), (long long)s->pid, reset(o));
     } else {
         fprintf(f, "  %sthe session has no footer: the process was killed before it could "
-                   "finish (SIGKILL?) or is still running%s\n",
+                   "finish (SIGKILL?) or is still running on another machine%s\n",
                 bold(o), reset(o));
     }
     fprintf(f, "  Python %s   omnipython %s   mode %s   %zu thread%s\n",

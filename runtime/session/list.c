@@ -5,6 +5,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +29,48 @@ static int by_start(const void *a, const void *b) {
     return strcmp(x->path, y->path);
 }
 
+/* When process pid started (Unix seconds), from /proc; NAN when unknown. */
+static double process_start(long long pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NAN;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* after the command's closing parenthesis: field 3 on; starttime is 22 */
+    char *p = strrchr(buf, ')');
+    unsigned long long ticks = 0;
+    for (int field = 2; p && *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    if (!p || sscanf(p, "%llu", &ticks) != 1)
+        return NAN;
+    f = fopen("/proc/stat", "r");
+    unsigned long long btime = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %llu", &btime) == 1)
+            break;
+    if (f)
+        fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    return btime && hz > 0 ? (double)btime + (double)ticks / (double)hz : NAN;
+}
+
+int omni_session_still_running(const omni_session_t *s) {
+    if (s->has_footer)
+        return 0;
+    char host[256];
+    if (gethostname(host, sizeof host) != 0 || !s->hostname || strcmp(host, s->hostname) != 0)
+        return -1;
+    if (access("/proc/self/stat", R_OK) != 0)
+        return -1;
+    double started = process_start((long long)s->pid);
+    return !isnan(started) && fabs(started - s->start_unix_s) < 2.0;
+}
+
 static void print_one(FILE *out, const char *path, const omni_session_t *s) {
     char when[32] = "?";
     time_t t = (time_t)s->start_unix_s;
@@ -38,7 +83,8 @@ static void print_one(FILE *out, const char *path, const omni_session_t *s) {
         snprintf(status, sizeof status, "%lld", (long long)s->exit_status);
     } else {
         snprintf(wall, sizeof wall, "-");
-        snprintf(status, sizeof status, "unfinished");
+        snprintf(status, sizeof status, "%s",
+                 omni_session_still_running(s) == 1 ? "running" : "unfinished");
     }
     fprintf(out, "%-19s  %10s  %10s  %-32s  %s\n", when, wall, status,
             s->target ? s->target : "?", path);

@@ -9,4 +9,12 @@
  * the reason. Returns the number of sessions, or -1 when dir cannot be read. */
 int omni_sessions_list(const char *dir, FILE *out);
 
+struct omni_session;
+/* Whether the process of a session without a footer is still running: 1
+ * when this machine (by host name) has a process of its pid that started
+ * when the session did (within 2 s), 0 when it has none, -1 when that
+ * cannot be told (another host's session, or no /proc). 0 for a finished
+ * session. */
+int omni_session_still_running(const struct omni_session *s);
+
 #endif

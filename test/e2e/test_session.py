@@ -330,3 +330,33 @@ def test_sigterm_inside_malloc_ends_the_run(tmp_path, opts):
         assert rc == -sg.SIGTERM
         recs = read_records(s)
         assert recs[-1]["kind"] == "footer" and recs[-1]["exit_status"] == -sg.SIGTERM
+
+
+def test_a_report_on_a_running_process_says_so(tmp_path):
+    import signal
+    import subprocess
+    import time
+    p = subprocess.Popen([OMNI, "--quiet", "-c",
+                          "import time\nfor _ in range(100): time.sleep(0.1)"],
+                         cwd=str(tmp_path), env=clean_env())
+    try:
+        deadline = time.monotonic() + 10
+        found = []
+        while time.monotonic() < deadline and not found:
+            found = list((tmp_path / ".omni").glob("*.omni"))
+            time.sleep(0.1)
+        (s,) = found
+        time.sleep(0.5)  # a few rows of the timeline
+        rep = json.loads(run([OMNI, "--report", str(s), "--format", "json"]).stdout)
+        assert rep["run"]["running"] is True and rep["run"]["complete"] is False
+        text = run([OMNI, "--report", str(s)]).stdout.decode()
+        assert "still running (pid %d)" % p.pid in text
+        listing = run([OMNI, "--sessions"], cwd=str(tmp_path)).stdout.decode()
+        assert " running " in listing and s.name in listing
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    # killed: no footer, not running
+    rep = json.loads(run([OMNI, "--report", str(s), "--format", "json"]).stdout)
+    assert rep["run"]["running"] is False and rep["run"]["complete"] is False
+    assert "killed before it could finish" in run([OMNI, "--report", str(s)]).stdout.decode()
