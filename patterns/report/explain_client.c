@@ -8,20 +8,12 @@
 #include "patterns/report/json_out.h"
 #include "patterns/report/report.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TIMEOUT_S 180
 
-static int fail(char *err, size_t cap, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---------------------------------------------------------------- a little JSON reading */
 
@@ -227,13 +219,17 @@ int omni_explain_ask(const char *bundle, char **answer, char *model, size_t mode
     const char *key = getenv("OPENAI_API_KEY");
     const char *m = getenv("OMNIPYTHON_EXPLAIN_MODEL");
     snprintf(model, model_cap, "%s", m && *m ? m : "gpt-4o-mini");
-    if (strncmp(base, "http://", 7) != 0)
-        return fail(err, cap, "OPENAI_BASE_URL must be an http:// address (omnipython speaks "
-                              "plain HTTP: use a local server or an HTTP proxy), not '%s'", base);
+    if (strncmp(base, "http://", 7) != 0) {
+        snprintf(err, cap, "OPENAI_BASE_URL must be an http:// address (omnipython speaks "
+                           "plain HTTP: use a local server or an HTTP proxy), not '%s'", base);
+        return -1;
+    }
     size_t blen;
     char *body = request_body(model, bundle, &blen);
-    if (!body)
-        return fail(err, cap, "out of memory");
+    if (!body) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
     char auth[1024] = "";
     if (key && *key)
         snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
@@ -257,8 +253,8 @@ int omni_explain_ask(const char *bundle, char **answer, char *model, size_t mode
     char *msg = NULL;
     if (member(&e, "error") == 0 && member(&e, "message") == 0)
         string(&e, &msg);
-    fail(err, cap, "the endpoint answered HTTP %d%s%s", status, msg ? ": " : " without a message",
-         msg ? msg : "");
+    snprintf(err, cap, "the endpoint answered HTTP %d%s%s", status,
+             msg ? ": " : " without a message", msg ? msg : "");
     free(msg);
     free(resp);
     return -1;
