@@ -101,11 +101,21 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
 
 void omni_callprof_write(omni_writer_t *w, double ns_per_tick, uint64_t main_ident) {
     write_codes(&w->pk);
-    /* Threads are listed newest first; the session lists them in order of start. */
-    omni_cthread_t *order[4096];
-    size_t n = 0;
-    for (omni_cthread_t *t = omni_callprof_threads(); t && n < 4096; t = t->next)
-        order[n++] = t;
-    while (n)
-        write_thread(&w->pk, order[--n], ns_per_tick, main_ident);
+    /* Threads are listed newest first; the session lists them in order of
+     * start. Without allocating (this may run in a signal handler): blocks
+     * of up to 4096, the oldest block first, each found by a walk from the
+     * newest - every thread, however many. */
+    static omni_cthread_t *order[4096];
+    size_t total = 0;
+    for (omni_cthread_t *t = omni_callprof_threads(); t; t = t->next)
+        total++;
+    for (size_t hi = total; hi > 0;) {
+        size_t lo = hi > 4096 ? hi - 4096 : 0, i = 0, n = 0;
+        for (omni_cthread_t *t = omni_callprof_threads(); t && i < hi; t = t->next, i++)
+            if (i >= lo)
+                order[n++] = t;
+        while (n)
+            write_thread(&w->pk, order[--n], ns_per_tick, main_ident);
+        hi = lo;
+    }
 }

@@ -147,8 +147,19 @@ static thr_t *thread_for(long native_id, unsigned long ident, uint32_t *index) {
     for (uint32_t i = 0; i < sm.n_threads; i++)
         if (sm.threads[i].native_id == native_id && sm.threads[i].ident == ident)
             return *index = i, &sm.threads[i];
-    if (sm.n_threads == MAX_THREADS)
-        return NULL;
+    if (sm.n_threads >= MAX_THREADS - 1) {
+        /* full (a server's thousands of short-lived threads): the threads
+         * that come after share its last row, native id -1 - their samples
+         * stay in the profile, not under a thread of their own */
+        thr_t *o = &sm.threads[MAX_THREADS - 1];
+        if (sm.n_threads == MAX_THREADS - 1) {
+            memset(o, 0, sizeof *o);
+            o->native_id = -1;
+            sm.n_threads = MAX_THREADS;
+        }
+        *index = MAX_THREADS - 1;
+        return o;
+    }
     thr_t *t = &sm.threads[*index = sm.n_threads++];
     memset(t, 0, sizeof *t);
     t->native_id = native_id;
@@ -212,9 +223,10 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
         node = n;
     }
     /* On a CPU: the thread's CPU clock moved at least half as much as the
-     * wall clock since its last sample. */
+     * wall clock since its last sample (the shared row of the threads past
+     * the table's end has no one clock: their samples count as waiting). */
     uint64_t cpu = thread_cpu_ns((long)ts.native_thread_id);
-    int on_cpu = t->last_wall_ns && now > t->last_wall_ns &&
+    int on_cpu = t->native_id >= 0 && t->last_wall_ns && now > t->last_wall_ns &&
                  (cpu - t->last_cpu_ns) * 2 >= now - t->last_wall_ns;
     t->last_cpu_ns = cpu;
     t->last_wall_ns = now;

@@ -190,3 +190,53 @@ def test_threads_and_generators_churn_while_sampled(tmp_path):
         assert r.returncode == 0, r.stderr.decode()
     rep = report_json(str(s))
     assert rep["sampling"]["taken"] > 0
+
+
+MANY_THREADS = """\
+import threading
+import time
+
+
+def f(i):
+    return i * 2
+
+
+def wave1():
+    time.sleep(0.4)
+
+
+def wave2():
+    time.sleep(0.4)
+
+
+for i in range(4200):
+    th = threading.Thread(target=f, args=(i,))
+    th.start()
+    th.join()
+for fn, n in ((wave1, 1000), (wave2, 500)):
+    ts = [threading.Thread(target=fn) for _ in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+"""
+
+
+def test_thousands_of_threads_lose_no_count_and_no_sample(tmp_path):
+    # more threads than the session's old limits: 4096 thread records, and
+    # 1024 threads in the sampler's table (the second wave's samples went
+    # nowhere: 0.07 of the first wave's a thread, before)
+    prog = tmp_path / "many.py"
+    prog.write_text(MANY_THREADS)
+    s = tmp_path / "many.omni"
+    r = run([OMNI, "--quiet", "--out", str(s), str(prog)], env=clean_env(), timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    rep = report_json(str(s))
+    fns = {f["name"]: f for f in rep["functions"]}
+    assert fns["f"]["calls"] == 4200
+    assert fns["wave1"]["calls"] == 1000 and fns["wave2"]["calls"] == 500
+    assert len(rep["threads"]) == 4200 + 1500 + 1
+    # each thread of either wave slept as long: as many samples a thread
+    per1 = fns["wave1"]["samples"] / 1000
+    per2 = fns["wave2"]["samples"] / 500
+    assert per2 > 0.6 * per1, (per1, per2)
