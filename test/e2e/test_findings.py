@@ -324,8 +324,10 @@ def test_real_programs_yield_no_problem_finding(tmp_path, name, args):
     # what the run is (CPU-bound, a hot path) may be said; no defect is (the
     # sanitizers' build runs the frame hook slower: importing the tools' many
     # modules can then take long enough to be worth saying)
+    # and AddressSanitizer's quarantine keeps freed memory resident, so the
+    # resident set climbs with every allocation: memory_growth there too)
     problems = [f for f in rep["findings"] if f["kind"] == "problem" and
-                not (SANITIZED and f["id"] == "slow_imports")]
+                not (SANITIZED and f["id"] in ("slow_imports", "memory_growth"))]
     assert problems == [], [(f["id"], f["where"], f["confidence"]) for f in problems]
     for w in rep["weak_signals"]:
         assert w["confidence"] < 0.5
