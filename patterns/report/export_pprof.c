@@ -10,7 +10,8 @@
  * alloc_objects/count, alloc_space/bytes and inuse_space/bytes (alive at
  * exit) at the sampled allocations' stacks. A sample has the values of its
  * kind and zeros for the rest. One location per (function, line); samples
- * carry the thread's name and the process id as labels. */
+ * carry the process id and the thread's name (an allocation site: its heap,
+ * python or native) as labels. */
 #include "patterns/report/export.h"
 #include "patterns/report/gzip.h"
 #include "patterns/report/pb.h"
@@ -217,8 +218,10 @@ static void label_num(builder_t *b, omni_pb_t *sample, const char *key, int64_t 
     omni_pb_free(&l);
 }
 
-/* A sample of b->stack with values v, labelled with its thread and process. */
-static void sample(builder_t *b, const int64_t *v, int64_t pid, const char *thread) {
+/* A sample of b->stack with values v, labelled with its process and its
+ * thread (or, for an allocation site, its heap). */
+static void sample(builder_t *b, const int64_t *v, int64_t pid, const char *thread,
+                   const char *heap) {
     omni_pb_t m = {0};
     omni_pb_packed(&m, S_LOCATION, b->stack, b->depth);
     uint64_t uv[N_VALUES];
@@ -232,6 +235,8 @@ static void sample(builder_t *b, const int64_t *v, int64_t pid, const char *thre
     omni_pb_free(&body);
     if (thread)
         label_str(b, &m, "thread", thread);
+    if (heap)
+        label_str(b, &m, "heap", heap);
     label_num(b, &m, "pid", pid);
     omni_pb_msg(&b->out, P_SAMPLE, &m);
     omni_pb_free(&m);
@@ -248,7 +253,7 @@ static void stack_samples(builder_t *b, int64_t period_ns) {
         v[V_SAMPLES] = (int64_t)st->samples;
         v[V_CPU] = (int64_t)st->cpu * period_ns;
         v[V_WALL] = (int64_t)st->samples * period_ns;
-        sample(b, v, st->pid, thread_name(s, st->pid, st->native_id));
+        sample(b, v, st->pid, thread_name(s, st->pid, st->native_id), NULL);
     }
 }
 
@@ -264,7 +269,7 @@ static void call_samples(builder_t *b) {
             push_loc(b, f->code, s->codes[f->code].line);
             int64_t v[N_VALUES] = {0};
             v[V_CALLS] = (int64_t)f->calls;
-            sample(b, v, th->pid, th->name);
+            sample(b, v, th->pid, th->name, NULL);
         }
     }
 }
@@ -282,7 +287,7 @@ static void memory_samples(builder_t *b) {
         v[V_ALLOC_OBJECTS] = (int64_t)llround(n->allocs);
         v[V_ALLOC_SPACE] = (int64_t)llround(n->alloc_bytes);
         v[V_INUSE_SPACE] = (int64_t)llround(n->exit_live_bytes);
-        sample(b, v, s->pid, n->native ? "native heap" : NULL);
+        sample(b, v, s->pid, NULL, n->native ? "native" : "python");
     }
 }
 
