@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -558,6 +559,35 @@ static void claim_probe_files(const int *before, int n_before) {
     }
 }
 
+/* The probe, in a thread with a descriptor table of its own (unshare
+ * CLONE_FILES): hwloc, the OS probe, the GPU libraries' search, PAPI's
+ * start open and close hundreds of files, and in the process's table each
+ * would take the lowest free number for a moment - one the target had just
+ * closed and was about to use again (test_select's test_errno: select on a
+ * closed descriptor found it open, 1 of ~16 runs; a loop closing and
+ * selecting saw it 11-23 times in its first second). What it opens dies
+ * with it: a GPU library that answered is opened again, in the process's
+ * table, for the samples. */
+static void *probe_private_main(void *arg) {
+    pthread_setname_np(pthread_self(), "omni-probe-p");
+    (void)unshare(CLONE_FILES); /* if refused (a seccomp policy): as before */
+    omni_hw_facts_probe(arg);
+    return NULL;
+}
+
+static void probe_facts(omni_hw_facts_t *f) {
+    pthread_t t;
+    if (omni_own_thread_start(&t, NULL, probe_private_main, f) != 0) {
+        omni_hw_facts_probe(f);
+        return;
+    }
+    pthread_join(t, NULL);
+    if (f->gpu.available) {
+        omni_gpu_close();
+        omni_gpu_open(&f->gpu);
+    }
+}
+
 /* The probes take milliseconds (hwloc about 8 ms, PAPI, a GPU driver far
  * more): a thread of their own does them, so that neither the monitor's
  * samples nor the end of a short run wait for them. A run that ends first
@@ -572,7 +602,7 @@ static void *prober_main(void *arg) {
          * and the counters must be opened again for this process. */
         omni_gpu_open(&mon.facts.gpu);
     } else {
-        omni_hw_facts_probe(&mon.facts);
+        probe_facts(&mon.facts);
         mon.facts_valid = 1;
     }
     omni_counters_open(&mon.counters, mon.cfg.main_tid);
