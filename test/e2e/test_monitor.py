@@ -166,7 +166,10 @@ def test_a_gpu_drivers_threads_and_files_are_not_the_targets(tmp_path, fake_nvml
     fds = [row["fds"] for row in rows if row["fds"] is not None]
     assert fds and max(fds) == int(plain.stdout)
     other = [f for f in rep["io"]["by_function"] if f["kind"] == "other"]
-    assert len(other) == (1 if sanitized else 0)  # (its 4 KiB read, there)
+    # (its 4 KiB read, there: twice - the probe loads the library in a thread
+    # with a descriptor table of its own, and it is loaded again for the
+    # samples, in the process's)
+    assert len(other) == (2 if sanitized else 0)
 
 
 def test_libraries_mapped_while_the_probes_run(tmp_path):
