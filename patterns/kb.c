@@ -254,6 +254,16 @@ static omni_when_t *add_when(omni_pattern_t *p, omni_level_t level) {
     return w;
 }
 
+/* A way to recognise p at level, from its condition and (optional)
+ * confidence nodes. */
+static int load_way(loader_t *ld, omni_pattern_t *p, omni_level_t level, yaml_node_t *cond,
+                    yaml_node_t *conf) {
+    omni_when_t *w = add_when(p, level);
+    if (load_condition(ld, cond, w) < 0)
+        return -1;
+    return conf ? load_confidence(ld, conf, w) : 0;
+}
+
 /* One item of 'when': condition, and optionally confidence and level (the
  * pattern's own, or process: a finding of another level is then backed by
  * the run as a whole). */
@@ -287,10 +297,7 @@ static int load_when_item(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
     }
     if (!cond)
         return fail_at(ld, n->start_mark, "an item of 'when' has no 'condition'");
-    omni_when_t *w = add_when(p, level);
-    if (load_condition(ld, cond, w) < 0)
-        return -1;
-    return conf ? load_confidence(ld, conf, w) : 0;
+    return load_way(ld, p, level, cond, conf);
 }
 
 static int load_when(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
@@ -387,10 +394,7 @@ static int load_pattern(loader_t *ld, yaml_node_t *n, omni_pattern_t *p) {
                        p->id ? p->id : "without an id", missing, keys);
     if (when)
         return load_when(ld, when, p);
-    omni_when_t *w = add_when(p, p->level);
-    if (load_condition(ld, cond, w) < 0)
-        return -1;
-    return conf ? load_confidence(ld, conf, w) : 0;
+    return load_way(ld, p, p->level, cond, conf);
 }
 
 static omni_pattern_t *find_id(omni_kb_t *kb, const char *id, size_t from) {

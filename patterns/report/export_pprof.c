@@ -228,11 +228,7 @@ static void sample(builder_t *b, const int64_t *v, int64_t pid, const char *thre
     for (int i = 0; i < N_VALUES; i++)
         uv[i] = (uint64_t)v[i];
     /* every value is written: a packed field of N_VALUES varints, zeros too */
-    omni_pb_t body = {0};
-    for (int i = 0; i < N_VALUES; i++)
-        omni_pb_varint(&body, uv[i]);
-    omni_pb_msg(&m, S_VALUE, &body);
-    omni_pb_free(&body);
+    omni_pb_packed(&m, S_VALUE, uv, N_VALUES);
     if (thread)
         label_str(b, &m, "thread", thread);
     if (heap)
