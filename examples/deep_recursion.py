@@ -1,4 +1,6 @@
-"""deep_recursion: a list summed recursively, one frame per element."""
+"""deep_recursion: a list summed recursively, one frame per element.
+An argument repeats the sum that many times (200)."""
+import sys
 
 
 def rsum(xs, i=0):
@@ -9,4 +11,5 @@ def rsum(xs, i=0):
 
 if __name__ == "__main__":
     data = list(range(800))
-    print(sum(rsum(data) for _ in range(200)))
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    print(sum(rsum(data) for _ in range(repeats)))

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The report's destination: stdout, or --out (NULL with a message on failure). */
@@ -59,42 +60,45 @@ static int load_kb(const omni_options_t *o, omni_kb_t *kb) {
     return 0;
 }
 
-int omni_cmd_report(const omni_options_t *o) {
-    omni_kb_t kb;
-    if (load_kb(o, &kb) < 0)
-        return OMNI_EXIT_BADFILE;
+/* One report of the session(s) o names; *running: the (one) run still
+ * goes on here. Returns the command's exit status. */
+static int report_once(const omni_options_t *o, omni_kb_t *kb, int *running) {
     omni_session_t s;
     char err[512];
     int rc_load;
     struct stat st;
+    *running = 0;
     if (o->n_more || (stat(o->session, &st) == 0 && S_ISDIR(st.st_mode))) {
         const char *paths[1 + sizeof o->more / sizeof o->more[0]];
         paths[0] = o->session;
         for (int i = 0; i < o->n_more; i++)
             paths[1 + i] = o->more[i];
         rc_load = omni_session_load_many(paths, 1 + (size_t)o->n_more, &s, err, sizeof err);
-    } else if (o->process)
-        rc_load = omni_session_load_process(o->session, o->process, &s, err, sizeof err);
-    else
-        rc_load = omni_session_load_tree(o->session, &s, err, sizeof err);
+    } else {
+        /* a run still going on here writes its tables so far first */
+        omni_session_ask_checkpoint(o->session, 2.0);
+        if (o->process)
+            rc_load = omni_session_load_process(o->session, o->process, &s, err, sizeof err);
+        else
+            rc_load = omni_session_load_tree(o->session, &s, err, sizeof err);
+    }
     if (rc_load < 0) {
         fprintf(stderr, "omnipython: %s: %s\n", o->session, err);
-        omni_kb_free(&kb);
         return OMNI_EXIT_BADFILE;
     }
+    *running = omni_session_still_running(&s) == 1;
     /* the analysis, built once: the matcher and the report read it */
     omni_model_t m;
     if (omni_model_build(&s, &m) < 0) {
         fprintf(stderr, "omnipython: %s: out of memory analysing the session\n", o->session);
         omni_session_free(&s);
-        omni_kb_free(&kb);
         return OMNI_EXIT_OUTPUT;
     }
     omni_entities_t ents;
     omni_findings_t fs;
     int analysed = omni_entities_build(&m, &ents) == 0;
     double min_conf = o->min_confidence >= 0 ? o->min_confidence : OMNI_DEFAULT_MIN_CONFIDENCE;
-    if (analysed && omni_match(&kb, &ents, min_conf, &fs) < 0) {
+    if (analysed && omni_match(kb, &ents, min_conf, &fs) < 0) {
         omni_entities_free(&ents);
         analysed = 0;
     }
@@ -106,6 +110,8 @@ int omni_cmd_report(const omni_options_t *o) {
         omni_report_args_t a = {o->session, analysed ? &fs : NULL, 0, o->explain};
         const char *fmt = o->format ? o->format : "text";
         a.color = strcmp(fmt, "text") == 0 && f == stdout && want_color(f);
+        if (o->follow && f == stdout && isatty(fileno(f)))
+            fputs("\033[H\033[2J", f); /* a terminal view: from the top */
         rc = omni_report_find(fmt)(&m, &a, f);
     }
     if (analysed) {
@@ -114,11 +120,25 @@ int omni_cmd_report(const omni_options_t *o) {
     }
     omni_model_free(&m);
     omni_session_free(&s);
-    omni_kb_free(&kb);
     return f ? close_output(o, f, rc) : OMNI_EXIT_OUTPUT;
 }
 
-/* --diff A B: each session joined with its children's, as --report. */
+int omni_cmd_report(const omni_options_t *o) {
+    omni_kb_t kb;
+    if (load_kb(o, &kb) < 0)
+        return OMNI_EXIT_BADFILE;
+    int running, rc;
+    /* --follow: again every 2 s while the run lasts, then once more (its
+     * final tables) */
+    while ((rc = report_once(o, &kb, &running)) == 0 && o->follow && running) {
+        fflush(stdout);
+        struct timespec ts = {2, 0};
+        nanosleep(&ts, NULL);
+    }
+    omni_kb_free(&kb);
+    return rc;
+}
+
 int omni_cmd_diff(const omni_options_t *o) {
     omni_session_t a, b;
     char err[512];

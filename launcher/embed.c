@@ -181,7 +181,8 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
         out = NULL;
     omni_run_config_t rc = {
         .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv,
-        .interval_ms = o->interval_ms, .grams_co2_per_kwh = o->grams_co2_per_kwh,
+        .interval_ms = o->interval_ms, .checkpoint_s = o->checkpoint_s,
+        .grams_co2_per_kwh = o->grams_co2_per_kwh,
         .sample_hz = o->sample_hz, .timeout_s = o->timeout_s,
         .memory_interval = o->memory_interval, .push_url = o->push_url,
         .push_name = o->push_name, .push_labels = o->push_labels};

@@ -222,6 +222,12 @@ static int set_interval(omni_options_t *o, const char *v, int from) {
     return 0;
 }
 
+static int set_checkpoint(omni_options_t *o, const char *v, int from) {
+    if (real(v, 0, 1, 1e7, &o->checkpoint_s) < 0)
+        return takes(o, "--checkpoint", "seconds (0: only when a report asks)", v);
+    return 0;
+}
+
 static int set_timeout(omni_options_t *o, const char *v, int from) {
     if (real(v, 0, 0, 1e7, &o->timeout_s) < 0)
         return takes(o, "--timeout", "seconds (> 0)", v);
@@ -295,6 +301,11 @@ static int set_bench(omni_options_t *o, const char *v, int from) {
     return 0;
 }
 
+static int set_follow(omni_options_t *o, const char *v, int from) {
+    o->follow = 1;
+    return 0;
+}
+
 static int set_quiet(omni_options_t *o, const char *v, int from) {
     o->quiet = 1;
     o->given |= OMNI_GIVEN_QUIET;
@@ -347,6 +358,7 @@ static const struct opt {
     {"--explain", 1, set_explain},
     {"--patterns", 1, set_patterns},
     {"--interval", 1, set_interval},
+    {"--checkpoint", 1, set_checkpoint},
     {"--timeout", 1, set_timeout},
     {"--repeat", 1, set_repeat},
     {"--sample-rate", 1, set_sample_rate},
@@ -358,6 +370,7 @@ static const struct opt {
     {"--hw", 0, set_hw},
     {"--bench", 0, set_bench},
     {"--quiet", 0, set_quiet},
+    {"--follow", 0, set_follow},
     {"--list-patterns", 0, set_list_patterns},
     {"--sessions", 0, set_sessions},
     {"--omni-help", 0, set_help},
@@ -467,6 +480,7 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     memset(o, 0, sizeof *o);
     o->mode = OMNI_MODE_DEFAULT;
     o->interval_ms = -1;
+    o->checkpoint_s = -1;
     o->sample_hz = -1;
     o->threshold_pct = -1;
     o->min_confidence = -1;
@@ -577,6 +591,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         snprintf(o->err, sizeof o->err, "--min-confidence goes with --report");
         return -1;
     }
+    if (o->follow && (o->cmd != OMNI_CMD_REPORT || o->n_more || o->explain)) {
+        snprintf(o->err, sizeof o->err, "--follow goes with --report SESSION (one session)");
+        return -1;
+    }
     if (o->process && o->cmd != OMNI_CMD_REPORT && o->cmd != OMNI_CMD_EXPORT) {
         snprintf(o->err, sizeof o->err, "--process goes with --report");
         return -1;
@@ -650,6 +668,9 @@ void omni_options_usage(void *fp) {
             "  --quiet         print nothing of omnipython's own\n"
             "  --interval MS   the monitor's sampling interval (default: 1000 in minimal,\n"
             "                  100 in default, 20 in full); 0 runs no monitor thread\n"
+            "  --checkpoint S  write the tables so far beside the session every S seconds\n"
+            "                  (10; 0: only when a report asks): a process killed with\n"
+            "                  SIGKILL keeps them, a report on a running one shows them\n"
             "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
             "  --timeout S     after S seconds: KeyboardInterrupt in the main thread, 5 s\n"
             "                  later SIGTERM, 2 s later SIGKILL; exit status 124\n"
@@ -675,6 +696,8 @@ void omni_options_usage(void *fp) {
             "  --min-confidence C  with --report: findings at confidence C or more (0.5);\n"
             "                  those from C/2 up to C are listed as weak signals\n"
             "  --list-patterns print the knowledge base (and check --patterns DIR)\n"
+            "  --follow        with --report on a running process: the report again every\n"
+            "                  2 s from a fresh checkpoint, until the process ends\n"
             "  --explain FILE  with --report --format md: write a prompt bundle for a\n"
             "                  language model to FILE; when OPENAI_BASE_URL names an\n"
             "                  endpoint (http://), send it and add the answer to the report\n"

@@ -39,7 +39,9 @@ typedef struct omni_options {
     int out_from_env;       /* --out came from OMNIPYTHON_OPTIONS */
     omni_mode_t mode;       /* --mode */
     int quiet;              /* --quiet */
+    int follow;             /* --follow (with --report): again every 2 s while the run lasts */
     int interval_ms;        /* --interval MS: the monitor's interval; -1 = the mode's */
+    double checkpoint_s;    /* --checkpoint S: between checkpoints; 0 = when asked, -1 = 10 s */
     double grams_co2_per_kwh; /* --carbon-intensity G; 0 = the default */
     int bench;              /* --bench (with --hw) */
     int sample_hz;          /* --sample-rate HZ; -1 = the mode's */

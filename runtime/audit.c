@@ -5,6 +5,7 @@
 #include "runtime/audit.h"
 #include "runtime/slots.h"
 #include "runtime/ownmem.h"
+#include "runtime/retire.h"
 
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
@@ -45,7 +46,6 @@ static struct {
     uint32_t n, cap;
     uint32_t *slots;        /* open addressing: row index + 1, 0 empty; 2*cap of them */
     uint64_t dropped;
-    int busy;               /* a row is being added: the end skips the table */
 } au;
 
 /* Imports in progress on this thread, innermost last. */
@@ -72,13 +72,18 @@ static uint64_t hash_row(int kind, uint32_t code, const char *what, const char *
 
 static int grow(void) {
     uint32_t cap = au.cap ? au.cap * 2 : 256;
-    row_t *rows = omni_own_realloc(au.rows, cap * sizeof *rows);
-    if (!rows)
-        return -1;
-    au.rows = rows;
     uint32_t *slots = omni_own_calloc(2 * (size_t)cap, sizeof *slots);
     if (!slots)
         return -1;
+    /* A checkpoint may be reading the old rows (retire.h). */
+    row_t *rows = omni_retire_grow(au.rows, au.cap * sizeof *rows, cap * sizeof *rows);
+    if (!rows) {
+        omni_own_free(slots);
+        return -1;
+    }
+    row_t *old = au.rows;
+    __atomic_store_n(&au.rows, rows, __ATOMIC_RELEASE);
+    omni_retire(old);
     for (uint32_t i = 0; i < au.n; i++)
         omni_slots_put(slots, 2 * cap - 1, (uint32_t)au.rows[i].hash, i);
     free(au.slots);
@@ -102,7 +107,6 @@ static row_t *row_for(int kind, uint32_t code, const char *what, const char *det
     }
     if (au.n >= MAX_ROWS)
         return NULL;
-    au.busy = 1;
     row_t *r = NULL;
     if (au.n == au.cap && grow() < 0)
         goto exit;
@@ -114,9 +118,9 @@ static row_t *row_for(int kind, uint32_t code, const char *what, const char *det
     }
     r = &au.rows[au.n];
     *r = (row_t){(uint8_t)kind, code, w, d, 0, 0, h};
-    omni_slots_put(au.slots, 2 * au.cap - 1, (uint32_t)h, au.n++);
+    omni_slots_put(au.slots, 2 * au.cap - 1, (uint32_t)h, au.n);
+    __atomic_store_n(&au.n, au.n + 1, __ATOMIC_RELEASE); /* after the row: a checkpoint reads */
 exit:
-    au.busy = 0;
     return r;
 }
 
@@ -340,21 +344,27 @@ void omni_audit_reset(void) {
 
 /* ---------------------------------------------------------------- the record */
 
-void omni_audit_write(omni_writer_t *w, double ns_per_tick) {
-    if (!au.started || au.busy)
+/* At the end, or for a checkpoint on the monitor thread while rows are
+ * added (retire.h): the row count first, then the rows; a row that began to
+ * count after it was counted waits for the next checkpoint. */
+void omni_audit_write(msgpack_packer *pk, double ns_per_tick) {
+    if (!au.started)
         return;
-    msgpack_packer *pk = &w->pk;
+    uint32_t rows_n = __atomic_load_n(&au.n, __ATOMIC_ACQUIRE);
+    const row_t *rows = __atomic_load_n(&au.rows, __ATOMIC_ACQUIRE);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < au.n; i++)
-        n += au.rows[i].count != 0;
+    for (uint32_t i = 0; i < rows_n; i++)
+        n += rows[i].count != 0;
     msgpack_pack_map(pk, 3);
     omni_pack_kv_str(pk, "kind", "events");
     omni_pack_kv_u64(pk, "dropped", au.dropped);
     static const char *const cols[] = {"event", "what", "detail", "code", "count", "ns"};
     omni_pack_table_head(pk, "rows", cols, 6, n);
-    for (uint32_t i = 0; i < au.n; i++) {
-        const row_t *r = &au.rows[i];
-        if (!r->count)
+    uint32_t done = 0;
+    for (uint32_t i = 0; i < rows_n && done < n; i++) {
+        const row_t *r = &rows[i];
+        uint64_t count = r->count;
+        if (!count)
             continue;
         msgpack_pack_array(pk, 6);
         omni_pack_str(pk, kind_names[r->kind]);
@@ -364,7 +374,8 @@ void omni_audit_write(omni_writer_t *w, double ns_per_tick) {
             msgpack_pack_nil(pk);
         else
             msgpack_pack_uint32(pk, r->code);
-        msgpack_pack_uint64(pk, r->count);
+        msgpack_pack_uint64(pk, count);
         msgpack_pack_uint64(pk, (uint64_t)((double)r->ticks * ns_per_tick + 0.5));
+        done++;
     }
 }

@@ -20,7 +20,7 @@ void omni_audit_stop(void);
 
 /* Writes the "events" record (without allocating: callable at the end from
  * a signal handler). */
-void omni_audit_write(omni_writer_t *w, double ns_per_tick);
+void omni_audit_write(msgpack_packer *pk, double ns_per_tick);
 
 /* In a forked child that starts its own session: the parent's events are
  * the parent's. */

@@ -2,6 +2,7 @@
  * and times, per thread, with the definitions of CPython's cProfile. */
 #include "runtime/pylayout.h"
 #include "runtime/ownmem.h"
+#include "runtime/retire.h"
 
 #include "runtime/callprof.h"
 #include "runtime/slots.h"
@@ -138,11 +139,15 @@ static char *utf8_copy(PyObject *s) {
 static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     if (cp.n_codes == cp.codes_cap) {
         uint32_t cap = cp.codes_cap ? cp.codes_cap * 2 : 1024;
-        omni_code_info_t *c = omni_own_realloc(cp.codes, cap * sizeof *c);
+        /* A checkpoint may be reading the old table (retire.h). */
+        omni_code_info_t *c = omni_retire_grow(cp.codes, cp.codes_cap * sizeof *c,
+                                               cap * sizeof *c);
         if (!c)
             return OMNI_CODE_NONE;
-        cp.codes = c;
+        omni_code_info_t *old = cp.codes;
+        __atomic_store_n(&cp.codes, c, __ATOMIC_RELEASE);
         cp.codes_cap = cap;
+        omni_retire(old);
     }
     /* A generator thrown into arrives with the exception pending: keep it. */
     PyObject *et, *ev, *tb;
@@ -171,7 +176,8 @@ static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     index_add(co, id); /* without it, only the sampler loses this code's samples */
     omni_pyframe_keep_getitem_visible(f);
     PyErr_Restore(et, ev, tb);
-    return cp.n_codes++;
+    __atomic_store_n(&cp.n_codes, id + 1, __ATOMIC_RELEASE); /* filled in before it is counted */
+    return id;
 }
 
 static inline uint32_t code_id(omni_pyframe_t *f, PyCodeObject *co) {
@@ -224,7 +230,7 @@ static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
         pthread_attr_destroy(&attr);
     }
     t->next = cp.threads;
-    cp.threads = t;
+    __atomic_store_n(&cp.threads, t, __ATOMIC_RELEASE); /* a checkpoint walks the list */
     tls_thread = t;
     return t;
 }
@@ -233,12 +239,13 @@ static int grow_fn(omni_cthread_t *t, uint32_t id) {
     uint32_t cap = t->fn_cap ? t->fn_cap : 256;
     while (cap <= id)
         cap *= 2;
-    omni_fstat_t *fn = omni_own_realloc(t->fn, cap * sizeof *fn);
+    omni_fstat_t *fn = omni_retire_grow(t->fn, t->fn_cap * sizeof *fn, cap * sizeof *fn);
     if (!fn)
         return -1;
-    memset(fn + t->fn_cap, 0, (cap - t->fn_cap) * sizeof *fn);
-    t->fn = fn;
-    t->fn_cap = cap;
+    omni_fstat_t *old = t->fn;
+    __atomic_store_n(&t->fn, fn, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->fn_cap, cap, __ATOMIC_RELEASE);
+    omni_retire(old);
     return 0;
 }
 
@@ -281,9 +288,10 @@ static int grow_edges(omni_cthread_t *t) {
     memset(slots, 0, 2 * cap * sizeof *slots);
     for (uint32_t i = 0; i < t->edge_count; i++)
         omni_slots_put(slots, 2 * cap - 1, edge_hash(e[i].caller, e[i].callee), i);
-    free(t->edges);
-    t->edges = e;
+    omni_edge_t *old = t->edges;
+    __atomic_store_n(&t->edges, e, __ATOMIC_RELEASE);
     t->edge_cap = cap;
+    omni_retire(old);
     return 0;
 }
 
@@ -302,11 +310,13 @@ static inline uint32_t edge_find(omni_cthread_t *t, uint32_t caller, uint32_t ca
     }
     if (t->edge_count == t->edge_cap && grow_edges(t) < 0)
         return OMNI_CODE_NONE;
-    uint32_t i = t->edge_count++;
+    uint32_t i = t->edge_count;
     memset(&t->edges[i], 0, sizeof t->edges[i]);
     t->edges[i].caller = caller;
     t->edges[i].callee = callee;
     omni_slots_put(edge_slots(t), 2 * t->edge_cap - 1, edge_hash(caller, callee), i);
+    /* counted once it is there, and after its array (a checkpoint reads them) */
+    __atomic_store_n(&t->edge_count, i + 1, __ATOMIC_RELEASE);
     return i;
 }
 
@@ -503,16 +513,20 @@ void omni_callprof_flush(uint64_t now) {
     }
 }
 
+/* These may run on the monitor thread while the tables grow (a checkpoint,
+ * inside omni_retire_read_begin/end): the count first, then the array. */
 uint32_t omni_callprof_code_count(void) {
-    return cp.n_codes;
+    return __atomic_load_n(&cp.n_codes, __ATOMIC_ACQUIRE);
 }
 
 const omni_code_info_t *omni_callprof_code(uint32_t id) {
-    return id < cp.n_codes ? &cp.codes[id] : NULL;
+    if (id >= __atomic_load_n(&cp.n_codes, __ATOMIC_ACQUIRE))
+        return NULL;
+    return &__atomic_load_n(&cp.codes, __ATOMIC_ACQUIRE)[id];
 }
 
 omni_cthread_t *omni_callprof_threads(void) {
-    return cp.threads;
+    return __atomic_load_n(&cp.threads, __ATOMIC_ACQUIRE);
 }
 
 void omni_callprof_after_fork_child(void) {
@@ -522,6 +536,7 @@ void omni_callprof_after_fork_child(void) {
     cp.threads = tls_thread;
     if (tls_thread)
         tls_thread->next = NULL;
+    omni_retire_after_fork();
 }
 
 /* Zeroes the counters but keeps what describes the stack (levels, the
@@ -592,9 +607,9 @@ uint32_t omni_callprof_caller_outside(const char *lib) {
 }
 
 int omni_callprof_code_line(uint32_t id, int offset) {
-    if (id >= cp.n_codes)
+    const omni_code_info_t *c = omni_callprof_code(id);
+    if (!c)
         return 0;
-    const omni_code_info_t *c = &cp.codes[id];
     if (!c->linetable)
         return c->line;
     return omni_pyframe_line(c->linetable, c->linetable_len, c->line, offset);

@@ -142,6 +142,16 @@ void omni_callprof_after_fork_child(void);
 /* Writes the call profile: the code table and one record per thread, oldest
  * first. ns_per_tick converts the profiler's ticks; main_ident names the main
  * thread. Allocates nothing. */
-void omni_callprof_write(omni_writer_t *w, double ns_per_tick, uint64_t main_ident);
+void omni_callprof_write(msgpack_packer *pk, double ns_per_tick, uint64_t main_ident);
+
+/* The two halves, for a checkpoint (on the monitor thread, between
+ * omni_retire_read_begin and _end, while the target runs): the threads of a
+ * snapshot of the list (omni_callprof_threads: it only grows at its head),
+ * then the codes, read last so that every id the threads name is there. */
+#define OMNI_THREAD_BLOCK 4096 /* order: room for this many (the caller's, never on a stack) */
+size_t omni_callprof_thread_count(const omni_cthread_t *head);
+void omni_callprof_write_threads(msgpack_packer *pk, omni_cthread_t *head, double ns_per_tick,
+                                 uint64_t main_ident, omni_cthread_t **order);
+void omni_callprof_write_codes(msgpack_packer *pk);
 
 #endif

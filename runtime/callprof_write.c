@@ -1,6 +1,9 @@
 /* callprof_write.c - writes the call profile into the session: the code
  * table and one record per thread (runtime/session/SESSION.md). Runs at the
- * end, possibly from a fatal-signal handler: it allocates nothing. */
+ * end, possibly from a fatal-signal handler: it allocates nothing. It also
+ * runs for a checkpoint on the monitor thread while the target's threads
+ * count on (retire.h): a row is read once, counts only grow, and a table
+ * never claims more rows than it then holds. */
 #include "runtime/callprof.h"
 
 #include <fcntl.h>
@@ -36,7 +39,7 @@ static uint64_t task_cpu_ns(long tid) {
     return sscanf(buf, "%llu", &ns) == 1 ? (uint64_t)ns : 0;
 }
 
-static void write_codes(msgpack_packer *pk) {
+void omni_callprof_write_codes(msgpack_packer *pk) {
     static const char *const cols[] = {"id", "file", "name", "line"};
     uint32_t n = omni_callprof_code_count();
     msgpack_pack_map(pk, 3);
@@ -57,9 +60,11 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
                                         "exclusive_ns", "max_recursion"};
     static const char *const ecols[] = {"caller", "callee", "calls", "primitive_calls",
                                         "inclusive_ns", "exclusive_ns"};
+    uint32_t fn_cap = __atomic_load_n(&t->fn_cap, __ATOMIC_ACQUIRE);
+    const omni_fstat_t *fn = __atomic_load_n(&t->fn, __ATOMIC_ACQUIRE);
     uint32_t nf = 0;
-    for (uint32_t i = 0; i < t->fn_cap; i++)
-        nf += t->fn[i].c.calls != 0;
+    for (uint32_t i = 0; i < fn_cap; i++)
+        nf += fn[i].c.calls != 0;
     uint64_t cpu = task_cpu_ns(t->native_id);
     if (!cpu && t->cpu_known)
         cpu = t->cpu_ns;
@@ -73,49 +78,81 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
     omni_pack_kv_u64(pk, "cpu_ns", cpu);
     omni_pack_kv_u64(pk, "max_depth", t->max_depth);
 
+    /* Rows that began to count since they were counted wait for the next
+     * checkpoint; the table keeps the length it claims (zero rows pad it:
+     * readers skip rows without calls). */
     omni_pack_table_head(pk, "functions", fcols, 6, nf);
-    for (uint32_t i = 0; i < t->fn_cap; i++) {
-        const omni_fstat_t *s = &t->fn[i];
-        if (!s->c.calls)
+    uint32_t done = 0;
+    for (uint32_t i = 0; i < fn_cap && done < nf; i++) {
+        omni_counts_t c = fn[i].c;
+        if (!c.calls)
             continue;
         msgpack_pack_array(pk, 6);
         msgpack_pack_uint32(pk, i);
-        pack_counts(pk, &s->c, npt);
-        msgpack_pack_uint32(pk, s->max_level);
+        pack_counts(pk, &c, npt);
+        msgpack_pack_uint32(pk, fn[i].max_level);
+        done++;
+    }
+    static const omni_counts_t none;
+    for (; done < nf; done++) {
+        msgpack_pack_array(pk, 6);
+        msgpack_pack_uint32(pk, 0);
+        pack_counts(pk, &none, npt);
+        msgpack_pack_uint32(pk, 0);
     }
 
+    uint32_t edge_count = __atomic_load_n(&t->edge_count, __ATOMIC_ACQUIRE);
+    const omni_edge_t *edges = __atomic_load_n(&t->edges, __ATOMIC_ACQUIRE);
     uint32_t ne = 0;
-    for (uint32_t i = 0; i < t->edge_count; i++)
-        ne += t->edges[i].c.calls != 0;
+    for (uint32_t i = 0; i < edge_count; i++)
+        ne += edges[i].c.calls != 0;
     omni_pack_table_head(pk, "edges", ecols, 6, ne);
-    for (uint32_t i = 0; i < t->edge_count; i++) {
-        const omni_edge_t *e = &t->edges[i];
-        if (!e->c.calls)
+    done = 0;
+    for (uint32_t i = 0; i < edge_count && done < ne; i++) {
+        omni_counts_t c = edges[i].c;
+        if (!c.calls)
             continue;
         msgpack_pack_array(pk, 6);
-        msgpack_pack_uint32(pk, e->caller);
-        msgpack_pack_uint32(pk, e->callee);
-        pack_counts(pk, &e->c, npt);
+        msgpack_pack_uint32(pk, edges[i].caller);
+        msgpack_pack_uint32(pk, edges[i].callee);
+        pack_counts(pk, &c, npt);
+        done++;
+    }
+    for (; done < ne; done++) {
+        msgpack_pack_array(pk, 6);
+        msgpack_pack_uint32(pk, 0);
+        msgpack_pack_uint32(pk, 0);
+        pack_counts(pk, &none, npt);
     }
 }
 
-void omni_callprof_write(omni_writer_t *w, double ns_per_tick, uint64_t main_ident) {
-    write_codes(&w->pk);
+size_t omni_callprof_thread_count(const omni_cthread_t *head) {
+    size_t n = 0;
+    for (; head; head = head->next)
+        n++;
+    return n;
+}
+
+void omni_callprof_write_threads(msgpack_packer *pk, omni_cthread_t *head, double ns_per_tick,
+                                 uint64_t main_ident, omni_cthread_t **order) {
     /* Threads are listed newest first; the session lists them in order of
      * start. Without allocating (this may run in a signal handler): blocks
-     * of up to 4096, the oldest block first, each found by a walk from the
-     * newest - every thread, however many. */
-    static omni_cthread_t *order[4096];
-    size_t total = 0;
-    for (omni_cthread_t *t = omni_callprof_threads(); t; t = t->next)
-        total++;
+     * of up to OMNI_THREAD_BLOCK, the oldest block first, each found by a
+     * walk from the newest - every thread, however many. */
+    size_t total = omni_callprof_thread_count(head);
     for (size_t hi = total; hi > 0;) {
-        size_t lo = hi > 4096 ? hi - 4096 : 0, i = 0, n = 0;
-        for (omni_cthread_t *t = omni_callprof_threads(); t && i < hi; t = t->next, i++)
+        size_t lo = hi > OMNI_THREAD_BLOCK ? hi - OMNI_THREAD_BLOCK : 0, i = 0, n = 0;
+        for (omni_cthread_t *t = head; t && i < hi; t = t->next, i++)
             if (i >= lo)
                 order[n++] = t;
         while (n)
-            write_thread(&w->pk, order[--n], ns_per_tick, main_ident);
+            write_thread(pk, order[--n], ns_per_tick, main_ident);
         hi = lo;
     }
+}
+
+void omni_callprof_write(msgpack_packer *pk, double ns_per_tick, uint64_t main_ident) {
+    static omni_cthread_t *order[OMNI_THREAD_BLOCK];
+    omni_callprof_write_codes(pk);
+    omni_callprof_write_threads(pk, omni_callprof_threads(), ns_per_tick, main_ident, order);
 }

@@ -191,7 +191,7 @@ static io_fn_t *fn_row(io_thread_t *t, uint32_t code, int kind) {
             n[j] = t->fn[i];
         }
         __atomic_store_n(&t->fn, n, __ATOMIC_RELEASE);
-        t->fn_cap = cap;
+        __atomic_store_n(&t->fn_cap, cap, __ATOMIC_RELEASE); /* readers: the capacity, then fn */
     }
     uint32_t mask = t->fn_cap - 1;
     for (uint32_t j = (code * 2654435761u + (uint32_t)kind) & mask;; j = (j + 1) & mask) {
@@ -638,7 +638,7 @@ void omni_iocount_reset(void) {
     }
 }
 
-void omni_iocount_write(omni_writer_t *w) {
+void omni_iocount_write(msgpack_packer *pk) {
     tls_ignore = 1; /* the session's own bytes */
     uint64_t tot[N_KINDS][4] = {{0}};
     static uint64_t hist[N_KINDS][2][HIST_BUCKETS];
@@ -652,8 +652,9 @@ void omni_iocount_write(omni_writer_t *w) {
             for (int d = 0; d < 2; d++)
                 for (int b = 0; b < HIST_BUCKETS; b++)
                     hist[k][d][b] += t->hist[k][d][b];
+        uint32_t fn_cap = __atomic_load_n(&t->fn_cap, __ATOMIC_ACQUIRE);
         io_fn_t *fn = __atomic_load_n(&t->fn, __ATOMIC_ACQUIRE);
-        for (uint32_t i = 0; fn && i < t->fn_cap; i++)
+        for (uint32_t i = 0; fn && i < fn_cap; i++)
             n_fn += fn[i].used && (fn[i].rops || fn[i].wops);
     }
     size_t n_tot = 0, n_hist = 0;
@@ -663,7 +664,6 @@ void omni_iocount_write(omni_writer_t *w) {
             for (int b = 0; b < HIST_BUCKETS; b++)
                 n_hist += hist[k][d][b] != 0;
     }
-    msgpack_packer *pk = &w->pk;
     msgpack_pack_map(pk, 4);
     omni_pack_kv_str(pk, "kind", "io");
     static const char *const tcols[] = {"kind", "read_bytes", "write_bytes", "read_ops",
@@ -695,8 +695,9 @@ void omni_iocount_write(omni_writer_t *w) {
     omni_pack_table_head(pk, "functions", fcols, 6, n_fn);
     size_t written = 0;
     for (io_thread_t *t = __atomic_load_n(&io.threads, __ATOMIC_ACQUIRE); t; t = t->next) {
+        uint32_t fn_cap = __atomic_load_n(&t->fn_cap, __ATOMIC_ACQUIRE);
         io_fn_t *fn = __atomic_load_n(&t->fn, __ATOMIC_ACQUIRE);
-        for (uint32_t i = 0; fn && i < t->fn_cap && written < n_fn; i++) {
+        for (uint32_t i = 0; fn && i < fn_cap && written < n_fn; i++) {
             const io_fn_t *r = &fn[i];
             if (!r->used || !(r->rops || r->wops))
                 continue;

@@ -33,7 +33,7 @@ void omni_iocount_on_taken(void (*fn)(int fd));
 /* Closes one of omnipython's descriptors (the target's close would not). */
 void omni_iocount_close_own(int fd);
 /* Writes the "io" record (no allocation: callable from a signal handler). */
-void omni_iocount_write(omni_writer_t *w);
+void omni_iocount_write(msgpack_packer *pk);
 /* In a forked child that starts its own session: zero the counts. */
 void omni_iocount_reset(void);
 

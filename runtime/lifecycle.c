@@ -9,6 +9,7 @@
 
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
+#include "runtime/checkpoint.h"
 #include "runtime/handoff.h"
 #include "runtime/iocount.h"
 #include "runtime/ownthread.h"
@@ -605,10 +606,19 @@ static int interpreter_finalizing(void) {
     return _Py_IsFinalizing();
 }
 
+/* On the monitor thread: the tables so far, beside the session. */
+static void take_checkpoint(uint64_t seq, uint64_t t_ns) {
+    omni_checkpoint_t c = {rt.path, rt.header.session_id, seq, t_ns, rt.main_ident};
+    long long rc = omni_checkpoint_write(&c);
+    if (rc < 0 && seq == 0)
+        omni_runtime_warn("no checkpoint beside the session: %s", strerror((int)-rc));
+}
+
 static void start_monitor(void) {
     int ms = rt.cfg.interval_ms < 0 ? mode_interval_ms[rt.cfg.mode] : rt.cfg.interval_ms;
     if (ms <= 0)
         return;
+    double ckpt_s = rt.cfg.checkpoint_s < 0 ? OMNI_DEFAULT_CHECKPOINT_S : rt.cfg.checkpoint_s;
     omni_monitor_config_t mc = {
         .session_path = rt.path,
         .interval_ns = (uint64_t)ms * 1000000u,
@@ -617,6 +627,8 @@ static void start_monitor(void) {
         .grams_co2_per_kwh = rt.cfg.grams_co2_per_kwh > 0 ? rt.cfg.grams_co2_per_kwh
                                                           : DEFAULT_GRAMS_CO2_PER_KWH,
         .finalizing = interpreter_finalizing,
+        .checkpoint_ns = (uint64_t)(ckpt_s * 1e9),
+        .checkpoint = take_checkpoint,
     };
     int hz = rt.cfg.sample_hz < 0 ? mode_sample_hz[rt.cfg.mode] : rt.cfg.sample_hz;
     mc.sample_interval_ns = hz > 0 ? 1000000000u / (uint64_t)hz : 0;
@@ -756,11 +768,11 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
 
     int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_APPEND);
     if (rc == 0) {
-        omni_callprof_write(&rt.writer, f.ns_per_tick, rt.main_ident);
-        omni_audit_write(&rt.writer, f.ns_per_tick);
-        omni_sampler_write(&rt.writer);
-        omni_iocount_write(&rt.writer);
-        omni_regions_write(&rt.writer);
+        omni_callprof_write(&rt.writer.pk, f.ns_per_tick, rt.main_ident);
+        omni_audit_write(&rt.writer.pk, f.ns_per_tick);
+        omni_sampler_write(&rt.writer.pk);
+        omni_iocount_write(&rt.writer.pk);
+        omni_regions_write(&rt.writer.pk);
         if (omni_memtrack_active())
             omni_memtrack_write(&rt.writer, end_mono - rt.start_mono_ns);
         else if (rt.cfg.memory && memory_why[0])
@@ -770,6 +782,8 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
         omni_session_write_footer(&rt.writer, &f);
         rc = omni_writer_close(&rt.writer);
     }
+    if (rc == 0)
+        omni_checkpoint_remove(rt.path); /* the final tables supersede it */
     if (rc < 0) {
         if (!rt.cfg.quiet)
             fprintf(stderr, "omnipython: warning: the session %s is incomplete: %s\n", rt.path,

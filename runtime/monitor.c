@@ -135,6 +135,9 @@ static struct {
     int n_skip;
     uint64_t seq;               /* timeline records written */
     uint64_t last_flush_ns;
+    char request[4120];         /* the file that asks for a checkpoint */
+    uint64_t ckpt_seq;          /* checkpoints taken */
+    uint64_t next_ckpt_ns;      /* when the next one is due (UINT64_MAX: when asked) */
     omni_hw_facts_t facts;      /* filled by the prober thread */
     int probe_done;             /* atomic: the prober has filled facts and counters */
     int prober_alive;           /* atomic: the prober thread is running */
@@ -347,9 +350,27 @@ static void sample(void) {
         flush_timeline();
 }
 
+/* A checkpoint when one is due or asked for: the timeline first, so that
+ * the session holds the rows up to it. */
+static void maybe_checkpoint(void) {
+    if (!mon.cfg.checkpoint)
+        return;
+    uint64_t t = now_ns();
+    int asked = access(mon.request, F_OK) == 0;
+    if (!asked && t < mon.next_ckpt_ns)
+        return;
+    if (asked)
+        unlink(mon.request);
+    flush_timeline();
+    mon.cfg.checkpoint(mon.ckpt_seq++, t);
+    if (mon.cfg.checkpoint_ns)
+        mon.next_ckpt_ns = now_ns() + mon.cfg.checkpoint_ns;
+}
+
 static void on_tick(uv_timer_t *timer) {
     (void)timer;
     sample();
+    maybe_checkpoint();
 }
 
 static void on_close(uv_handle_t *h) {
@@ -686,6 +707,9 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     mon.stop = mon.in_write = mon.done = 0;
     mon.probe_done = mon.probed = 0;
     mon.seq = 0;
+    mon.ckpt_seq = 0;
+    mon.next_ckpt_ns = mon.cfg.checkpoint_ns ? mon.cfg.checkpoint_ns : UINT64_MAX;
+    snprintf(mon.request, sizeof mon.request, "%s%s", mon.path, OMNI_CHECKPOINT_REQUEST_SUFFIX);
     int rc, held[OWN_FD_FLOOR], n_held = hold_low_fds(held);
     mon.fd = open(mon.path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (mon.fd < 0) {

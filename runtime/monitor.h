@@ -15,6 +15,12 @@ typedef struct omni_monitor_config {
     double grams_co2_per_kwh;   /* for the carbon estimate */
     uint64_t sample_interval_ns; /* the stack sampler's interval (at least 1 ms); 0: no sampling */
     int (*finalizing)(void);    /* whether the interpreter is being torn down, or NULL */
+    /* Checkpoints: every checkpoint_ns (0: only when asked) and whenever the
+     * file session_path + OMNI_CHECKPOINT_REQUEST_SUFFIX appears (it is
+     * removed), the timeline is flushed and checkpoint(seq, t_ns) runs on
+     * the monitor thread. NULL: none. */
+    uint64_t checkpoint_ns;
+    void (*checkpoint)(uint64_t seq, uint64_t t_ns);
 } omni_monitor_config_t;
 
 /* Starts the thread (all signals blocked in it). Returns 0 or -errno; on

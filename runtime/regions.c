@@ -1,6 +1,7 @@
 /* regions.c - omni.profile's regions, kept for the session. */
 #include "runtime/regions.h"
 #include "runtime/ownmem.h"
+#include "runtime/retire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,9 @@ int omni_regions_add(const omni_region_t *r) {
         if (strcmp(reg.names[i].name, r->name) == 0)
             t = &reg.names[i];
     if (!t && reg.n_names < OMNI_REGION_NAMES_MAX) {
-        t = &reg.names[reg.n_names++];
+        t = &reg.names[reg.n_names];
         memcpy(t->name, r->name, sizeof t->name);
+        __atomic_store_n(&reg.n_names, reg.n_names + 1, __ATOMIC_RELEASE);
     }
     if (t) {
         t->count++;
@@ -43,29 +45,33 @@ int omni_regions_add(const omni_region_t *r) {
     }
     if (reg.n == reg.cap) {
         size_t cap = reg.cap ? 2 * reg.cap : 64;
-        omni_region_t *nr = omni_own_realloc(reg.r, cap * sizeof *nr);
+        /* A checkpoint may be reading the old rows (retire.h). */
+        omni_region_t *nr = omni_retire_grow(reg.r, reg.cap * sizeof *nr, cap * sizeof *nr);
         if (!nr) {
             reg.dropped++;
             return -1;
         }
-        reg.r = nr;
+        omni_region_t *old = reg.r;
+        __atomic_store_n(&reg.r, nr, __ATOMIC_RELEASE);
         reg.cap = cap;
+        omni_retire(old);
     }
-    reg.r[reg.n++] = *r;
+    reg.r[reg.n] = *r;
+    __atomic_store_n(&reg.n, reg.n + 1, __ATOMIC_RELEASE); /* after the row: a checkpoint reads */
     return 0;
 }
 
-void omni_regions_write(omni_writer_t *w) {
+void omni_regions_write(msgpack_packer *pk) {
     if (!reg.n_names && !reg.names_dropped)
         return;
-    msgpack_packer *pk = &w->pk;
     msgpack_pack_map(pk, 5);
     omni_pack_kv_str(pk, "kind", "regions");
     omni_pack_kv_u64(pk, "dropped", reg.dropped);
     omni_pack_kv_u64(pk, "names_dropped", reg.names_dropped);
     static const char *const ncols[] = {"name", "count", "errors", "wall_s", "cpu_s"};
-    omni_pack_table_head(pk, "names", ncols, 5, (uint32_t)reg.n_names);
-    for (size_t i = 0; i < reg.n_names; i++) {
+    size_t n_names = __atomic_load_n(&reg.n_names, __ATOMIC_ACQUIRE);
+    omni_pack_table_head(pk, "names", ncols, 5, (uint32_t)n_names);
+    for (size_t i = 0; i < n_names; i++) {
         const name_total_t *t = &reg.names[i];
         msgpack_pack_array(pk, 5);
         omni_pack_str(pk, t->name);
@@ -77,9 +83,11 @@ void omni_regions_write(omni_writer_t *w) {
     static const char *const cols[] = {"name", "tid", "start_ns", "end_ns", "cpu_s",
                                        "rss_start_bytes", "rss_end_bytes", "rss_peak_bytes",
                                        "read_bytes", "write_bytes", "flops", "error"};
-    omni_pack_table_head(pk, "rows", cols, 12, (uint32_t)reg.n);
-    for (size_t i = 0; i < reg.n; i++) {
-        const omni_region_t *r = &reg.r[i];
+    size_t n = __atomic_load_n(&reg.n, __ATOMIC_ACQUIRE);
+    const omni_region_t *rows = __atomic_load_n(&reg.r, __ATOMIC_ACQUIRE);
+    omni_pack_table_head(pk, "rows", cols, 12, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const omni_region_t *r = &rows[i];
         msgpack_pack_array(pk, 12);
         omni_pack_str(pk, r->name);
         msgpack_pack_int64(pk, r->tid);

@@ -20,7 +20,7 @@ typedef struct omni_region {
 /* Records one region. Returns 0, or -1 when memory runs out. */
 int omni_regions_add(const omni_region_t *r);
 /* Writes the "regions" record when there were any (no allocation). */
-void omni_regions_write(omni_writer_t *w);
+void omni_regions_write(msgpack_packer *pk);
 /* In a forked child that starts its own session: forget the parent's. */
 void omni_regions_reset(void);
 

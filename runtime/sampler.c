@@ -296,10 +296,9 @@ void omni_sampler_reset(void) {
 
 /* ---------------------------------------------------------------- the record */
 
-void omni_sampler_write(omni_writer_t *w) {
+void omni_sampler_write(msgpack_packer *pk) {
     if (!sm.ready || __atomic_load_n(&sm.busy, __ATOMIC_SEQ_CST))
         return;
-    msgpack_packer *pk = &w->pk;
     msgpack_pack_map(pk, 8);
     omni_pack_kv_str(pk, "kind", "samples");
     omni_pack_kv_u64(pk, "interval_ns", sm.interval_ns);

@@ -28,8 +28,9 @@ void omni_sampler_totals(uint64_t *samples, uint64_t *cpu, uint64_t *gil);
  * census): no samples, its frames are not the target's. */
 void omni_sampler_pause(int paused);
 
-/* Writes the "samples" record (after the monitor stopped; no allocation). */
-void omni_sampler_write(omni_writer_t *w);
+/* Writes the "samples" record: after the monitor stopped, or on the
+ * monitor thread itself (a checkpoint). No allocation. */
+void omni_sampler_write(msgpack_packer *pk);
 /* In a forked child that starts its own session. */
 void omni_sampler_reset(void);
 

@@ -42,7 +42,7 @@ int main(void) {
     h.machine.mem_total_bytes = 1ull << 34;
     omni_session_write_header(w, &h);
     /* No Python ran: the profile has no codes and no threads. */
-    omni_callprof_write(w, 1.0, 0);
+    omni_callprof_write(&w->pk, 1.0, 0);
     const char *warn[] = {"a warning"};
     omni_footer_t f = {.exit_status = -15, .how = OMNI_EXIT_SIGNAL, .signal = 15,
                        .wall_ns = 1500000000, .cpu_user_ns = 1000, .cpu_sys_ns = 2000,

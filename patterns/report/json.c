@@ -80,6 +80,15 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
         omni_json_null(j);
     else
         omni_json_bool(j, running);
+    omni_json_key(j, "checkpoint");
+    if (s->from_checkpoint) {
+        omni_json_begin_object(j);
+        omni_json_kv_uint(j, "seq", s->checkpoint_seq);
+        omni_json_kv_num(j, "t_s", s->checkpoint_t_s);
+        omni_json_end_object(j);
+    } else {
+        omni_json_null(j);
+    }
     omni_json_kv_str(j, "session", path);
     omni_json_kv_str(j, "session_id", s->session_id);
     omni_json_kv_int(j, "pid", s->pid);

@@ -40,6 +40,9 @@ static void summary(FILE *f, const omni_session_t *s, const omni_timeline_summar
     } else {
         fprintf(f, "- The run did not finish its session (killed, or still running): what was "
                    "recorded up to then is below\n");
+        if (s->from_checkpoint)
+            fprintf(f, "- Its tables are those of checkpoint %llu, %.1f s after the start\n",
+                    (unsigned long long)s->checkpoint_seq, s->checkpoint_t_s);
     }
     if (s->n_roots > 1)
         fprintf(f, "- %zu runs merged into this report, %zu processes in all (the first run's "

@@ -49,9 +49,20 @@ static void print_run(const out_t *o) {
         print_bytes(f, s->peak_rss_bytes);
         fputc('\n', f);
     } else if (omni_session_still_running(s) == 1) {
-        fprintf(f, "  %sstill running (pid %lld): this is what it has written so far - the "
-                   "timeline; its calls, samples and I/O are written when it ends%s\n",
-                bold(o), (long long)s->pid, reset(o));
+        if (s->from_checkpoint)
+            fprintf(f, "  %sstill running (pid %lld): its tables as of checkpoint %llu, %.1f s "
+                       "after the start%s\n",
+                    bold(o), (long long)s->pid, (unsigned long long)s->checkpoint_seq,
+                    s->checkpoint_t_s, reset(o));
+        else
+            fprintf(f, "  %sstill running (pid %lld): no checkpoint yet - the timeline so far; "
+                       "its calls, samples and I/O come with its first checkpoint%s\n",
+                    bold(o), (long long)s->pid, reset(o));
+    } else if (s->from_checkpoint) {
+        fprintf(f, "  %sthe session has no footer: the process was killed (SIGKILL?) or is "
+                   "running on another machine; its tables as of checkpoint %llu, %.1f s after "
+                   "the start%s\n",
+                bold(o), (unsigned long long)s->checkpoint_seq, s->checkpoint_t_s, reset(o));
     } else {
         fprintf(f, "  %sthe session has no footer: the process was killed before it could "
                    "finish (SIGKILL?) or is still running on another machine%s\n",

@@ -8,4 +8,10 @@
 #define OMNI_SESSION_FORMAT "omnipython-session"
 #define OMNI_SESSION_VERSION 1
 
+/* The checkpoint of a running session lies beside it, named after it. */
+#define OMNI_CHECKPOINT_SUFFIX ".ckpt"
+/* A file of this name beside the session asks its monitor for a checkpoint
+ * now (omnipython --report on a running process makes one). */
+#define OMNI_CHECKPOINT_REQUEST_SUFFIX ".ckpt-request"
+
 #endif

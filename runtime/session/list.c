@@ -1,10 +1,13 @@
 /* list.c - the --sessions listing. */
 #include "runtime/session/list.h"
 
+#include "runtime/session/format.h"
 #include "runtime/session/reader.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -69,6 +72,56 @@ int omni_session_still_running(const omni_session_t *s) {
         return -1;
     double started = process_start((long long)s->pid);
     return !isnan(started) && fabs(started - s->start_unix_s) < 2.0;
+}
+
+/* The checkpoint file's identity: a new one is renamed in (a new inode). */
+static int ckpt_id(const char *cpath, struct stat *st) {
+    if (stat(cpath, st) < 0) {
+        memset(st, 0, sizeof *st);
+        return -1;
+    }
+    return 0;
+}
+
+int omni_session_ask_checkpoint(const char *path, double wait_s) {
+    omni_session_t s;
+    char err[256];
+    if (omni_session_load(path, &s, err, sizeof err) < 0)
+        return 0;
+    int running = omni_session_still_running(&s) == 1;
+    omni_session_free(&s);
+    if (!running)
+        return 0;
+    size_t n = strlen(path);
+    char *cpath = malloc(n + sizeof OMNI_CHECKPOINT_REQUEST_SUFFIX);
+    if (!cpath)
+        return -1;
+    memcpy(cpath, path, n);
+    memcpy(cpath + n, OMNI_CHECKPOINT_SUFFIX, sizeof OMNI_CHECKPOINT_SUFFIX);
+    struct stat before, now;
+    ckpt_id(cpath, &before);
+    memcpy(cpath + n, OMNI_CHECKPOINT_REQUEST_SUFFIX, sizeof OMNI_CHECKPOINT_REQUEST_SUFFIX);
+    int fd = open(cpath, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        free(cpath);
+        return -1;
+    }
+    close(fd);
+    memcpy(cpath + n, OMNI_CHECKPOINT_SUFFIX, sizeof OMNI_CHECKPOINT_SUFFIX);
+    int got = 0;
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    for (double waited = 0; waited < wait_s && !got; waited += 0.02) {
+        nanosleep(&tick, NULL);
+        got = ckpt_id(cpath, &now) == 0 &&
+              (now.st_ino != before.st_ino || now.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+               now.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+    }
+    if (!got) { /* nobody answered: take the request back */
+        memcpy(cpath + n, OMNI_CHECKPOINT_REQUEST_SUFFIX, sizeof OMNI_CHECKPOINT_REQUEST_SUFFIX);
+        unlink(cpath);
+    }
+    free(cpath);
+    return got;
 }
 
 static void print_one(FILE *out, const char *path, const omni_session_t *s) {

@@ -17,4 +17,11 @@ struct omni_session;
  * session. */
 int omni_session_still_running(const struct omni_session *s);
 
+/* When the session at path belongs to a process still running here, asks
+ * its monitor for a checkpoint now (a request file beside the session) and
+ * waits for it, at most wait_s seconds. Returns 1 when a new checkpoint
+ * came, 0 when the process is not running here (or has no monitor to
+ * answer in time), -1 when the request could not be made. */
+int omni_session_ask_checkpoint(const char *path, double wait_s);
+
 #endif

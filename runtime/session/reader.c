@@ -216,6 +216,8 @@ static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, si
             snprintf(err, cap, "malformed function row %u", i);
             return -1;
         }
+        if (!f->calls)
+            continue; /* a checkpoint's padding */
         f->code = (uint32_t)code;
         f->inclusive_s = (double)in / 1e9;
         f->exclusive_s = (double)ex / 1e9;
@@ -243,6 +245,8 @@ static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, si
             snprintf(err, cap, "malformed edge row %u", i);
             return -1;
         }
+        if (!e->calls)
+            continue; /* a checkpoint's padding */
         e->caller = (uint32_t)a;
         e->callee = (uint32_t)b;
         e->inclusive_s = (double)in / 1e9;
@@ -948,42 +952,131 @@ static int scan_object(const unsigned char *p, size_t len, size_t off, size_t *e
     return 0;
 }
 
+/* The records that hold a run's tables: written at its end, or in its
+ * checkpoint while it runs. */
+static const char *const table_kinds[] = {"codes", "thread", "samples", "io",
+                                          "events", "regions", "memory"};
+
+static int is_table(const msgpack_object *kind) {
+    for (size_t i = 0; i < sizeof table_kinds / sizeof table_kinds[0]; i++)
+        if (omni_mp_is_str(kind, table_kinds[i]))
+            return 1;
+    return 0;
+}
+
+/* One of them into s. Returns 0, -1 on an error (err), 1 when kind is not
+ * one of them. */
+static int read_table(const msgpack_object *kind, const msgpack_object *r, omni_session_t *s,
+                      char *err, size_t cap) {
+    if (omni_mp_is_str(kind, "codes"))
+        return read_codes(r, s, err, cap);
+    if (omni_mp_is_str(kind, "thread"))
+        return read_thread(r, s, err, cap);
+    if (omni_mp_is_str(kind, "samples"))
+        return read_samples(r, s, err, cap);
+    if (omni_mp_is_str(kind, "io"))
+        return read_io(r, s, err, cap);
+    if (omni_mp_is_str(kind, "events"))
+        return read_events(r, s, err, cap);
+    if (omni_mp_is_str(kind, "regions"))
+        return read_regions(r, s, err, cap);
+    if (omni_mp_is_str(kind, "memory"))
+        return read_memory(r, s, err, cap);
+    return 1;
+}
+
+/* The next whole record of buf at *off into u. Returns 1 (one read), 0 at
+ * the end or where the data stops inside a record (*cut = 1), -1 when it is
+ * not msgpack (err says so; what names the file's kind of data). */
+static int next_record(const char *buf, size_t len, size_t *off, msgpack_unpacked *u, int *cut,
+                       char *err, size_t cap, const char *what) {
+    size_t before = *off, end = 0;
+    if (*off >= len)
+        return 0;
+    int scan = scan_object((const unsigned char *)buf, len, *off, &end);
+    if (scan < 0) {
+        snprintf(err, cap, "%s (the record at byte %zu is not msgpack)", what, before);
+        return -1;
+    }
+    msgpack_unpack_return ret =
+        scan > 0 ? MSGPACK_UNPACK_CONTINUE : msgpack_unpack_next(u, buf, end, off);
+    if (ret == MSGPACK_UNPACK_CONTINUE) {
+        *cut = 1;
+        return 0;
+    }
+    if (ret != MSGPACK_UNPACK_SUCCESS && ret != MSGPACK_UNPACK_EXTRA_BYTES) {
+        snprintf(err, cap, "%s at byte %zu",
+                 ret == MSGPACK_UNPACK_NOMEM_ERROR ? "damaged session (a record too large)"
+                                                   : "damaged session (not msgpack)",
+                 before);
+        return -1;
+    }
+    return 1;
+}
+
+/* The tables of a checkpoint (its records after the first, a "checkpoint"
+ * record naming the run) into s, which holds none. Returns 0, 1 when it is
+ * another run's or not one at all, -1 on an error (err). */
+static int read_checkpoint(const char *buf, size_t len, omni_session_t *s, char *err,
+                           size_t cap) {
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int cut = 0, rc = 0, n = 0;
+    while (rc == 0) {
+        int got = next_record(buf, len, &off, &u, &cut, err, cap, "damaged checkpoint");
+        if (got <= 0) {
+            rc = got < 0 ? -1 : cut ? 1 : 0;
+            break;
+        }
+        const msgpack_object *kind = omni_mp_get(&u.data, "kind");
+        if (!kind || kind->type != MSGPACK_OBJECT_STR) {
+            rc = 1;
+        } else if (n++ == 0) {
+            const msgpack_object *id = omni_mp_get(&u.data, "session_id");
+            if (!omni_mp_is_str(kind, "checkpoint") || !s->session_id ||
+                !omni_mp_is_str(id, s->session_id))
+                rc = 1;
+            obj_u64(omni_mp_get(&u.data, "seq"), &s->checkpoint_seq);
+            uint64_t t = 0;
+            obj_u64(omni_mp_get(&u.data, "t_ns"), &t);
+            s->checkpoint_t_s = (double)t / 1e9;
+        } else if (is_table(kind) && read_table(kind, &u.data, s, err, cap) < 0) {
+            rc = -1;
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc == 0 && n == 0 ? 1 : rc;
+}
+
 /* One run: the records from a header up to the next header (a file of
  * repeated runs holds one after another) or the end; *used is where it
- * stopped. */
+ * stopped. skip_tables: the run's own table records are left out (a
+ * checkpoint is read in their place). */
 static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, size_t cap,
-                     size_t *used) {
+                     size_t *used, int skip_tables, int *tables_seen) {
     memset(s, 0, sizeof *s);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
     int nrec = 0, rc = 0;
     *used = len;
+    *tables_seen = 0;
     while (off < len) {
-        size_t before = off, end = 0;
-        int scan = scan_object((const unsigned char *)buf, len, off, &end);
-        if (scan < 0) {
-            snprintf(err, cap, "%s (the record at byte %zu is not msgpack)",
-                     nrec ? "damaged session" : "not an omnipython session", before);
+        size_t before = off;
+        int cut = 0;
+        int got = next_record(buf, len, &off, &u, &cut, err, cap,
+                              nrec ? "damaged session" : "not an omnipython session");
+        if (got < 0) {
             rc = -1;
             break;
         }
-        msgpack_unpack_return ret = scan > 0 ? MSGPACK_UNPACK_CONTINUE
-                                             : msgpack_unpack_next(&u, buf, end, &off);
-        if (ret == MSGPACK_UNPACK_CONTINUE) {
+        if (got == 0) {
             if (!nrec) {
                 snprintf(err, cap, "not an omnipython session (too short)");
                 rc = -1;
             }
             s->truncated = 1;
-            break;
-        }
-        if (ret != MSGPACK_UNPACK_SUCCESS && ret != MSGPACK_UNPACK_EXTRA_BYTES) {
-            snprintf(err, cap, "%s at byte %zu",
-                     ret == MSGPACK_UNPACK_NOMEM_ERROR ? "damaged session (a record too large)"
-                                                       : "damaged session (not msgpack)",
-                     before);
-            rc = -1;
             break;
         }
         const msgpack_object *r = &u.data;
@@ -1003,34 +1096,25 @@ static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, 
             *used = before; /* the next run's */
             break;
         }
-        if (omni_mp_is_str(kind, "header"))
+        if (omni_mp_is_str(kind, "header")) {
             rc = read_header(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "codes"))
-            rc = read_codes(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "thread"))
-            rc = read_thread(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "footer"))
+        } else if (is_table(kind)) {
+            *tables_seen = 1;
+            if (!skip_tables)
+                rc = read_table(kind, r, s, err, cap);
+        } else if (omni_mp_is_str(kind, "footer")) {
             rc = read_footer(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "samples"))
-            rc = read_samples(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "io"))
-            rc = read_io(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "events"))
-            rc = read_events(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "regions"))
-            rc = read_regions(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "memory"))
-            rc = read_memory(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "timeline"))
+        } else if (omni_mp_is_str(kind, "timeline")) {
             rc = read_timeline(r, s, err, cap);
-        else if (omni_mp_is_str(kind, "push"))
+        } else if (omni_mp_is_str(kind, "push")) {
             rc = read_push(r, s);
-        else if (omni_mp_is_str(kind, "machine"))
+        } else if (omni_mp_is_str(kind, "machine")) {
             rc = keep_raw(buf, before, off, &s->machine_raw, &s->machine_len, err, cap);
-        else if (omni_mp_is_str(kind, "monitor"))
+        } else if (omni_mp_is_str(kind, "monitor")) {
             rc = keep_raw(buf, before, off, &s->monitor_raw, &s->monitor_len, err, cap);
-        else
+        } else {
             s->unknown_records++;
+        }
         if (rc < 0)
             break;
         nrec++;
@@ -1047,6 +1131,37 @@ static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, 
     return rc;
 }
 
+/* One run, read up to its checkpoint when it has no footer (ckpt: the
+ * checkpoint's bytes or NULL). A checkpoint that is not the run's or does
+ * not read whole is left unused; one that does replaces whatever tables the
+ * run's end began to write. */
+static int parse_run_ckpt(const char *buf, size_t len, const char *ckpt, size_t ckpt_len,
+                          omni_session_t *s, char *err, size_t cap, size_t *used) {
+    int seen;
+    if (parse_run(buf, len, s, err, cap, used, 0, &seen) < 0)
+        return -1;
+    if (!ckpt || s->has_footer || !s->session_id)
+        return 0;
+    omni_session_t t;
+    memset(&t, 0, sizeof t);
+    t.session_id = s->session_id; /* borrowed */
+    char terr[256];
+    int ok = read_checkpoint(ckpt, ckpt_len, &t, terr, sizeof terr) == 0 &&
+             check_refs(&t, terr, sizeof terr) == 0;
+    t.session_id = NULL;
+    omni_session_free(&t);
+    if (!ok)
+        return 0;
+    if (seen && parse_run(buf, len, s, err, cap, used, 1, &seen) < 0)
+        return -1;
+    if (read_checkpoint(ckpt, ckpt_len, s, err, cap) != 0 || check_refs(s, err, cap) < 0) {
+        omni_session_free(s);
+        return -1;
+    }
+    s->from_checkpoint = 1;
+    return 0;
+}
+
 static int by_wall(const void *x, const void *y) {
     const omni_session_t *a = x, *b = y;
     double wa = a->has_footer ? a->wall_s : INFINITY, wb = b->has_footer ? b->wall_s : INFINITY;
@@ -1054,8 +1169,13 @@ static int by_wall(const void *x, const void *y) {
 }
 
 int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err, size_t cap) {
+    return omni_session_parse_with(buf, len, NULL, 0, s, err, cap);
+}
+
+int omni_session_parse_with(const char *buf, size_t len, const char *ckpt, size_t ckpt_len,
+                            omni_session_t *s, char *err, size_t cap) {
     size_t used;
-    if (parse_run(buf, len, s, err, cap, &used) < 0)
+    if (parse_run_ckpt(buf, len, ckpt, ckpt_len, s, err, cap, &used) < 0)
         return -1;
     if (used >= len)
         return 0;
@@ -1083,7 +1203,7 @@ int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err
         }
         if (n == 1)
             all[0] = first;
-        rc = parse_run(buf + off, len - off, &all[n], err, cap, &used);
+        rc = parse_run_ckpt(buf + off, len - off, ckpt, ckpt_len, &all[n], err, cap, &used);
         if (rc == 0)
             n++;
     }
@@ -1164,41 +1284,70 @@ static int add_own_process(omni_session_t *s, const char *path) {
     return p->session ? 0 : -1;
 }
 
-int omni_session_load(const char *path, omni_session_t *s, char *err, size_t cap) {
-    memset(s, 0, sizeof *s);
+/* The whole file at path into *buf (malloc'd), its size in *len. Returns 0,
+ * or -errno (ENOMEM when memory ran out, EIO when reading failed). */
+static int slurp(const char *path, char **buf, size_t *len) {
+    *buf = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, cap, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = NULL;
-    size_t len = 0, capb = 0;
+    if (!f)
+        return -errno;
+    size_t capb = 0;
     for (;;) {
-        if (len == capb) {
+        if (*len == capb) {
             capb = capb ? capb * 2 : 1 << 16;
-            char *nb = realloc(buf, capb);
+            char *nb = realloc(*buf, capb);
             if (!nb) {
-                free(buf);
+                free(*buf);
+                *buf = NULL;
                 fclose(f);
-                snprintf(err, cap, "out of memory reading %s", path);
-                return -1;
+                return -ENOMEM;
             }
-            buf = nb;
+            *buf = nb;
         }
-        size_t k = fread(buf + len, 1, capb - len, f);
-        len += k;
+        size_t k = fread(*buf + *len, 1, capb - *len, f);
+        *len += k;
         if (k == 0)
             break;
     }
     int rerr = ferror(f);
     fclose(f);
     if (rerr) {
-        free(buf);
-        snprintf(err, cap, "cannot read %s", path);
+        free(*buf);
+        *buf = NULL;
+        return -EIO;
+    }
+    return 0;
+}
+
+int omni_session_load(const char *path, omni_session_t *s, char *err, size_t cap) {
+    memset(s, 0, sizeof *s);
+    char *buf, *ckpt = NULL;
+    size_t len, ckpt_len = 0;
+    int rc = slurp(path, &buf, &len);
+    if (rc < 0) {
+        if (rc == -ENOMEM)
+            snprintf(err, cap, "out of memory reading %s", path);
+        else if (rc == -EIO)
+            snprintf(err, cap, "cannot read %s", path);
+        else
+            snprintf(err, cap, "cannot open %s: %s", path, strerror(-rc));
         return -1;
     }
-    int rc = omni_session_parse(buf, len, s, err, cap);
+    /* Read after the session: a run that has ended by now has its footer
+     * there, or still a checkpoint here (it is removed after the footer). */
+    size_t n = strlen(path);
+    char *cpath = malloc(n + sizeof OMNI_CHECKPOINT_SUFFIX);
+    if (cpath) {
+        memcpy(cpath, path, n);
+        memcpy(cpath + n, OMNI_CHECKPOINT_SUFFIX, sizeof OMNI_CHECKPOINT_SUFFIX);
+        if (slurp(cpath, &ckpt, &ckpt_len) < 0)
+            ckpt = NULL;
+        free(cpath);
+    }
+    rc = omni_session_parse_with(buf, len, ckpt, ckpt_len, s, err, cap);
     free(buf);
+    free(ckpt);
     if (rc == 0 && add_own_process(s, path) < 0) {
         omni_session_free(s);
         snprintf(err, cap, "out of memory reading %s", path);

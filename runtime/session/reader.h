@@ -258,6 +258,12 @@ typedef struct omni_session {
     struct omni_session *runs;
     size_t n_runs;
     int run_index;
+    /* A session without a footer is read up to its checkpoint (the file
+     * beside it, SESSION.md) when there is one: its tables are then the
+     * checkpoint's, taken checkpoint_t_s after the start. */
+    int from_checkpoint;
+    uint64_t checkpoint_seq;
+    double checkpoint_t_s;
     /* what the reader noticed */
     int truncated;           /* the file ends inside a record */
     size_t unknown_records;  /* records of kinds this version does not know (skipped) */
@@ -268,8 +274,15 @@ typedef struct omni_session {
  * the header is read up to the cut (s->truncated = 1). */
 int omni_session_parse(const char *buf, size_t len, omni_session_t *s, char *err, size_t errcap);
 
-/* Reads the file at path; the same contract, and a missing or unreadable
- * file is an error too. */
+/* The same, with the checkpoint of a run that has no footer: the bytes of
+ * the file beside the session (ckpt, NULL for none). A checkpoint that is
+ * not the run's, or that cannot be read whole, is left unused. */
+int omni_session_parse_with(const char *buf, size_t len, const char *ckpt, size_t ckpt_len,
+                            omni_session_t *s, char *err, size_t errcap);
+
+/* Reads the file at path, and its checkpoint (path + OMNI_CHECKPOINT_SUFFIX)
+ * when it has no footer; the same contract, and a missing or unreadable
+ * session file is an error too. */
 int omni_session_load(const char *path, omni_session_t *s, char *err, size_t errcap);
 
 void omni_session_free(omni_session_t *s);

@@ -114,7 +114,7 @@ def sessions(tmp_path_factory):
     out = {}
     for key, args in {"hot": ["hot_path.py"], "small": ["small_functions.py"],
                       "threads": ["gil_contention.py", "--short"],
-                      "deep": ["deep_recursion.py"]}.items():
+                      "deep": ["deep_recursion.py", "2000"]}.items():
         s = d / (key + ".omni")
         r = run([OMNI, "--quiet", "--out", str(s), os.path.join(EXAMPLES, args[0]), *args[1:]],
                 cwd=str(d), env=clean_env())
@@ -219,7 +219,8 @@ def test_threads_and_their_names_are_labels(sessions, tmp_path):
 
 def test_deep_recursion_keeps_every_frame(sessions, tmp_path):
     p = decode(export(sessions["deep"], tmp_path))
-    # rsum recurses once per element of an 800-element list: the deepest
+    # rsum recurses once per element of an 800-element list (2000 times, about
+    # a second: a few of its 200 samples a second read a whole stack): the deepest
     # whole stack (up to the module's; a stack read while it changed can
     # lack its outer frames) has every frame
     stacks = [frames(p, l) for l, v, _ in p["samples"] if v[0]]

@@ -356,7 +356,10 @@ def test_a_report_on_a_running_process_says_so(tmp_path):
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
-    # killed: no footer, not running
+    # killed: no footer, not running; the reports above asked for a checkpoint
     rep = json.loads(run([OMNI, "--report", str(s), "--format", "json"]).stdout)
     assert rep["run"]["running"] is False and rep["run"]["complete"] is False
+    assert rep["run"]["checkpoint"]["seq"] >= 1
+    assert "the process was killed (SIGKILL?)" in run([OMNI, "--report", str(s)]).stdout.decode()
+    os.unlink(str(s) + ".ckpt")
     assert "killed before it could finish" in run([OMNI, "--report", str(s)]).stdout.decode()

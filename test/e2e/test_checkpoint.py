@@ -1,0 +1,207 @@
+"""Checkpoints (issue 18): the tables of a running process beside its
+session, so that SIGKILL loses only the last interval and a report on a
+running process shows its functions. The numbers are checked against the
+checkpoint file itself, read here with msgpack."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import msgpack
+
+from conftest import OMNI, clean_env, read_records, report_json, run
+
+# Two threads calling f in batches of 1000; "batch N" on stdout after each
+# batch of the main thread.
+SERVICE = r'''
+import sys, threading, time
+def f(i):
+    return i * 2
+def batches(out):
+    n = 0
+    while True:
+        for i in range(1000):
+            f(i)
+        n += 1
+        if out:
+            print("batch", n, flush=True)
+        time.sleep(0.005)
+threading.Thread(target=batches, args=(False,), name="worker", daemon=True).start()
+batches(True)
+'''
+
+
+def checkpoint(session):
+    """The checkpoint beside session: its first record and the calls of
+    each function (by qualified name) over its threads."""
+    path = str(session) + ".ckpt"
+    with open(path, "rb") as fh:
+        recs = list(msgpack.Unpacker(fh, raw=False, strict_map_key=False))
+    head = recs[0]
+    codes = next(r for r in recs if r["kind"] == "codes")
+    key = {row[0]: (row[2], row[1], row[3]) for row in codes["rows"]}
+    calls = {}
+    for r in recs:
+        if r["kind"] == "thread":
+            for row in r["functions"]["rows"]:
+                calls[key[row[0]]] = calls.get(key[row[0]], 0) + row[1]
+    return head, calls, recs
+
+
+def by_key(rep):
+    return {(f["name"], f["file"], f["line"]): f["calls"] for f in rep["functions"]}
+
+
+def start(tmp_path, *opts, src=SERVICE):
+    script = tmp_path / "service.py"
+    script.write_text(src)
+    s = tmp_path / "s.omni"
+    p = subprocess.Popen([OMNI, "--quiet", *opts, "--out", str(s), str(script)],
+                         stdout=subprocess.PIPE, cwd=str(tmp_path), env=clean_env())
+    assert p.stdout.readline().startswith(b"batch")
+    return p, s
+
+
+def wait_for_seq(s, seq, limit=20):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            head, _, _ = checkpoint(s)
+            if head["seq"] >= seq:
+                return head
+        except (OSError, StopIteration, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint %d in %d s" % (seq, limit))
+
+
+def test_sigkill_after_checkpoints_keeps_the_last_one(tmp_path):
+    p, s = start(tmp_path, "--checkpoint", "0.3")
+    try:
+        wait_for_seq(s, 3)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    head, calls, recs = checkpoint(s)
+    assert head["seq"] >= 3 and head["session_id"] == read_records(s)[0]["session_id"]
+    # the checkpoint is the file's: threads, then the tables, the codes last
+    kinds = [r["kind"] for r in recs]
+    assert kinds[0] == "checkpoint" and kinds[-1] == "codes"
+    assert kinds.count("thread") == 2 and "samples" in kinds and "io" in kinds
+    rep = report_json(str(s))
+    assert rep["run"]["complete"] is False and rep["run"]["running"] is False
+    assert rep["run"]["checkpoint"]["seq"] == head["seq"]
+    assert abs(rep["run"]["checkpoint"]["t_s"] - head["t_ns"] / 1e9) < 1e-6
+    got = by_key(rep)
+    assert got == calls
+    assert calls[("f", str(tmp_path / "service.py"), 3)] >= 3 * 1000  # three intervals at least
+    threads = {t["name"] for t in rep["threads"]}
+    assert {"MainThread", "worker"} <= threads
+    text = run([OMNI, "--report", str(s)]).stdout.decode()
+    assert "as of checkpoint %d" % head["seq"] in text
+
+
+def test_a_checkpoint_cut_short_or_not_the_runs_is_not_read(tmp_path):
+    p, s = start(tmp_path, "--checkpoint", "0.2")
+    try:
+        wait_for_seq(s, 1)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    ck = str(s) + ".ckpt"
+    whole = open(ck, "rb").read()
+    good = report_json(str(s))
+    assert good["run"]["checkpoint"] is not None
+    # a kill while a checkpoint is written leaves the temporary file: ignored
+    with open(ck + ".tmp", "wb") as fh:
+        fh.write(whole[: len(whole) // 2])
+    assert report_json(str(s))["functions"] == good["functions"]
+    # a damaged checkpoint (cut, or garbage) is left unused, never misread
+    for bad in (whole[: len(whole) // 2], whole[: len(whole) - 3], b"\xc1" * 100):
+        with open(ck, "wb") as fh:
+            fh.write(bad)
+        r = run([OMNI, "--report", str(s), "--format", "json"])
+        assert r.returncode == 0, r.stderr.decode()
+        rep = json.loads(r.stdout)
+        assert rep["run"]["checkpoint"] is None and rep["functions"] == []
+    # another session's checkpoint
+    recs = list(msgpack.Unpacker(__import__("io").BytesIO(whole), raw=False,
+                                 strict_map_key=False))
+    recs[0]["session_id"] = "0" * 32
+    with open(ck, "wb") as fh:
+        for r in recs:
+            fh.write(msgpack.packb(r))
+    assert report_json(str(s))["run"]["checkpoint"] is None
+    os.unlink(ck)
+    assert report_json(str(s))["functions"] == []
+
+
+def test_the_footer_supersedes_and_the_checkpoint_goes(tmp_path):
+    src = tmp_path / "short.py"
+    src.write_text("import time\ndef f(i):\n    return i\nfor k in range(30):\n"
+                   "    [f(i) for i in range(1000)]\n    time.sleep(0.01)\n")
+    s = tmp_path / "s.omni"
+    r = run([OMNI, "--quiet", "--checkpoint", "0.05", "--out", str(s), str(src)],
+            env=clean_env())
+    assert r.returncode == 0
+    assert not os.path.exists(str(s) + ".ckpt")
+    assert not os.path.exists(str(s) + ".ckpt.tmp")
+    rep = report_json(str(s))
+    assert rep["run"]["complete"] is True and rep["run"]["checkpoint"] is None
+    assert {f["name"]: f["calls"] for f in rep["functions"]}["f"] == 30000
+
+
+def test_a_report_on_a_running_process_asks_for_a_checkpoint(tmp_path):
+    # --checkpoint 0: none on a timer, only when asked
+    p, s = start(tmp_path, "--checkpoint", "0")
+    try:
+        time.sleep(0.5)
+        assert not os.path.exists(str(s) + ".ckpt")
+        rep = report_json(str(s))
+        assert rep["run"]["running"] is True and rep["run"]["checkpoint"]["seq"] == 0
+        first = {f["name"]: f["calls"] for f in rep["functions"]}["f"]
+        assert first >= 1000
+        time.sleep(0.3)
+        rep = report_json(str(s))
+        assert rep["run"]["checkpoint"]["seq"] == 1
+        assert {f["name"]: f["calls"] for f in rep["functions"]}["f"] > first
+        assert not os.path.exists(str(s) + ".ckpt-request")
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+
+
+def test_follow_reports_until_the_run_ends(tmp_path):
+    src = tmp_path / "two_seconds.py"
+    src.write_text("import time\ndef f(i):\n    return i\nfor k in range(40):\n"
+                   "    [f(i) for i in range(1000)]\n    time.sleep(0.05)\n")
+    s = tmp_path / "s.omni"
+    p = subprocess.Popen([OMNI, "--quiet", "--out", str(s), str(src)], env=clean_env())
+    deadline = time.monotonic() + 10
+    while not s.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    r = run([OMNI, "--report", str(s), "--follow", "--format", "json"], timeout=60)
+    p.wait()
+    assert r.returncode == 0, r.stderr.decode()
+    text, docs, dec = r.stdout.decode(), [], json.JSONDecoder()
+    pos = 0
+    while pos < len(text.rstrip()):
+        while text[pos].isspace():
+            pos += 1
+        doc, pos = dec.raw_decode(text, pos)
+        docs.append(doc)
+    assert len(docs) >= 2
+    assert docs[0]["run"]["running"] is True and docs[0]["run"]["checkpoint"] is not None
+    assert docs[-1]["run"]["complete"] is True
+    calls = [{f["name"]: f["calls"] for f in d["functions"]}.get("f", 0) for d in docs]
+    assert calls == sorted(calls) and calls[-1] == 40000
+
+
+def test_checkpoint_option_and_config_errors(tmp_path):
+    r = run([OMNI, "--checkpoint", "soon", "-c", "pass"])
+    assert r.returncode == 2 and b"--checkpoint takes seconds" in r.stderr
+    r = run([OMNI, "--follow", "-c", "pass"])
+    assert r.returncode == 2 and b"--follow goes with --report" in r.stderr
