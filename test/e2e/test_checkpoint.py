@@ -4,6 +4,7 @@ running process shows its functions. The numbers are checked against the
 checkpoint file itself, read here with msgpack."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -205,3 +206,58 @@ def test_checkpoint_option_and_config_errors(tmp_path):
     assert r.returncode == 2 and b"--checkpoint takes seconds" in r.stderr
     r = run([OMNI, "--follow", "-c", "pass"])
     assert r.returncode == 2 and b"--follow goes with --report" in r.stderr
+
+
+CHURN = r'''
+import os, sys, threading, time
+# new code objects, new functions in every thread's table, new caller pairs,
+# audited events and I/O, all while checkpoints are read every few ms
+def worker(k, out):
+    for j in range(60):
+        ns = {}
+        exec("def g%d_%d(x):\n    return x + 1\n" % (k, j), ns)
+        g = ns["g%d_%d" % (k, j)]
+        for i in range(200):
+            g(i)
+        with open(os.path.join(out, "f%d" % k), "a") as fh:
+            fh.write("x" * 100)
+        __import__("json" if j % 2 else "base64")
+        if j % 10 == 0:
+            time.sleep(0.002)
+ts = [threading.Thread(target=worker, args=(k, sys.argv[1])) for k in range(6)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("done")
+'''
+
+
+def test_checkpoints_while_every_table_grows(tmp_path):
+    """Checkpoints every tick (5 ms) while six threads make code objects,
+    grow their tables, open files and import: the run's output and its final
+    counts are exact, and each checkpoint read on the way is consistent."""
+    src = tmp_path / "churn.py"
+    src.write_text(CHURN)
+    s = tmp_path / "s.omni"
+    p = subprocess.Popen([OMNI, "--quiet", "--interval", "5", "--checkpoint", "0.005",
+                          "--out", str(s), str(src), str(tmp_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    seen = 0
+    while p.poll() is None:
+        try:
+            head, calls, _ = checkpoint(s)
+        except (OSError, StopIteration):
+            continue
+        seen = max(seen, head["seq"])
+        # every code a table names is in the codes record (else KeyError above)
+        assert all(n > 0 for n in calls.values())
+    out, err = p.communicate()
+    assert p.returncode == 0 and out == b"done\n", err.decode()[-3000:]
+    assert seen >= 2
+    rep = report_json(str(s))
+    got = {}
+    for f in rep["functions"]:
+        if re.fullmatch(r"g\d+_\d+", f["name"]):
+            got[f["name"]] = f["calls"]
+    assert len(got) == 360 and set(got.values()) == {200}
+    for k in range(6):
+        assert (tmp_path / ("f%d" % k)).read_text() == "x" * 6000
