@@ -71,6 +71,7 @@ static struct {
     const char *warning_ptrs[MAX_WARNINGS];
     int n_warnings;
     char python_version[32];
+    uint64_t checkpoints, checkpoint_bytes, checkpoint_max_ns; /* the monitor's, read after it stopped */
     exit_fn_t real_exit, real__exit;
 } rt = {.writer = {.fd = -1}};
 
@@ -511,6 +512,7 @@ static void begin_forked_child(void) {
     omni_regions_reset();
     omni_memtrack_reset();
     omni_sampler_reset();
+    rt.checkpoints = rt.checkpoint_bytes = rt.checkpoint_max_ns = 0;
     export_lineage();
     start_monitor();
 }
@@ -609,7 +611,15 @@ static int interpreter_finalizing(void) {
 /* On the monitor thread: the tables so far, beside the session. */
 static void take_checkpoint(uint64_t seq, uint64_t t_ns) {
     omni_checkpoint_t c = {rt.path, rt.header.session_id, seq, t_ns, rt.main_ident};
+    uint64_t t0 = omni_clock_mono_ns();
     long long rc = omni_checkpoint_write(&c);
+    uint64_t took = omni_clock_mono_ns() - t0;
+    if (rc >= 0) {
+        rt.checkpoints++;
+        rt.checkpoint_bytes = (uint64_t)rc;
+        if (took > rt.checkpoint_max_ns)
+            rt.checkpoint_max_ns = took;
+    }
     if (rc < 0 && seq == 0)
         omni_runtime_warn("no checkpoint beside the session: %s", strerror((int)-rc));
 }
@@ -765,6 +775,9 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     }
     f.ns_per_tick = omni_clock_ns_per_tick();
     f.clock = omni_clock_source();
+    f.checkpoints = rt.checkpoints;
+    f.checkpoint_bytes = rt.checkpoint_bytes;
+    f.checkpoint_max_ns = rt.checkpoint_max_ns;
 
     int rc = omni_writer_open(&rt.writer, rt.path, OMNI_WRITER_APPEND);
     if (rc == 0) {

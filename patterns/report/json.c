@@ -80,6 +80,12 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
         omni_json_null(j);
     else
         omni_json_bool(j, running);
+    omni_json_key(j, "checkpoints");
+    omni_json_begin_object(j);
+    omni_json_kv_uint(j, "count", s->checkpoints);
+    omni_json_kv_uint(j, "last_bytes", s->checkpoint_bytes);
+    omni_json_kv_num(j, "max_s", s->checkpoint_max_s);
+    omni_json_end_object(j);
     omni_json_key(j, "checkpoint");
     if (s->from_checkpoint) {
         omni_json_begin_object(j);

@@ -279,6 +279,10 @@ static int read_footer(const msgpack_object *r, omni_session_t *s, char *err, si
         s->cpu_sys_s = (double)ns / 1e9;
     obj_u64(omni_mp_get(r, "peak_rss_bytes"), &s->peak_rss_bytes);
     s->clock = obj_strdup(omni_mp_get(r, "clock"));
+    obj_u64(omni_mp_get(r, "checkpoints"), &s->checkpoints);
+    obj_u64(omni_mp_get(r, "checkpoint_bytes"), &s->checkpoint_bytes);
+    if (obj_u64(omni_mp_get(r, "checkpoint_max_ns"), &ns) == 0)
+        s->checkpoint_max_s = (double)ns / 1e9;
     s->warnings = str_array(omni_mp_get(r, "warnings"), &s->n_warnings);
     return 0;
 }

@@ -264,6 +264,10 @@ typedef struct omni_session {
     int from_checkpoint;
     uint64_t checkpoint_seq;
     double checkpoint_t_s;
+    /* the footer's account of them: how many, the last one's size, the
+     * longest one's packing and writing (on the monitor thread) */
+    uint64_t checkpoints, checkpoint_bytes;
+    double checkpoint_max_s;
     /* what the reader noticed */
     int truncated;           /* the file ends inside a record */
     size_t unknown_records;  /* records of kinds this version does not know (skipped) */

@@ -140,7 +140,7 @@ const char *omni_exit_how_name(omni_exit_how_t how) {
 
 void omni_session_write_footer(omni_writer_t *w, const omni_footer_t *f) {
     msgpack_packer *pk = &w->pk;
-    msgpack_pack_map(pk, 14);
+    msgpack_pack_map(pk, 17);
     omni_pack_kv_str(pk, "kind", "footer");
     omni_pack_kv_i64(pk, "exit_status", f->exit_status);
     omni_pack_str(pk, "timed_out");
@@ -157,6 +157,9 @@ void omni_session_write_footer(omni_writer_t *w, const omni_footer_t *f) {
     omni_pack_kv_u64(pk, "end_unix_ns", f->end_unix_ns);
     omni_pack_kv_f64(pk, "ns_per_tick", f->ns_per_tick);
     omni_pack_kv_str(pk, "clock", f->clock);
+    omni_pack_kv_u64(pk, "checkpoints", f->checkpoints);
+    omni_pack_kv_u64(pk, "checkpoint_bytes", f->checkpoint_bytes);
+    omni_pack_kv_u64(pk, "checkpoint_max_ns", f->checkpoint_max_ns);
     omni_pack_str(pk, "warnings");
     msgpack_pack_array(pk, (size_t)f->n_warnings);
     for (int i = 0; i < f->n_warnings; i++)

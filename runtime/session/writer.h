@@ -74,6 +74,9 @@ typedef struct omni_footer {
     uint64_t wall_ns, cpu_user_ns, cpu_sys_ns, peak_rss_bytes, end_unix_ns;
     double ns_per_tick;
     const char *clock;
+    uint64_t checkpoints;        /* written while the process ran */
+    uint64_t checkpoint_bytes;   /* the last one's size */
+    uint64_t checkpoint_max_ns;  /* the longest one took to pack and write (monitor thread) */
     int n_warnings;
     const char *const *warnings;
 } omni_footer_t;

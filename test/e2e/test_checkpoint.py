@@ -152,6 +152,11 @@ def test_the_footer_supersedes_and_the_checkpoint_goes(tmp_path):
     rep = report_json(str(s))
     assert rep["run"]["complete"] is True and rep["run"]["checkpoint"] is None
     assert {f["name"]: f["calls"] for f in rep["functions"]}["f"] == 30000
+    # the footer's account: a checkpoint about every 0.1 s (the monitor's
+    # tick) over the run's 0.3 s and more, each packed and written in well
+    # under the interval on the monitor thread
+    ck = rep["run"]["checkpoints"]
+    assert ck["count"] >= 2 and ck["last_bytes"] > 1000 and 0 < ck["max_s"] < 0.5
 
 
 def test_a_report_on_a_running_process_asks_for_a_checkpoint(tmp_path):
