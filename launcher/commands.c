@@ -299,7 +299,8 @@ int omni_cmd_push(const omni_options_t *o) {
     int timeout = to && atoi(to) > 0 ? atoi(to) : 10;
     omni_push_target_t t = {o->push_url, o->push_name, o->push_labels, timeout, 3};
     char err[512];
-    if (omni_push_session(o->push_session, &t, err, sizeof err) < 0) {
+    if (o->push_follow ? omni_push_follow(o->push_session, &t, err, sizeof err) < 0
+                       : omni_push_session(o->push_session, &t, err, sizeof err) < 0) {
         fprintf(stderr, "omnipython: --push: %s\n", err);
         return OMNI_EXIT_OUTPUT;
     }

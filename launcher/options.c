@@ -197,6 +197,11 @@ static int set_push_labels(omni_options_t *o, const char *v, int from) {
     return 0;
 }
 
+static int set_push_follow(omni_options_t *o, const char *v, int from) {
+    o->push_follow = 1;
+    return 0;
+}
+
 static int set_push_session(omni_options_t *o, const char *v, int from) {
     o->cmd = OMNI_CMD_PUSH;
     o->push_session = v;
@@ -355,6 +360,7 @@ static const struct opt {
     {"--push-name", 1, set_push_name},
     {"--push-labels", 1, set_push_labels},
     {"--push-session", 1, set_push_session},
+    {"--push-follow", 0, set_push_follow},
     {"--explain", 1, set_explain},
     {"--patterns", 1, set_patterns},
     {"--interval", 1, set_interval},
@@ -581,6 +587,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
         }
         /* the file's or the environment's: for the runs, not this command */
         o->push_url = o->push_name = o->push_labels = NULL;
+    }
+    if (o->push_follow && o->cmd != OMNI_CMD_PUSH) {
+        snprintf(o->err, sizeof o->err, "--push-follow goes with --push-session");
+        return -1;
     }
     if (o->cmd == OMNI_CMD_PUSH && !o->push_url) {
         snprintf(o->err, sizeof o->err, "--push-session needs --push URL");

@@ -61,6 +61,7 @@ typedef struct omni_options {
     const char *push_name;  /* --push-name NAME: the application's name there */
     const char *push_labels; /* --push-labels K=V,K=V: more labels */
     const char *push_session; /* --push-session SESSION: send that session (the sender) */
+    int push_follow;          /* --push-follow: send its intervals while its run lasts */
     int push_from_argv;     /* --push was on the command line (not the file or environment) */
     const char *scan_dir;   /* --scan DIR */
     const char *exclude[32]; /* --exclude GLOB (with --scan) */

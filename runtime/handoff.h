@@ -12,4 +12,11 @@
 int omni_handoff_push(const char *session, const char *url, const char *name,
                       const char *labels);
 
+/* Before the target runs (one thread): starts `omnipython --push-session
+ * SESSION --push URL ... --push-follow`, which sends the run's intervals at
+ * each checkpoint and the last one at its end, as a grandchild that is not
+ * the target's child. Returns 0, or -errno. */
+int omni_handoff_push_follow(const char *session, const char *url, const char *name,
+                             const char *labels);
+
 #endif

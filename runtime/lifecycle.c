@@ -59,6 +59,7 @@ static struct {
     int finished;              /* omni_runtime_finish ran (set atomically) */
     int open_tried;            /* omni_runtime_open_session ran */
     int created;               /* the session file was made (omni_runtime_open_session) */
+    int push_following;        /* --push's sender follows the run (handoff.h) */
     int have_session;          /* the header was written to path */
     char path[4096];
     omni_lineage_t parent;     /* the session this one belongs under */
@@ -320,6 +321,16 @@ int omni_runtime_open_session(const char *target) {
         return rc;
     }
     rt.created = 1;
+    /* --push: a sender follows the run from now on (checkpoints); when it
+     * cannot start, the one at the end sends the whole run */
+    if (rt.cfg.push_url && !rt.has_parent && !rt.cfg.append) {
+        int prc = omni_handoff_push_follow(rt.path, rt.cfg.push_url, rt.cfg.push_name,
+                                           rt.cfg.push_labels);
+        rt.push_following = prc == 0;
+        if (prc < 0 && !rt.cfg.quiet)
+            fprintf(stderr, "omnipython: warning: --push: cannot start the sender: %s\n",
+                    strerror(-prc));
+    }
     export_lineage();
     return 0;
 }
@@ -808,7 +819,8 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     /* --push: the run's own (its tree joined), sent by a process of its own
      * so that nothing waits for the endpoint; not from a fatal signal's
      * handler, nor by the processes it started (their sessions go with it) */
-    if (rt.cfg.push_url && !rt.has_parent && how != OMNI_EXIT_SIGNAL && how != OMNI_EXIT_EXEC) {
+    if (rt.cfg.push_url && !rt.has_parent && !rt.push_following && how != OMNI_EXIT_SIGNAL &&
+        how != OMNI_EXIT_EXEC) {
         int prc = omni_handoff_push(rt.path, rt.cfg.push_url, rt.cfg.push_name,
                                     rt.cfg.push_labels);
         if (prc < 0 && !rt.cfg.quiet)

@@ -242,6 +242,8 @@ static void stack_samples(builder_t *b, int64_t period_ns) {
     const omni_session_t *s = b->s;
     for (size_t i = 0; i < s->n_sstacks && !b->oom; i++) {
         const omni_sstack_t *st = &s->sstacks[i];
+        if (!st->samples)
+            continue; /* an interval's stack that took no sample in it */
         b->depth = 0;
         for (int64_t k = st->node; k >= 0; k = s->snodes[k].parent)
             push_loc(b, s->snodes[k].code, s->snodes[k].line);
@@ -356,10 +358,15 @@ int omni_export_pprof(const omni_session_t *s, FILE *f, char *err, size_t cap) {
         snprintf(err, cap, "the session has neither stack samples nor a function profile");
         return -2;
     }
+    return omni_export_pprof_span(s, s->start_unix_s, s->has_footer ? s->wall_s : 0, 1, f);
+}
+
+int omni_export_pprof_span(const omni_session_t *s, double from_unix_s, double duration_s,
+                           int with_memory, FILE *f) {
     builder_t b = {.s = s};
     str_index(&b.str, ""); /* the table starts with "" */
     int64_t period_ns = s->sample_interval_s > 0 ? llround(s->sample_interval_s * 1e9) : 0;
-    int mem = s->has_memory && s->memory_available && s->n_mem_nodes > 0;
+    int mem = with_memory && s->has_memory && s->memory_available && s->n_mem_nodes > 0;
     /* every sample has all N_VALUES values: the types are all declared, the
      * memory ones too (zeros) when there was no accounting, so that one
      * reader reads every session */
@@ -379,8 +386,8 @@ int omni_export_pprof(const omni_session_t *s, FILE *f, char *err, size_t cap) {
     omni_pb_msg(&b.out, P_MAPPING, &map);
     omni_pb_free(&map);
     locations_and_functions(&b);
-    omni_pb_int(&b.out, P_TIME_NANOS, llround(s->start_unix_s * 1e9));
-    omni_pb_int(&b.out, P_DURATION_NANOS, s->has_footer ? llround(s->wall_s * 1e9) : 0);
+    omni_pb_int(&b.out, P_TIME_NANOS, llround(from_unix_s * 1e9));
+    omni_pb_int(&b.out, P_DURATION_NANOS, llround(duration_s * 1e9));
     value_type(&b, P_PERIOD_TYPE, "wall", "nanoseconds");
     omni_pb_int(&b.out, P_PERIOD, period_ns);
     char note[256];

@@ -268,6 +268,10 @@ static void write_push(omni_json_t *j, const omni_session_t *s) {
     omni_json_kv_uint(j, "attempts", s->push_attempts);
     omni_json_kv_uint(j, "bytes", s->push_bytes);
     omni_json_kv_str(j, "error", s->push_error);
+    omni_json_kv_uint(j, "intervals", s->push_intervals);
+    omni_json_kv_uint(j, "intervals_sent", s->push_intervals_sent);
+    omni_json_kv_uint(j, "intervals_failed", s->push_intervals_failed);
+    omni_json_kv_uint(j, "intervals_dropped", s->push_intervals_dropped);
     omni_json_end_object(j);
 }
 

@@ -9,9 +9,13 @@
 
 #include "runtime/session/reader.h"
 #include "runtime/session/writer.h"
+#include "runtime/session/list.h"
+#include "runtime/slots.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,8 @@
 #include <unistd.h>
 
 #define BOUNDARY "omnipython-profile-7f3a9c2e"
+/* intervals waiting to be sent (OMNIPYTHON_PUSH_QUEUE); a full queue drops its oldest */
+#define QUEUE_BOUND 16
 
 /* Percent-encodes s (RFC 3986's unreserved characters kept) onto out. */
 static void url_encode(const char *s, char *out, size_t cap) {
@@ -96,22 +102,41 @@ static void env_headers(char *out, size_t cap) {
         snprintf(out + n, cap - n, "X-Scope-OrgID: %s\r\n", tenant);
 }
 
+/* What the sender did, for the session's push record. */
+typedef struct omni_push_account {
+    long long attempts;     /* requests made */
+    int status;             /* the last answer's HTTP status, 0 when none came */
+    size_t bytes;           /* bodies sent */
+    const char *error;      /* the last failure's reason, NULL when all went */
+    /* --push with checkpoints: the intervals made, taken (2xx), given up on,
+     * and dropped from the full queue (or left when the drain's time ran out) */
+    uint64_t intervals, sent, failed, dropped;
+    uint64_t queue_bound;
+} omni_push_account_t;
+
 static void record(const char *path, const omni_push_target_t *t, const char *name,
-                   long long attempts, int status, size_t bytes, const char *error) {
+                   const omni_push_account_t *a) {
     omni_writer_t *w = malloc(sizeof *w);
     if (!w || omni_writer_open(w, path, OMNI_WRITER_APPEND) < 0) {
         free(w);
         return;
     }
     msgpack_packer *pk = &w->pk;
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, a->intervals ? 13 : 8);
     omni_pack_kv_str(pk, "kind", "push");
     omni_pack_kv_str(pk, "url", t->url);
     omni_pack_kv_str(pk, "name", name);
-    omni_pack_kv_u64(pk, "attempts", (uint64_t)attempts);
-    omni_pack_kv_i64(pk, "status", status);
-    omni_pack_kv_u64(pk, "bytes", bytes);
-    omni_pack_kv_str(pk, "error", error);
+    omni_pack_kv_u64(pk, "attempts", (uint64_t)a->attempts);
+    omni_pack_kv_i64(pk, "status", a->status);
+    omni_pack_kv_u64(pk, "bytes", a->bytes);
+    omni_pack_kv_str(pk, "error", a->error);
+    if (a->intervals) {
+        omni_pack_kv_u64(pk, "intervals", a->intervals);
+        omni_pack_kv_u64(pk, "intervals_sent", a->sent);
+        omni_pack_kv_u64(pk, "intervals_failed", a->failed);
+        omni_pack_kv_u64(pk, "intervals_dropped", a->dropped);
+        omni_pack_kv_u64(pk, "queue_bound", a->queue_bound);
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     omni_pack_kv_u64(pk, "t_unix_ns", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
@@ -119,42 +144,12 @@ static void record(const char *path, const omni_push_target_t *t, const char *na
     free(w);
 }
 
-int omni_push_session(const char *path, const omni_push_target_t *t, char *err, size_t cap) {
-    omni_session_t s;
-    if (omni_session_load_tree(path, &s, err, cap) < 0)
-        return -1;
-    char *profile = NULL;
-    size_t plen = 0;
-    FILE *m = open_memstream(&profile, &plen);
-    char xerr[256] = "";
-    int xrc = m ? omni_export_pprof(&s, m, xerr, sizeof xerr) : -1;
-    if (m && fclose(m) != 0)
-        xrc = -1;
-    char name[1024], enc[3200], query[4096];
-    series_name(&s, t, name, sizeof name);
-    url_encode(name, enc, sizeof enc);
-    long long from = llround(floor(s.start_unix_s));
-    long long until = llround(ceil(s.start_unix_s + (s.has_footer ? s.wall_s : 0)));
-    if (until <= from)
-        until = from + 1;
-    int rate = s.sample_interval_s > 0 ? (int)lround(1 / s.sample_interval_s) : 100;
-    snprintf(query, sizeof query,
-             "/ingest?name=%s&from=%lld&until=%lld&format=pprof&sampleRate=%d&spyName=omnipython",
-             enc, from, until, rate);
-    omni_session_free(&s);
-    if (xrc < 0) {
-        snprintf(err, cap, "nothing to send: %s", xrc == -2 ? xerr : "out of memory");
-        record(path, t, name, 0, 0, 0, err);
-        free(profile);
-        return -1;
-    }
-    size_t blen;
-    char *body = multipart(profile, plen, &blen);
-    free(profile);
-    if (!body) {
-        snprintf(err, cap, "out of memory");
-        return -1;
-    }
+/* POSTs body to t's endpoint with query, up to t->attempts times (1 s, 2 s,
+ * 4 s... apart; a refusal other than 429 is not tried again). Returns the
+ * last HTTP status (0: none came, the reason in err); *attempts: how many. */
+static int post_retrying(const omni_push_target_t *t, const char *query, const char *body,
+                         size_t blen,
+                int *attempts, char *err, size_t cap) {
     char headers[2048];
     env_headers(headers, sizeof headers);
     omni_http_post_t req = {t->url, query, "multipart/form-data; boundary=" BOUNDARY, headers,
@@ -167,6 +162,7 @@ int omni_push_session(const char *path, const omni_push_target_t *t, char *err, 
         status = omni_http_post(&req, &resp, NULL, err, cap);
         if (status >= 200 && status < 300) {
             free(resp);
+            attempt++;
             break;
         }
         if (status > 0) {
@@ -184,8 +180,387 @@ int omni_push_session(const char *path, const omni_push_target_t *t, char *err, 
         free(resp);
         status = status > 0 ? status : 0;
     }
+    *attempts = attempt;
+    return status;
+}
+
+/* The query of one profile: the series, its span in Unix seconds. */
+static void ingest_query(const omni_session_t *s, const omni_push_target_t *t, long long from,
+                         long long until, char *name, size_t name_cap, char *query,
+                         size_t cap) {
+    char enc[3200];
+    series_name(s, t, name, name_cap);
+    url_encode(name, enc, sizeof enc);
+    int rate = s->sample_interval_s > 0 ? (int)lround(1 / s->sample_interval_s) : 100;
+    snprintf(query, cap,
+             "/ingest?name=%s&from=%lld&until=%lld&format=pprof&sampleRate=%d&spyName=omnipython",
+             enc, from, until, rate);
+}
+
+int omni_push_session(const char *path, const omni_push_target_t *t, char *err, size_t cap) {
+    omni_session_t s;
+    if (omni_session_load_tree(path, &s, err, cap) < 0)
+        return -1;
+    char *profile = NULL;
+    size_t plen = 0;
+    FILE *m = open_memstream(&profile, &plen);
+    char xerr[256] = "";
+    int xrc = m ? omni_export_pprof(&s, m, xerr, sizeof xerr) : -1;
+    if (m && fclose(m) != 0)
+        xrc = -1;
+    char name[1024], query[4096];
+    long long from = llround(floor(s.start_unix_s));
+    long long until = llround(ceil(s.start_unix_s + (s.has_footer ? s.wall_s : 0)));
+    if (until <= from)
+        until = from + 1;
+    ingest_query(&s, t, from, until, name, sizeof name, query, sizeof query);
+    omni_session_free(&s);
+    if (xrc < 0) {
+        snprintf(err, cap, "nothing to send: %s", xrc == -2 ? xerr : "out of memory");
+        omni_push_account_t acc = {0, 0, 0, err, 0, 0, 0, 0, 0};
+        record(path, t, name, &acc);
+        free(profile);
+        return -1;
+    }
+    size_t blen;
+    char *body = multipart(profile, plen, &blen);
+    free(profile);
+    if (!body) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    int attempts, status = post_retrying(t, query, body, blen, &attempts, err, cap);
     int ok = status >= 200 && status < 300;
-    record(path, t, name, ok ? attempt + 1 : attempt, status, blen, ok ? NULL : err);
+    omni_push_account_t acc = {attempts, status, blen, ok ? NULL : err, 0, 0, 0, 0, 0};
+    record(path, t, name, &acc);
     free(body);
     return ok ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- intervals (checkpoints) */
+
+/* The counts a profile already sent held, by what they count: a stack of a
+ * thread of a process, or a function of one. Keys hash names, not indices:
+ * a joined tree's indices move as its processes grow. */
+typedef struct sent_counts {
+    uint64_t *keys;
+    uint64_t (*vals)[3];
+    uint32_t *slots;       /* slots.h: 2 * cap */
+    uint32_t n, cap;
+} sent_counts_t;
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+    h = (h ^ v) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t str_hash(uint64_t h, const char *p) {
+    for (; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return mix(h, 0xff);
+}
+
+static uint64_t code_key(const omni_session_t *s, int64_t code) {
+    if (code < 0 || (size_t)code >= s->n_codes)
+        return 0x9e3779b97f4a7c15ull;
+    const omni_scode_t *c = &s->codes[code];
+    return mix(str_hash(str_hash(1469598103934665603ull, c->file), c->name), (uint64_t)c->line);
+}
+
+static uint64_t stack_key(const omni_session_t *s, const omni_sstack_t *st) {
+    uint64_t h = mix(mix(17, (uint64_t)st->pid), (uint64_t)st->native_id);
+    for (int64_t k = st->node; k >= 0; k = s->snodes[k].parent)
+        h = mix(mix(h, code_key(s, s->snodes[k].code)), (uint64_t)s->snodes[k].line);
+    return h;
+}
+
+static uint64_t func_key(const omni_session_t *s, const omni_sthread_t *t, uint32_t code) {
+    return mix(mix(mix(mix(31, (uint64_t)t->pid), t->id), (uint64_t)t->native_id),
+               code_key(s, code));
+}
+
+static int counts_init(sent_counts_t *m, size_t n) {
+    memset(m, 0, sizeof *m);
+    m->cap = 16;
+    while (m->cap < n)
+        m->cap *= 2;
+    m->keys = malloc(m->cap * sizeof *m->keys);
+    m->vals = malloc(m->cap * sizeof *m->vals);
+    m->slots = calloc(2 * (size_t)m->cap, sizeof *m->slots);
+    return m->keys && m->vals && m->slots ? 0 : -1;
+}
+
+static void counts_free(sent_counts_t *m) {
+    free(m->keys);
+    free(m->vals);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static uint64_t *counts_find(const sent_counts_t *m, uint64_t key) {
+    if (!m->slots)
+        return NULL;
+    uint32_t mask = 2 * m->cap - 1;
+    for (uint32_t j = (uint32_t)key & mask; m->slots[j]; j = (j + 1) & mask)
+        if (m->keys[m->slots[j] - 1] == key)
+            return m->vals[m->slots[j] - 1];
+    return NULL;
+}
+
+/* Adds v to key's counts (m was sized for every key it gets). */
+static void counts_add(sent_counts_t *m, uint64_t key, uint64_t a, uint64_t b, uint64_t c) {
+    uint64_t *v = counts_find(m, key);
+    if (!v) {
+        if (m->n == m->cap)
+            return;
+        m->keys[m->n] = key;
+        v = m->vals[m->n];
+        v[0] = v[1] = v[2] = 0;
+        omni_slots_put(m->slots, 2 * m->cap - 1, (uint32_t)key, m->n++);
+    }
+    v[0] += a;
+    v[1] += b;
+    v[2] += c;
+}
+
+/* x less what is left of *budget, which pays for it: rows of one key (two
+ * frames on one line are two rows of the sampler's tree) share the count. */
+static uint64_t take(uint64_t x, uint64_t *budget) {
+    uint64_t t = x < *budget ? x : *budget;
+    *budget -= t;
+    return x - t;
+}
+
+/* The run's counts so far (the stacks' samples, cpu and gil; the
+ * functions' calls), as a profile already sent: into st and fn. */
+static int counts_of(const omni_session_t *s, sent_counts_t *st, sent_counts_t *fn) {
+    size_t nf = 0;
+    for (size_t t = 0; t < s->n_threads; t++)
+        nf += s->threads[t].n_funcs;
+    if (counts_init(st, s->n_sstacks) < 0 || counts_init(fn, nf) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_sstacks; i++) {
+        const omni_sstack_t *x = &s->sstacks[i];
+        counts_add(st, stack_key(s, x), x->samples, x->cpu, x->gil);
+    }
+    for (size_t t = 0; t < s->n_threads; t++)
+        for (size_t i = 0; i < s->threads[t].n_funcs; i++) {
+            const omni_sfunc_t *f = &s->threads[t].funcs[i];
+            counts_add(fn, func_key(s, &s->threads[t], f->code), f->calls, f->primitive_calls, 0);
+        }
+    return 0;
+}
+
+/* s's counts less what was sent (st and fn are used up): s then holds the
+ * interval's. */
+static void subtract(omni_session_t *s, sent_counts_t *st, sent_counts_t *fn) {
+    for (size_t i = 0; i < s->n_sstacks; i++) {
+        omni_sstack_t *x = &s->sstacks[i];
+        uint64_t *v = counts_find(st, stack_key(s, x));
+        if (v) {
+            x->samples = take(x->samples, &v[0]);
+            x->cpu = take(x->cpu, &v[1]);
+            x->gil = take(x->gil, &v[2]);
+        }
+    }
+    for (size_t t = 0; t < s->n_threads; t++)
+        for (size_t i = 0; i < s->threads[t].n_funcs; i++) {
+            omni_sfunc_t *f = &s->threads[t].funcs[i];
+            uint64_t *v = counts_find(fn, func_key(s, &s->threads[t], f->code));
+            if (v) {
+                f->calls = take(f->calls, &v[0]);
+                f->primitive_calls = take(f->primitive_calls, &v[1]);
+            }
+        }
+}
+
+/* The queue between the follower, which makes the intervals, and the
+ * sender, which may wait on a slow endpoint. */
+typedef struct item {
+    char *body;
+    size_t len;
+    char query[4096];
+} item_t;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    item_t *q;
+    int head, n, bound;
+    int closing;            /* no more items come */
+    double drain_until;     /* once closing: CLOCK_MONOTONIC seconds the sender may go on */
+    const omni_push_target_t *t;
+    omni_push_account_t acc;
+    char err[512];
+} fq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *sender_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&fq.mu);
+    for (;;) {
+        while (!fq.n && !fq.closing)
+            pthread_cond_wait(&fq.cv, &fq.mu);
+        if (!fq.n)
+            break;
+        item_t it = fq.q[fq.head];
+        fq.head = (fq.head + 1) % fq.bound;
+        fq.n--;
+        if (fq.closing && mono_s() > fq.drain_until) {
+            fq.acc.dropped++; /* the run is over and the endpoint had its time */
+            free(it.body);
+            continue;
+        }
+        pthread_mutex_unlock(&fq.mu);
+        char err[512] = "";
+        int attempts,
+            status = post_retrying(fq.t, it.query, it.body, it.len, &attempts, err, sizeof err);
+        free(it.body);
+        pthread_mutex_lock(&fq.mu);
+        fq.acc.attempts += attempts;
+        fq.acc.status = status;
+        if (status >= 200 && status < 300) {
+            fq.acc.sent++;
+            fq.acc.bytes += it.len;
+        } else {
+            fq.acc.failed++;
+            snprintf(fq.err, sizeof fq.err, "%s", err);
+            fq.acc.error = fq.err;
+        }
+    }
+    pthread_mutex_unlock(&fq.mu);
+    return NULL;
+}
+
+static void enqueue(char *body, size_t len, const char *query) {
+    pthread_mutex_lock(&fq.mu);
+    if (fq.n == fq.bound) { /* the oldest goes: the newest says most about now */
+        free(fq.q[fq.head].body);
+        fq.head = (fq.head + 1) % fq.bound;
+        fq.n--;
+        fq.acc.dropped++;
+    }
+    item_t *it = &fq.q[(fq.head + fq.n) % fq.bound];
+    it->body = body;
+    it->len = len;
+    snprintf(it->query, sizeof it->query, "%s", query);
+    fq.n++;
+    fq.acc.intervals++;
+    pthread_cond_signal(&fq.cv);
+    pthread_mutex_unlock(&fq.mu);
+}
+
+/* The interval's profile, queued for the sender. Returns 0, or -1 when it
+ * could not be made (memory). */
+static int queue_interval(const omni_session_t *s, const omni_push_target_t *t, long long from,
+                          long long until, int final, char *name, size_t name_cap) {
+    char *profile = NULL, query[4096];
+    size_t plen = 0;
+    FILE *m = open_memstream(&profile, &plen);
+    int rc = m ? omni_export_pprof_span(s, (double)from, (double)(until - from), final, m) : -1;
+    if (m && fclose(m) != 0)
+        rc = -1;
+    size_t blen;
+    char *body = rc == 0 ? multipart(profile, plen, &blen) : NULL;
+    free(profile);
+    if (!body)
+        return -1;
+    ingest_query(s, t, from, until, name, name_cap, query, sizeof query);
+    enqueue(body, blen, query);
+    return 0;
+}
+
+int omni_push_follow(const char *path, const omni_push_target_t *t, char *err, size_t cap) {
+    fq.t = t;
+    const char *qb = getenv("OMNIPYTHON_PUSH_QUEUE");
+    fq.bound = qb && atoi(qb) > 0 && atoi(qb) <= 1024 ? atoi(qb) : QUEUE_BOUND;
+    fq.acc.queue_bound = (uint64_t)fq.bound;
+    fq.q = calloc((size_t)fq.bound, sizeof *fq.q);
+    pthread_t sender;
+    if (!fq.q || pthread_create(&sender, NULL, sender_main, NULL) != 0) {
+        snprintf(err, cap, "cannot start the sender thread");
+        free(fq.q);
+        return -1;
+    }
+    sent_counts_t st = {0}, fn = {0};
+    long long from = -1;
+    uint64_t seq = UINT64_MAX;
+    int truncated = 0, ended = 0;
+    char name[1024] = "";
+    struct timespec tick = {0, 250 * 1000 * 1000};
+    while (!ended) {
+        nanosleep(&tick, NULL);
+        omni_session_t s;
+        char lerr[256];
+        if (omni_session_load_tree(path, &s, lerr, sizeof lerr) < 0) {
+            if (access(path, F_OK) != 0)
+                break; /* the session is gone */
+            continue;   /* its header is not there yet */
+        }
+        if (from < 0)
+            from = llround(floor(s.start_unix_s));
+        truncated = s.truncated;
+        int final = s.has_footer;
+        int fresh = final || (s.from_checkpoint && s.checkpoint_seq != seq);
+        if (!fresh) {
+            /* killed, or gone from this machine: the last checkpoint was sent */
+            ended = omni_session_still_running(&s) != 1;
+            omni_session_free(&s);
+            continue;
+        }
+        /* whole seconds, as the endpoint counts them: a checkpoint's interval
+         * ends at the second before it, the last one at the second after the end */
+        long long until = final ? llround(ceil(s.start_unix_s + s.wall_s))
+                                : llround(floor(s.start_unix_s + s.checkpoint_t_s));
+        if (final && until <= from)
+            until = from + 1;
+        if (until > from) {
+            sent_counts_t nst, nfn;
+            if (counts_of(&s, &nst, &nfn) == 0) {
+                subtract(&s, &st, &fn);
+                if (queue_interval(&s, t, from, until, final, name, sizeof name) == 0) {
+                    from = until;
+                    seq = s.checkpoint_seq;
+                    counts_free(&st);
+                    counts_free(&fn);
+                    st = nst;
+                    fn = nfn;
+                } else {
+                    counts_free(&nst);
+                    counts_free(&nfn);
+                }
+            } else {
+                counts_free(&nst);
+                counts_free(&nfn);
+            }
+        }
+        ended = final;
+        omni_session_free(&s);
+    }
+    pthread_mutex_lock(&fq.mu);
+    fq.closing = 1;
+    fq.drain_until = mono_s() + 2.0 * t->timeout_s + 5; /* the run is over: a bounded wait */
+    pthread_cond_signal(&fq.cv);
+    pthread_mutex_unlock(&fq.mu);
+    pthread_join(sender, NULL);
+    free(fq.q);
+    counts_free(&st);
+    counts_free(&fn);
+    /* a session cut inside a record (the run killed while writing) is not
+     * appended to: the record would be read as part of the cut one */
+    if (!truncated && name[0])
+        record(path, t, name, &fq.acc);
+    if (fq.acc.failed || fq.acc.dropped) {
+        snprintf(err, cap, "%llu of %llu intervals sent, %llu failed, %llu dropped%s%s",
+                 (unsigned long long)fq.acc.sent, (unsigned long long)fq.acc.intervals,
+                 (unsigned long long)fq.acc.failed, (unsigned long long)fq.acc.dropped,
+                 fq.acc.error ? ": " : "", fq.acc.error ? fq.acc.error : "");
+        return -1;
+    }
+    return 0;
 }

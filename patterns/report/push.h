@@ -19,4 +19,16 @@ typedef struct omni_push_target {
  * (unless it cannot be read or written at all). */
 int omni_push_session(const char *path, const omni_push_target_t *t, char *err, size_t cap);
 
+/* Follows the session at path while its run lasts (started with the run,
+ * detached): each new checkpoint's interval - the counts since the last
+ * one sent, over whole seconds from where the last one ended - is queued
+ * (at most 16 waiting, or OMNIPYTHON_PUSH_QUEUE; a full queue drops its
+ * oldest) and sent by a thread
+ * of its own with t's timeout and retries; the footer's tables make the
+ * last interval. When the run is over (or killed), the queue gets a bounded
+ * time to drain and the session a push record counting the intervals made,
+ * sent, failed and dropped. Returns 0 when every interval was sent, or -1
+ * with the account in err. */
+int omni_push_follow(const char *path, const omni_push_target_t *t, char *err, size_t cap);
+
 #endif

@@ -82,7 +82,15 @@ static void print_run(const out_t *o) {
                    "follows is what was written before it%s\n", bold(o), reset(o));
     for (size_t i = 0; i < s->n_warnings; i++)
         fprintf(f, "  warning: %s\n", s->warnings[i] ? s->warnings[i] : "?");
-    if (s->has_push && !s->push_error)
+    if (s->has_push && s->push_intervals > 1)
+        fprintf(f, "  %s%s: %llu of %llu intervals sent as %s (%llu failed, %llu dropped)%s%s\n",
+                s->push_error ? "warning: --push to " : "pushed to ",
+                s->push_url ? s->push_url : "?", (unsigned long long)s->push_intervals_sent,
+                (unsigned long long)s->push_intervals, s->push_name ? s->push_name : "?",
+                (unsigned long long)s->push_intervals_failed,
+                (unsigned long long)s->push_intervals_dropped, s->push_error ? ": " : "",
+                s->push_error ? s->push_error : "");
+    else if (s->has_push && !s->push_error)
         fprintf(f, "  pushed to %s as %s (HTTP %lld)\n", s->push_url ? s->push_url : "?",
                 s->push_name ? s->push_name : "?", (long long)s->push_status);
     else if (s->has_push)

@@ -301,6 +301,12 @@ static int read_push(const msgpack_object *r, omni_session_t *s) {
     s->push_attempts = s->push_bytes = 0;
     obj_u64(omni_mp_get(r, "attempts"), &s->push_attempts);
     obj_u64(omni_mp_get(r, "bytes"), &s->push_bytes);
+    s->push_intervals = s->push_intervals_sent = 0;
+    s->push_intervals_failed = s->push_intervals_dropped = 0;
+    obj_u64(omni_mp_get(r, "intervals"), &s->push_intervals);
+    obj_u64(omni_mp_get(r, "intervals_sent"), &s->push_intervals_sent);
+    obj_u64(omni_mp_get(r, "intervals_failed"), &s->push_intervals_failed);
+    obj_u64(omni_mp_get(r, "intervals_dropped"), &s->push_intervals_dropped);
     return 0;
 }
 

@@ -252,6 +252,9 @@ typedef struct omni_session {
     char *push_url, *push_name, *push_error;  /* push_error NULL when it was taken */
     int64_t push_status;     /* the endpoint's HTTP status; 0 when it never answered */
     uint64_t push_attempts, push_bytes;
+    /* pushed at checkpoints: the intervals made, sent, failed, dropped (0s
+     * for a profile sent once at the end) */
+    uint64_t push_intervals, push_intervals_sent, push_intervals_failed, push_intervals_dropped;
     /* repeated runs (--repeat): this model is the median run by wall time;
      * runs holds the others in run order. run_index: the run's place (0 =
      * the first run). */

@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 
 from conftest import OMNI, clean_env, report_json, run
-from test_pprof import decode
+from test_pprof import GO, decode, pprof
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "examples")
@@ -182,3 +182,102 @@ def test_push_usage_errors(tmp_path):
     assert r.returncode == 2 and b"--push-name and --push-labels go with --push URL" in r.stderr
     r = run([OMNI, "--report", "x.omni", "--push", "http://127.0.0.1:1"])
     assert r.returncode == 2 and b"--push goes with a run" in r.stderr
+
+
+# A service of about 3.5 s: f called in batches of 1000, two threads.
+SERVICE = r'''
+import threading, time
+def f(i):
+    return i * 2
+def batches(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for i in range(1000):
+            f(i)
+        time.sleep(0.002)
+t = threading.Thread(target=batches, args=(3.5,), name="worker")
+t.start()
+batches(3.5)
+t.join()
+print("served")
+'''
+
+
+def interval_profiles(rcv, tmp_path):
+    """Each request's query and decoded profile, in the order they came."""
+    out = []
+    for i, (path, headers, body) in enumerate(rcv.requests):
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(path).query))
+        part = tmp_path / ("i%d.pb.gz" % i)
+        part.write_bytes(profile_part(body, headers["Content-Type"]))
+        out.append((q, decode(str(part)), part))
+    return out
+
+
+def calls_of(p, name):
+    return sum(v[3] for locs, v, _ in p["samples"]
+               if v[3] and p["functions"][p["locations"][locs[0]][0][0]][0] == name)
+
+
+def test_intervals_at_each_checkpoint_add_up_to_the_run(tmp_path):
+    rcv = Receiver()
+    src = tmp_path / "service.py"
+    src.write_text(SERVICE)
+    s = tmp_path / "s.omni"
+    try:
+        r = run([OMNI, "--quiet", "--checkpoint", "0.5", "--push", rcv.url, "--out", str(s),
+                 str(src)], env=clean_env())
+        assert r.returncode == 0 and r.stdout == b"served\n", r.stderr.decode()
+        push = wait_for_push(str(s))
+    finally:
+        rcv.close()
+    rep = report_json(str(s))
+    got = interval_profiles(rcv, tmp_path)
+    # a profile per whole second of checkpoints, and the last at the end
+    assert push["sent"] and push["intervals"] == push["intervals_sent"] == len(got) >= 3
+    assert push["intervals_failed"] == push["intervals_dropped"] == 0
+    spans = [(int(q["from"]), int(q["until"])) for q, _, _ in got]
+    start, end = rep["run"]["start_unix_s"], rep["run"]["start_unix_s"] + rep["run"]["wall_s"]
+    assert spans[0][0] == int(start) and spans[-1][1] >= end
+    for (a, b), (c, d) in zip(spans, spans[1:]):
+        assert a < b == c < d  # consecutive, not overlapping
+    for (q, p, _), (a, b) in zip(got, spans):
+        assert p["time"] == a * 10**9 and p["duration"] == (b - a) * 10**9
+        assert q["name"] == push["name"]
+    # the intervals' counts are the run's, cut at the checkpoints
+    total_f = sum(calls_of(p, "f") for _, p, _ in got)
+    f_calls = sum(f["calls"] for f in rep["functions"] if f["name"] == "f")
+    assert total_f == f_calls and f_calls % 1000 == 0
+    assert all(calls_of(p, "f") > 0 for _, p, _ in got[:-1])
+    assert sum(v[0] for _, p, _ in got for _, v, _ in p["samples"]) == \
+        rep["sampling"]["stack_samples"]
+    # each is read by go tool pprof
+    if GO:
+        top = pprof("-sample_index=calls", "-top", str(got[0][2]))
+        assert " f\n" in top or " f " in top
+    text = run([OMNI, "--report", str(s)]).stdout.decode()
+    assert "pushed to %s: %d of %d intervals sent" % (rcv.url, len(got), len(got)) in text
+
+
+def test_a_stalled_endpoint_loses_what_the_queue_bound_says(tmp_path):
+    src = tmp_path / "service.py"
+    src.write_text(SERVICE)
+    env = clean_env(OMNIPYTHON_PUSH_TIMEOUT="1")
+    base = min(run_timed([OMNI, "--quiet", "--checkpoint", "0.5", "--out",
+                          str(tmp_path / ("b%d.omni" % i)), str(src)], env)[1] for i in range(2))
+    rcv = Receiver(stall=True)
+    s = tmp_path / "s.omni"
+    try:
+        r, secs = run_timed([OMNI, "--quiet", "--checkpoint", "0.5", "--push", rcv.url,
+                             "--out", str(s), str(src)], dict(env, OMNIPYTHON_PUSH_QUEUE="1"))
+        assert r.returncode == 0 and r.stdout == b"served\n"
+        assert secs < base + 0.5, (secs, base)  # the sender waits, not the run
+        push = wait_for_push(str(s), seconds=60)
+    finally:
+        rcv.close()
+    # the first interval is in flight for 3 tries of 1 s (1 s, 2 s apart)
+    # while the others come: the queue holds one, so each newer drops one
+    assert push["intervals"] >= 4 and push["intervals_sent"] == 0
+    assert push["intervals_dropped"] >= push["intervals"] - 3
+    assert push["intervals_failed"] + push["intervals_dropped"] == push["intervals"]
+    assert "timed out" in push["error"]
