@@ -148,8 +148,7 @@ static void record(const char *path, const omni_push_target_t *t, const char *na
  * 4 s... apart; a refusal other than 429 is not tried again). Returns the
  * last HTTP status (0: none came, the reason in err); *attempts: how many. */
 static int post_retrying(const omni_push_target_t *t, const char *query, const char *body,
-                         size_t blen,
-                int *attempts, char *err, size_t cap) {
+                         size_t blen, int *attempts, char *err, size_t cap) {
     char headers[2048];
     env_headers(headers, sizeof headers);
     omni_http_post_t req = {t->url, query, "multipart/form-data; boundary=" BOUNDARY, headers,
