@@ -111,6 +111,11 @@ uint32_t omni_callprof_code_lookup(const void *code) {
 }
 
 static __thread omni_cthread_t *tls_thread;
+/* Records whose thread ended, waiting for a thread of their kind; the key's
+ * destructor puts them there. */
+static pthread_key_t end_key;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static omni_cthread_t *pool;
 static __thread void (*tls_watch_fn)(void *);
 static __thread void *tls_watch_arg;
 
@@ -191,7 +196,7 @@ static inline uint32_t code_id(omni_pyframe_t *f, PyCodeObject *co) {
 
 /* A thread started by threading runs Thread._bootstrap(self) first: its
  * name is the `_name` of that self. Slow path, once per thread. */
-static void thread_name_from_frame(omni_cthread_t *t, omni_pyframe_t *f) {
+static void thread_name_from_frame(char out[64], omni_pyframe_t *f) {
     PyCodeObject *co = omni_pyframe_code(f);
     if (co->co_argcount < 1 || !PyUnicode_Check(co->co_name) ||
         PyUnicode_CompareWithASCIIString(co->co_name, "_bootstrap") != 0)
@@ -204,21 +209,91 @@ static void thread_name_from_frame(omni_cthread_t *t, omni_pyframe_t *f) {
     PyObject *name = PyObject_GetAttrString(self, "_name");
     const char *u = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
     if (u)
-        snprintf(t->name, sizeof t->name, "%s", u);
+        snprintf(out, 64, "%s", u);
     Py_XDECREF(name);
     PyErr_Clear();
     PyErr_Restore(et, ev, tb);
 }
 
+/* name with each run of digits made "N". */
+static void kind_of(const char *name, char kind[64]) {
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < 64; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (p == name || !(p[-1] >= '0' && p[-1] <= '9'))
+                kind[n++] = 'N';
+        } else {
+            kind[n++] = *p;
+        }
+    }
+    kind[n] = 0;
+}
+
+/* The first threads of a kind keep records of their own (a program's few
+ * workers are told apart); from this many on, a record whose thread ended
+ * serves the next thread of its kind. */
+#define OWN_RECORDS_PER_KIND 16
+
+/* Records of t's kind (the list only grows at its head: safe without the GIL). */
+static int records_of_kind(const omni_cthread_t *t) {
+    int n = 0;
+    for (const omni_cthread_t *x = __atomic_load_n(&cp.threads, __ATOMIC_ACQUIRE);
+         x && n < OWN_RECORDS_PER_KIND; x = x->next)
+        n += strcmp(x->kind, t->kind) == 0;
+    return n;
+}
+
+/* The thread ends (pthread's key destructor, without the GIL): its record
+ * waits for the next thread of its kind, once its kind has its own records.
+ * A thread that ends inside Python (a daemon thread stopped by the
+ * interpreter's end) keeps its record. */
+static void thread_ended(void *p) {
+    omni_cthread_t *t = p;
+    if (tls_thread == t)
+        tls_thread = NULL; /* Python again on this thread takes another record */
+    if (t->depth || records_of_kind(t) < OWN_RECORDS_PER_KIND)
+        return;
+    if (t->cpu_known)
+        t->cpu_done_ns += t->cpu_ns;
+    t->cpu_ns = 0;
+    t->cpu_known = 0;
+    __atomic_store_n(&t->ended, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&pool_lock);
+    t->pool_next = pool;
+    pool = t;
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* A record of this kind whose thread ended, taken from the pool; NULL when none. */
+static omni_cthread_t *pool_take(const char *kind) {
+    pthread_mutex_lock(&pool_lock);
+    omni_cthread_t **pp = &pool, *t;
+    while ((t = *pp) && strcmp(t->kind, kind) != 0)
+        pp = &t->pool_next;
+    if (t)
+        *pp = t->pool_next;
+    pthread_mutex_unlock(&pool_lock);
+    return t;
+}
+
 static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
     omni_target_thread_note(); /* in case pthread_create did not (a sanitizer's build) */
-    omni_cthread_t *t = omni_own_calloc(1, sizeof *t);
-    if (!t)
+    char name[64] = "", kind[64];
+    thread_name_from_frame(name, f);
+    kind_of(name, kind);
+    omni_cthread_t *t = pool_take(kind);
+    int fresh = t == NULL;
+    if (fresh && !(t = omni_own_calloc(1, sizeof *t)))
         return NULL;
-    thread_name_from_frame(t, f);
+    memcpy(t->name, name, sizeof name);
+    memcpy(t->kind, kind, sizeof kind);
     t->ident = (uint64_t)pthread_self();
     t->native_id = (long)syscall(SYS_gettid);
     t->watch_depth = UINT32_MAX;
+    t->seg_level = 0;
+    t->stack_limit = 0;
+    __atomic_store_n(&t->ended, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->threads, t->threads + 1, __ATOMIC_RELEASE);
     pthread_attr_t attr;
     void *addr;
     size_t size;
@@ -229,9 +304,12 @@ static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
         }
         pthread_attr_destroy(&attr);
     }
-    t->next = cp.threads;
-    __atomic_store_n(&cp.threads, t, __ATOMIC_RELEASE); /* a checkpoint walks the list */
+    if (fresh) {
+        t->next = cp.threads;
+        __atomic_store_n(&cp.threads, t, __ATOMIC_RELEASE); /* a checkpoint walks the list */
+    }
     tls_thread = t;
+    pthread_setspecific(end_key, t);
     return t;
 }
 
@@ -486,6 +564,8 @@ int omni_callprof_start(int timed) {
     cp.extra_index = _PyEval_RequestCodeExtraIndex(NULL);
     if (cp.extra_index < 0)
         return -1;
+    if (pthread_key_create(&end_key, thread_ended) != 0)
+        return -1;
     cp.interp = PyInterpreterState_Get();
     _PyInterpreterState_SetEvalFrameFunc(cp.interp, omni_eval_frame);
     cp.installed = 1;
@@ -536,6 +616,8 @@ void omni_callprof_after_fork_child(void) {
     cp.threads = tls_thread;
     if (tls_thread)
         tls_thread->next = NULL;
+    pool = NULL; /* the records waiting are the parent's threads' */
+    pthread_mutex_init(&pool_lock, NULL);
     omni_retire_after_fork();
 }
 
@@ -563,6 +645,8 @@ void omni_callprof_reset_counts(uint64_t now) {
         t->stack[i].sub = 0;
     }
     t->max_depth = t->depth;
+    t->threads = 1;
+    t->cpu_done_ns = 0;
     t->cpu_ns = 0;
     t->cpu_known = 0;
 }

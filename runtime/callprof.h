@@ -54,11 +54,21 @@ typedef struct omni_ctx {
     uint32_t last_edge;   /* ... and its edge: a loop calling one function skips the lookup */
 } omni_ctx_t;
 
+/* A thread's record. It outlives its thread: when the thread ends, the
+ * record waits for the next thread of the same kind (the thread's name with
+ * each run of digits made "N": "Thread-N (process_request_thread)"), which
+ * takes it over, its counts going on - so a server that starts a thread per
+ * request keeps as many records as it ran such threads at once. */
 typedef struct omni_cthread {
-    struct omni_cthread *next;  /* all threads ever seen, newest first */
-    uint64_t ident;             /* threading.get_ident() (pthread_self) */
+    struct omni_cthread *next;  /* all records, newest first */
+    uint64_t ident;             /* threading.get_ident() (pthread_self) of its latest thread */
     long native_id;             /* threading.get_native_id() (gettid) */
     char name[64];              /* threading.Thread's name when the thread began, or "" */
+    char kind[64];              /* the name, its digits made N */
+    uint32_t threads;           /* threads it served (atomic: a checkpoint reads it) */
+    int ended;                  /* its latest thread has ended */
+    uint64_t cpu_done_ns;       /* CPU time of the threads it served that ended */
+    struct omni_cthread *pool_next; /* waiting for a thread of its kind */
     omni_fstat_t *fn;           /* indexed by code id, fn_cap entries */
     uint32_t fn_cap;
     omni_edge_t *edges;         /* open addressing, edge_cap a power of two */

@@ -65,18 +65,26 @@ static void write_thread(msgpack_packer *pk, omni_cthread_t *t, double npt, uint
     uint32_t nf = 0;
     for (uint32_t i = 0; i < fn_cap; i++)
         nf += fn[i].c.calls != 0;
-    uint64_t cpu = task_cpu_ns(t->native_id);
-    if (!cpu && t->cpu_known)
-        cpu = t->cpu_ns;
+    /* the threads it served that ended, and the one it serves now */
+    uint64_t cpu = t->cpu_done_ns;
+    if (!__atomic_load_n(&t->ended, __ATOMIC_ACQUIRE)) {
+        uint64_t now = task_cpu_ns(t->native_id);
+        cpu += !now && t->cpu_known ? t->cpu_ns : now;
+    }
     const char *name = t->name[0] ? t->name : t->ident == main_ident ? "MainThread" : NULL;
+    uint32_t threads = __atomic_load_n(&t->threads, __ATOMIC_ACQUIRE);
 
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, threads > 1 ? 10 : 8);
     omni_pack_kv_str(pk, "kind", "thread");
     omni_pack_kv_u64(pk, "id", t->ident);
     omni_pack_kv_i64(pk, "native_id", t->native_id);
     omni_pack_kv_str(pk, "name", name);
     omni_pack_kv_u64(pk, "cpu_ns", cpu);
     omni_pack_kv_u64(pk, "max_depth", t->max_depth);
+    if (threads > 1) { /* a record that served several threads of one kind */
+        omni_pack_kv_u64(pk, "threads", threads);
+        omni_pack_kv_str(pk, "thread_kind", t->kind);
+    }
 
     /* Rows that began to count since they were counted wait for the next
      * checkpoint; the table keeps the length it claims (zero rows pad it:

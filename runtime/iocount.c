@@ -7,10 +7,12 @@
 #include "runtime/ownmem.h"
 
 #include "runtime/callprof.h"
+#include "runtime/spin.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,7 @@ typedef struct io_fn {
 
 typedef struct io_thread {
     struct io_thread *next;
+    struct io_thread *free_next;            /* its thread ended: for the next thread */
     uint64_t tot[N_KINDS][4];               /* read bytes, write bytes, read ops, write ops */
     uint64_t hist[N_KINDS][2][HIST_BUCKETS];
     io_fn_t *fn;                            /* open addressing on (code, kind) */
@@ -65,6 +68,24 @@ static struct {
 
 static __thread io_thread_t *tls_io;
 static __thread int tls_ignore;
+
+/* A thread's counts outlive it: its record serves the next thread that
+ * does I/O (the counts are by descriptor kind and function, not by thread),
+ * so a server that starts a thread per request keeps as many records as it
+ * ran threads at once. The key's destructor gives the record back. */
+static pthread_key_t end_key;
+static omni_spin_t free_lock;
+static io_thread_t *free_records;
+
+static void thread_ended(void *p) {
+    io_thread_t *t = p;
+    if (tls_io == t)
+        tls_io = NULL;
+    omni_spin_lock(&free_lock);
+    t->free_next = free_records;
+    free_records = t;
+    omni_spin_unlock(&free_lock);
+}
 
 /* ---------------------------------------------------------------- libc's functions */
 
@@ -83,6 +104,10 @@ REAL(socket); REAL(accept); REAL(accept4); REAL(pipe); REAL(pipe2); REAL(socketp
 REAL(fstat); REAL(fstat64);
 
 #define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
+__attribute__((constructor)) static void make_key(void) {
+    pthread_key_create(&end_key, thread_ended);
+}
+
 __attribute__((constructor)) static void resolve_all(void) {
     RESOLVE(read); RESOLVE(write); RESOLVE(pread); RESOLVE(pwrite); RESOLVE(readv);
     RESOLVE(writev); RESOLVE(preadv); RESOLVE(pwritev); RESOLVE(preadv2); RESOLVE(pwritev2);
@@ -164,9 +189,19 @@ static inline void made(int fd) {
 }
 
 static io_thread_t *thread_stats(void) {
-    io_thread_t *t = omni_own_calloc(1, sizeof *t);
+    omni_spin_lock(&free_lock);
+    io_thread_t *t = free_records;
+    if (t)
+        free_records = t->free_next;
+    omni_spin_unlock(&free_lock);
+    if (t) {
+        pthread_setspecific(end_key, t);
+        return t;
+    }
+    t = omni_own_calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    pthread_setspecific(end_key, t);
     t->next = __atomic_load_n(&io.threads, __ATOMIC_ACQUIRE);
     while (!__atomic_compare_exchange_n(&io.threads, &t->next, t, 0, __ATOMIC_RELEASE,
                                         __ATOMIC_ACQUIRE))
@@ -630,6 +665,8 @@ int omni_iocount_own_fds(int *out, int cap) {
 }
 
 void omni_iocount_reset(void) {
+    /* a forked child: whoever held the lock is not here */
+    omni_spin_reset(&free_lock);
     for (io_thread_t *t = io.threads; t; t = t->next) {
         memset(t->tot, 0, sizeof t->tot);
         memset(t->hist, 0, sizeof t->hist);

@@ -619,6 +619,17 @@ static int interpreter_finalizing(void) {
     return _Py_IsFinalizing();
 }
 
+/* How long the timeline keeps a row every interval before it thins out:
+ * OMNIPYTHON_TIMELINE_FULL seconds (default 600; 0: never thins). */
+static uint64_t timeline_full_res_ns(void) {
+    const char *v = getenv("OMNIPYTHON_TIMELINE_FULL");
+    char *end;
+    double s = v && *v ? strtod(v, &end) : 600;
+    if (v && *v && (*end || !(s >= 0) || s > 1e7))
+        s = 600;
+    return (uint64_t)(s * 1e9);
+}
+
 /* On the monitor thread: the tables so far, beside the session. */
 static void take_checkpoint(uint64_t seq, uint64_t t_ns) {
     omni_checkpoint_t c = {rt.path, rt.header.session_id, seq, t_ns, rt.main_ident};
@@ -650,6 +661,7 @@ static void start_monitor(void) {
         .finalizing = interpreter_finalizing,
         .checkpoint_ns = (uint64_t)(ckpt_s * 1e9),
         .checkpoint = take_checkpoint,
+        .full_res_ns = timeline_full_res_ns(),
     };
     int hz = rt.cfg.sample_hz < 0 ? mode_sample_hz[rt.cfg.mode] : rt.cfg.sample_hz;
     mc.sample_interval_ns = hz > 0 ? 1000000000u / (uint64_t)hz : 0;

@@ -135,6 +135,7 @@ static struct {
     int n_skip;
     uint64_t seq;               /* timeline records written */
     uint64_t last_flush_ns;
+    uint64_t last_row_ns;       /* when the last row was taken */
     char request[4120];         /* the file that asks for a checkpoint */
     uint64_t ckpt_seq;          /* checkpoints taken */
     uint64_t next_ckpt_ns;      /* when the next one is due (UINT64_MAX: when asked) */
@@ -337,16 +338,32 @@ static void sample_hardware(uint64_t t) {
 
 static void take_probes(void);
 
+/* The timeline of a long run stays small: a row every interval for the
+ * first cfg.full_res_ns, then every 10 intervals until 6 times that, then
+ * every 100 (at the default 100 ms and 10 minutes: 10 rows a second, then
+ * one a second until the hour, then one every 10 s - about 6 MB a day).
+ * Counters are cumulative, so a coarser row loses no total. */
+static uint64_t row_period(uint64_t t) {
+    uint64_t full = mon.cfg.full_res_ns;
+    uint64_t k = !full || t < full ? 1 : t < 6 * full ? 10 : 100;
+    return k * mon.cfg.interval_ns;
+}
+
 static void sample(void) {
     uint64_t t = now_ns();
     if (!mon.probed && __atomic_load_n(&mon.probe_done, __ATOMIC_ACQUIRE))
         take_probes();
     sample_process(t, 1);
     sample_hardware(t);
+    mon.last_row_ns = t;
     int full = 0;
     for (int i = 0; i < N_TABLES; i++)
         full |= mon.t[i].cells && mon.t[i].rows + 4 > mon.t[i].cap;
-    if (full || t - mon.last_flush_ns >= CHUNK_NS)
+    /* a record a second, or ten rows a record when rows are that sparse
+     * (each record repeats its column names), at most a minute apart */
+    uint64_t chunk = 10 * row_period(t);
+    chunk = chunk < CHUNK_NS ? CHUNK_NS : chunk > 60 * CHUNK_NS ? 60 * CHUNK_NS : chunk;
+    if (full || t - mon.last_flush_ns >= chunk)
         flush_timeline();
 }
 
@@ -369,7 +386,9 @@ static void maybe_checkpoint(void) {
 
 static void on_tick(uv_timer_t *timer) {
     (void)timer;
-    sample();
+    uint64_t t = now_ns();
+    if (t - mon.last_row_ns + mon.cfg.interval_ns / 2 >= row_period(t))
+        sample();
     maybe_checkpoint();
 }
 

@@ -21,6 +21,8 @@ typedef struct omni_monitor_config {
      * the monitor thread. NULL: none. */
     uint64_t checkpoint_ns;
     void (*checkpoint)(uint64_t seq, uint64_t t_ns);
+    /* rows every interval_ns for this long, then coarser (monitor.c); 0: always */
+    uint64_t full_res_ns;
 } omni_monitor_config_t;
 
 /* Starts the thread (all signals blocked in it). Returns 0 or -errno; on

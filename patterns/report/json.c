@@ -481,6 +481,8 @@ static void write_threads(omni_json_t *j, const omni_session_t *s) {
         omni_json_kv_uint(j, "id", t->id);
         omni_json_kv_int(j, "native_id", t->native_id);
         omni_json_kv_str(j, "name", t->name);
+        omni_json_kv_uint(j, "threads", t->threads ? t->threads : 1);
+        omni_json_kv_str(j, "kind", t->kind);
         omni_json_kv_num(j, "cpu_s", t->cpu_s);
         omni_json_kv_uint(j, "calls", calls);
         omni_json_kv_uint(j, "max_depth", t->max_depth);

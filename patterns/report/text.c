@@ -226,6 +226,9 @@ static void print_threads(const out_t *o) {
         fprintf(o->f, "  %-20s pid %-8lld tid %-8lld cpu %8.3f s  python %8.3f s  %12llu calls",
                 t->name ? t->name : "(unnamed)", (long long)t->pid, (long long)t->native_id,
                 t->cpu_s, excl, (unsigned long long)calls);
+        if (t->threads > 1)
+            fprintf(o->f, "  (%llu threads of kind %s, one after another)",
+                    (unsigned long long)t->threads, t->kind ? t->kind : "?");
         if (t->samples)
             fprintf(o->f, "  samples %llu: %.0f%% on a CPU, %.0f%% holding the GIL",
                     (unsigned long long)t->samples, 100.0 * (double)t->cpu_samples / (double)t->samples,

@@ -192,6 +192,9 @@ static int read_thread(const msgpack_object *r, omni_session_t *s, char *err, si
     if (obj_u64(omni_mp_get(r, "cpu_ns"), &ns) == 0)
         t->cpu_s = (double)ns / 1e9;
     obj_u64(omni_mp_get(r, "max_depth"), &t->max_depth);
+    t->threads = 1;
+    obj_u64(omni_mp_get(r, "threads"), &t->threads);
+    t->kind = obj_strdup(omni_mp_get(r, "thread_kind"));
 
     int pos[6];
     const msgpack_object *rows = table_rows(omni_mp_get(r, "functions"), fwant, 6, pos);
@@ -1389,6 +1392,7 @@ void omni_session_free(omni_session_t *s) {
     free(s->codes);
     for (size_t i = 0; i < s->n_threads; i++) {
         free(s->threads[i].name);
+        free(s->threads[i].kind);
         free(s->threads[i].funcs);
         free(s->threads[i].edges);
     }

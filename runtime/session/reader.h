@@ -32,6 +32,8 @@ typedef struct omni_sthread {
     uint64_t id;
     int64_t native_id;
     char *name;          /* NULL when unknown */
+    uint64_t threads;    /* threads of one kind it counts, one after another (1: itself) */
+    char *kind;          /* their name with digits made N, when threads > 1 */
     double cpu_s;
     uint64_t max_depth;
     uint64_t samples, cpu_samples, gil_samples;  /* from the sampler */

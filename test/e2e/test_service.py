@@ -1,0 +1,96 @@
+"""A thread-per-request server under a bounded load on loopback (issue 18):
+its session stays bounded - a record per kind of thread and concurrency,
+not per thread; a timeline that thins out - while every count stays exact."""
+import http.client
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from conftest import OMNI, clean_env, read_records, report_json, run
+
+SERVER = r'''
+import http.server, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello " * 20
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+srv = S(("127.0.0.1", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+'''
+
+
+def load(port, connections, requests, seconds):
+    """requests GETs at most (each on a new connection, as HTTP/1.0 does),
+    from `connections` client threads, for at most `seconds`. Returns how
+    many were answered."""
+    done = [0] * connections
+    end = time.monotonic() + seconds
+
+    def client(k):
+        while done[k] < requests // connections and time.monotonic() < end:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/")
+            assert c.getresponse().read() == b"hello " * 20
+            c.close()
+            done[k] += 1
+
+    ts = [threading.Thread(target=client, args=(k,)) for k in range(connections)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(done)
+
+
+def test_a_thread_per_request_server_keeps_a_bounded_session(tmp_path):
+    src = tmp_path / "server.py"
+    src.write_text(SERVER)
+    s = tmp_path / "s.omni"
+    # the timeline thins after 1 s (600 s by default): 10 rows a second, then
+    # one a second up to 6 s, then one every 10 s
+    p = subprocess.Popen([OMNI, "--quiet", "--checkpoint", "1", "--out", str(s), str(src)],
+                         stdout=subprocess.PIPE,
+                         env=clean_env(OMNIPYTHON_TIMELINE_FULL="1"))
+    try:
+        port = int(p.stdout.readline())
+        n = load(port, 8, 6000, 12)
+        live = report_json(str(s))  # asks for a checkpoint first
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+    assert n >= 1000
+    rep = report_json(str(s))
+    fns = {f["name"]: f for f in rep["functions"]}
+    # exact: one handler call a request, whatever the threads' records
+    assert fns["H.do_GET"]["calls"] == n
+    assert fns["BaseHTTPRequestHandler.handle_one_request"]["calls"] == n
+    req = [t for t in rep["threads"] if t["name"] and "process_request_thread" in t["name"]]
+    assert sum(t["threads"] for t in req) == n
+    # a record per thread alive at once, past the kind's first 16
+    assert len(req) <= 16 + 8 + 4, len(req)
+    assert all(t["kind"] == "Thread-N (process_request_thread)" for t in req if t["threads"] > 1)
+    # the live report saw the handler's calls so far
+    live_fns = {f["name"]: f for f in live["functions"]}
+    assert 0 < live_fns["H.do_GET"]["calls"] <= n
+    assert live["run"]["running"] is True
+    # the timeline thinned out: at most 10 rows in the first second, 1 a
+    # second up to 6 s, 1 every 10 s after, and the ends
+    wall = rep["run"]["wall_s"]
+    rows = [row for r in read_records(s) if r["kind"] == "timeline" for row in r["process"]["rows"]]
+    assert len(rows) <= 11 + 5 + wall / 10 + 3, (len(rows), wall)
+    # and the whole session stays small: about 10 KB a second of this load,
+    # against 40 per second of thread records before (and growing with it)
+    size = os.path.getsize(s)
+    assert size < 400_000, size
+    text = run([OMNI, "--report", str(s)]).stdout.decode()
+    assert "threads of kind Thread-N (process_request_thread), one after another" in text
