@@ -21,8 +21,8 @@ static int is_python_long_option(const char *a) {
 }
 
 static int parse_mode(const char *s, omni_mode_t *mode) {
-    static const char *const names[] = {"off", "minimal", "default", "full"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"off", "minimal", "default", "full", "sample"};
+    for (int i = 0; i < 5; i++)
         if (strcmp(s, names[i]) == 0) {
             *mode = (omni_mode_t)i;
             return 0;
@@ -106,7 +106,7 @@ static int set_config(omni_options_t *o, const char *v, int from) {
 static int set_mode(omni_options_t *o, const char *v, int from) {
     o->given |= OMNI_GIVEN_MODE;
     if (parse_mode(v, &o->mode) < 0) {
-        snprintf(o->err, sizeof o->err, "--mode must be off, minimal, default or full, not '%s'", v);
+        snprintf(o->err, sizeof o->err, "--mode must be off, minimal, default, full or sample, not '%s'", v);
         return -1;
     }
     return 0;
@@ -674,7 +674,8 @@ void omni_options_usage(void *fp) {
             "omnipython's options come before Python's (also from OMNIPYTHON_OPTIONS):\n"
             "  --out FILE      write the session to FILE (default: a new file under ./.omni/);\n"
             "                  with --report, write the report to FILE\n"
-            "  --mode MODE     off (no hooks, no session) | minimal | default | full\n"
+            "  --mode MODE     off (no hooks, no session) | minimal | default | full |\n"
+            "                  sample (stack samples alone: no per-call work, for production)\n"
             "  --quiet         print nothing of omnipython's own\n"
             "  --interval MS   the monitor's sampling interval (default: 1000 in minimal,\n"
             "                  100 in default, 20 in full); 0 runs no monitor thread\n"

@@ -139,21 +139,39 @@ static char *utf8_copy(PyObject *s) {
     return omni_own_strdup(u);
 }
 
-/* Slow path, once per code object: gives it an id and copies its names.
- * Returns OMNI_CODE_NONE when memory runs out (the call is then not counted). */
-static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
+/* Room for one more code in the registry; -1 when memory runs out. */
+static int code_room(void) {
     if (cp.n_codes == cp.codes_cap) {
         uint32_t cap = cp.codes_cap ? cp.codes_cap * 2 : 1024;
         /* A checkpoint may be reading the old table (retire.h). */
         omni_code_info_t *c = omni_retire_grow(cp.codes, cp.codes_cap * sizeof *c,
                                                cap * sizeof *c);
         if (!c)
-            return OMNI_CODE_NONE;
+            return -1;
         omni_code_info_t *old = cp.codes;
         __atomic_store_n(&cp.codes, c, __ATOMIC_RELEASE);
         cp.codes_cap = cap;
         omni_retire(old);
     }
+    return 0;
+}
+
+uint32_t omni_callprof_code_add(const void *code, char *file, char *name, int line,
+                                char *linetable, uint32_t linetable_len) {
+    if (code_room() < 0)
+        return OMNI_CODE_NONE;
+    uint32_t id = cp.n_codes;
+    cp.codes[id] = (omni_code_info_t){file, name, line, linetable, linetable_len};
+    index_add(code, id);
+    __atomic_store_n(&cp.n_codes, id + 1, __ATOMIC_RELEASE);
+    return id;
+}
+
+/* Slow path, once per code object: gives it an id and copies its names.
+ * Returns OMNI_CODE_NONE when memory runs out (the call is then not counted). */
+static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
+    if (code_room() < 0)
+        return OMNI_CODE_NONE;
     /* A generator thrown into arrives with the exception pending: keep it. */
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);

@@ -95,6 +95,14 @@ int omni_callprof_start(int timed);
  * the index is only ever replaced, never freed while the process lives. */
 uint32_t omni_callprof_code_lookup(const void *code);
 
+/* Registers a code object for a sampler that names code objects itself
+ * (--mode sample: the frame hook is not installed, and this is the only
+ * writer, on the monitor thread): its copied names (malloc'd; the registry
+ * keeps them) under a new id, found by its address from now on. Returns
+ * the id, or OMNI_CODE_NONE when memory runs out. */
+uint32_t omni_callprof_code_add(const void *code, char *file, char *name, int line,
+                                char *linetable, uint32_t linetable_len);
+
 /* The source line of instruction offset (in code units) of code id, from
  * the copied line table; co_firstlineno when it cannot tell. */
 int omni_callprof_code_line(uint32_t id, int offset);

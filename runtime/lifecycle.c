@@ -42,8 +42,8 @@
 
 /* The monitor's interval per mode (ms), and the stack sampler's rate (Hz):
  * off, minimal, default, full. */
-static const int mode_interval_ms[] = {0, 1000, 100, 20};
-static const int mode_sample_hz[] = {0, 100, 200, 1000};
+static const int mode_interval_ms[] = {0, 1000, 100, 20, 1000};
+static const int mode_sample_hz[] = {0, 100, 200, 1000, 100};
 /* Grams of CO2 per kWh when the user gives none: the world average of
  * electricity generation (IEA, about 475 g/kWh). */
 #define DEFAULT_GRAMS_CO2_PER_KWH 475.0
@@ -361,7 +361,7 @@ static void fill_header(const char *target, int sys_argc, char **sys_argv) {
     snprintf(rt.python_version, sizeof rt.python_version, "%s", Py_GetVersion());
     rt.python_version[strcspn(rt.python_version, " ")] = 0;
     h->python_version = rt.python_version;
-    static const char *const modes[] = {"off", "minimal", "default", "full"};
+    static const char *const modes[] = {"off", "minimal", "default", "full", "sample"};
     h->mode = modes[rt.cfg.mode];
     omni_hw_summary(&h->machine);
 }
@@ -666,7 +666,7 @@ static void start_monitor(void) {
     int hz = rt.cfg.sample_hz < 0 ? mode_sample_hz[rt.cfg.mode] : rt.cfg.sample_hz;
     mc.sample_interval_ns = hz > 0 ? 1000000000u / (uint64_t)hz : 0;
     if (hz > 0)
-        omni_sampler_prepare();
+        omni_sampler_prepare(rt.cfg.mode == OMNI_MODE_SAMPLE);
     int rc = omni_monitor_start(&mc);
     if (rc < 0)
         omni_runtime_warn("the monitor thread could not start (%s): no timeline", strerror(-rc));
@@ -694,8 +694,9 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
         return;
     }
     rt.have_session = 1;
-    /* minimal counts calls exactly but leaves timing to cheaper means. */
-    if (omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
+    /* minimal counts calls exactly but leaves timing to cheaper means;
+     * sample has no frame hook at all */
+    if (rt.cfg.mode != OMNI_MODE_SAMPLE && omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
         omni_runtime_warn("the call profiler could not start: no code extra slot is left");
     if (PySys_AddAuditHook(on_audit, NULL) != 0) {
         PyErr_Clear();

@@ -265,4 +265,56 @@ static inline int omni_pyframe_copy_is_shim(const omni_pyframe_t *f) {
     return omni_pyframe_is_shim((omni_pyframe_t *)f);
 }
 
+/* What names a code object, for a sampler that registers code objects
+ * itself (--mode sample: no frame hook): the span of PyCodeObject to copy,
+ * from co_firstlineno to co_linetable, and the fields in such a copy. */
+#define OMNI_PY_CODE_SPAN_FROM offsetof(PyCodeObject, co_firstlineno)
+#define OMNI_PY_CODE_SPAN_TO (offsetof(PyCodeObject, co_linetable) + sizeof(PyObject *))
+
+typedef struct omni_py_code_names {
+    const void *filename, *qualname, *linetable; /* addresses, not read */
+    int firstlineno;
+} omni_py_code_names_t;
+
+/* span: the bytes copied from the code object at OMNI_PY_CODE_SPAN_FROM. */
+static inline omni_py_code_names_t omni_py_code_names(const char *span) {
+    omni_py_code_names_t n;
+    const char *base = span - OMNI_PY_CODE_SPAN_FROM;
+    memcpy(&n.firstlineno, base + offsetof(PyCodeObject, co_firstlineno), sizeof(int));
+    memcpy(&n.filename, base + offsetof(PyCodeObject, co_filename), sizeof(void *));
+    memcpy(&n.qualname, base + offsetof(PyCodeObject, co_qualname), sizeof(void *));
+    memcpy(&n.linetable, base + offsetof(PyCodeObject, co_linetable), sizeof(void *));
+    return n;
+}
+
+/* A str's layout from a copy of its header (sizeof(PyCompactUnicodeObject)
+ * bytes): where its characters are, their width (1, 2, 4; 0 when it is not
+ * a compact str), how many, and whether they are ASCII. */
+typedef struct omni_py_str_view {
+    size_t data_offset, length;
+    int kind, ascii;
+} omni_py_str_view_t;
+
+static inline omni_py_str_view_t omni_py_str_view(const void *header) {
+    omni_py_str_view_t v = {0, 0, 0, 0};
+    const PyASCIIObject *a = header;
+    if (!a->state.compact || a->length < 0 || a->length > (1 << 20))
+        return v;
+    v.length = (size_t)a->length;
+    v.ascii = a->state.ascii;
+    v.kind = (int)a->state.kind;
+    v.data_offset = v.ascii ? sizeof(PyASCIIObject) : sizeof(PyCompactUnicodeObject);
+    if (v.kind != 1 && v.kind != 2 && v.kind != 4)
+        v.kind = 0;
+    return v;
+}
+
+/* A bytes object's size from a copy of its header (offsetof(PyBytesObject,
+ * ob_sval) bytes), its bytes at that offset; -1 when implausible. */
+#define OMNI_PY_BYTES_DATA offsetof(PyBytesObject, ob_sval)
+static inline Py_ssize_t omni_py_bytes_size(const void *header) {
+    Py_ssize_t n = ((const PyVarObject *)header)->ob_size;
+    return n >= 0 && n <= (1 << 24) ? n : -1;
+}
+
 #endif

@@ -10,7 +10,8 @@ typedef enum omni_mode {
     OMNI_MODE_OFF = 0,  /* no hooks, no session: a plain drop-in python3 */
     OMNI_MODE_MINIMAL,
     OMNI_MODE_DEFAULT,
-    OMNI_MODE_FULL
+    OMNI_MODE_FULL,
+    OMNI_MODE_SAMPLE    /* no frame hook, no per-call work: the stack sampler alone */
 } omni_mode_t;
 
 #define OMNI_DEFAULT_CHECKPOINT_S 10.0

@@ -56,6 +56,12 @@ static struct {
     uint32_t *leaf_slots;
     thr_t threads[MAX_THREADS];
     uint32_t n_threads;
+    /* --mode sample: no frame hook names the code objects; the sampler does,
+     * and remembers what named each id, to tell a new code object at a
+     * freed one's address */
+    int names_codes;
+    omni_py_code_names_t *known;  /* by code id */
+    uint32_t known_cap;
 } sm;
 
 /* ---------------------------------------------------------------- fault-safe reads */
@@ -64,6 +70,99 @@ static struct {
 static int peek(void *dst, const void *src, size_t n) {
     struct iovec l = {dst, n}, r = {(void *)src, n};
     return process_vm_readv(sm.pid, &l, 1, &r, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- naming code objects */
+
+/* Appends code point c as UTF-8. */
+static size_t put_utf8(char *out, uint32_t c) {
+    if (c < 0x80)
+        return out[0] = (char)c, 1;
+    if (c < 0x800)
+        return out[0] = (char)(0xC0 | c >> 6), out[1] = (char)(0x80 | (c & 0x3F)), 2;
+    if (c >= 0xD800 && c < 0xE000)
+        c = '?'; /* a lone surrogate: not encodable, as callprof's copies say */
+    if (c < 0x10000)
+        return out[0] = (char)(0xE0 | c >> 12), out[1] = (char)(0x80 | ((c >> 6) & 0x3F)),
+               out[2] = (char)(0x80 | (c & 0x3F)), 3;
+    return out[0] = (char)(0xF0 | c >> 18), out[1] = (char)(0x80 | ((c >> 12) & 0x3F)),
+           out[2] = (char)(0x80 | ((c >> 6) & 0x3F)), out[3] = (char)(0x80 | (c & 0x3F)), 4;
+}
+
+/* A copy (UTF-8, malloc'd) of the str at addr; NULL when it cannot be read. */
+static char *read_str(const void *addr) {
+    char head[sizeof(PyCompactUnicodeObject)];
+    if (!addr || peek(head, addr, sizeof head) < 0)
+        return NULL;
+    omni_py_str_view_t v = omni_py_str_view(head);
+    if (!v.kind || v.length > 4096)
+        return NULL;
+    unsigned char raw[4096 * 4];
+    if (peek(raw, (const char *)addr + v.data_offset, v.length * (size_t)v.kind) < 0)
+        return NULL;
+    char *out = malloc(v.length * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < v.length; i++) {
+        uint32_t c = v.kind == 1   ? raw[i]
+                     : v.kind == 2 ? ((const uint16_t *)raw)[i]
+                                   : ((const uint32_t *)raw)[i];
+        n += put_utf8(out + n, c);
+    }
+    out[n] = 0;
+    return out;
+}
+
+/* The id of the code object at addr, registered when it is new (or a new
+ * object where an old one was); OMNI_CODE_NONE when it cannot be read. */
+static uint32_t own_code_id(const void *addr, uint32_t id) {
+    char span[OMNI_PY_CODE_SPAN_TO - OMNI_PY_CODE_SPAN_FROM];
+    if (!addr || peek(span, (const char *)addr + OMNI_PY_CODE_SPAN_FROM, sizeof span) < 0)
+        return OMNI_CODE_NONE;
+    omni_py_code_names_t n = omni_py_code_names(span);
+    if (id != OMNI_CODE_NONE && id < sm.known_cap) {
+        const omni_py_code_names_t *k = &sm.known[id];
+        if (k->filename == n.filename && k->qualname == n.qualname &&
+            k->linetable == n.linetable && k->firstlineno == n.firstlineno)
+            return id;
+    }
+    char *file = read_str(n.filename), *name = read_str(n.qualname), *lt = NULL;
+    char bh[OMNI_PY_BYTES_DATA];
+    Py_ssize_t lt_len = n.linetable && peek(bh, n.linetable, sizeof bh) == 0
+                            ? omni_py_bytes_size(bh) : -1;
+    if (lt_len > 0 && (lt = malloc((size_t)lt_len)) &&
+        peek(lt, (const char *)n.linetable + OMNI_PY_BYTES_DATA, (size_t)lt_len) < 0) {
+        free(lt);
+        lt = NULL;
+    }
+    if (!file || !name) {
+        free(file);
+        free(name);
+        free(lt);
+        sm.errors++;
+        return OMNI_CODE_NONE;
+    }
+    id = omni_callprof_code_add(addr, file, name, n.firstlineno, lt, lt ? (uint32_t)lt_len : 0);
+    if (id == OMNI_CODE_NONE) {
+        free(file);
+        free(name);
+        free(lt);
+        return id;
+    }
+    if (id >= sm.known_cap) {
+        uint32_t cap = sm.known_cap ? sm.known_cap * 2 : 1024;
+        while (cap <= id)
+            cap *= 2;
+        omni_py_code_names_t *k = realloc(sm.known, cap * sizeof *k);
+        if (!k)
+            return id;
+        memset(k + sm.known_cap, 0, (cap - sm.known_cap) * sizeof *k);
+        sm.known = k;
+        sm.known_cap = cap;
+    }
+    sm.known[id] = n;
+    return id;
 }
 
 /* ---------------------------------------------------------------- tables */
@@ -202,6 +301,8 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
         }
         if (!omni_pyframe_copy_is_shim(&fr) && depth < MAX_DEPTH) {
             codes[depth] = omni_callprof_code_lookup(fr.f_code);
+            if (sm.names_codes)
+                codes[depth] = own_code_id(fr.f_code, codes[depth]);
             offsets[depth] = omni_pyframe_offset(&fr);
             depth++;
         }
@@ -270,8 +371,9 @@ void omni_sampler_take(uint64_t now_ns) {
     __atomic_store_n(&sm.busy, 0, __ATOMIC_SEQ_CST);
 }
 
-void omni_sampler_prepare(void) {
+void omni_sampler_prepare(int names_codes) {
     omni_py_where(&sm.where);
+    sm.names_codes = names_codes;
 }
 
 int omni_sampler_init(uint64_t interval_ns) {

@@ -12,8 +12,10 @@
 #include "runtime/session/writer.h"
 
 /* Finds where the interpreter keeps its threads: on a Python thread with
- * the GIL, before the monitor starts. */
-void omni_sampler_prepare(void);
+ * the GIL, before the monitor starts. names_codes: no frame hook registers
+ * code objects (--mode sample): the sampler reads and registers them
+ * itself. */
+void omni_sampler_prepare(int names_codes);
 
 /* Prepares the sampler (on the thread that will call omni_sampler_take).
  * Returns 0 or -ENOMEM. */

@@ -55,7 +55,8 @@ int omni_profile_build(const omni_session_t *s, omni_profile_t *p) {
     }
     /* Compact the functions that ran, then sort. */
     for (size_t c = 0; c < s->n_codes; c++) {
-        if (!by_code[c].calls)
+        /* ran: counted calls, or (--mode sample) time estimated from samples */
+        if (!by_code[c].calls && !(by_code[c].inclusive_s > 0))
             continue;
         by_code[c].code = (uint32_t)c;
         p->total_exclusive_s += by_code[c].exclusive_s;

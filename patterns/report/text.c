@@ -77,6 +77,9 @@ static void print_run(const out_t *o) {
     fputc('\n', f);
     if (s->mode && strcmp(s->mode, "minimal") == 0)
         fprintf(f, "  mode minimal: calls are exact, times were not measured\n");
+    if (s->estimated)
+        fprintf(f, "  mode sample: no per-call work; function times are estimated from the "
+                   "stack samples, calls are not counted\n");
     if (s->truncated)
         fprintf(f, "  %sthe session file ends inside an incomplete or damaged record: what "
                    "follows is what was written before it%s\n", bold(o), reset(o));
@@ -110,13 +113,19 @@ static void print_row(const out_t *o, const omni_ftotal_t *ft, double total) {
     double pct = total > 0 ? 100.0 * ft->exclusive_s / total : 0;
     double per = ft->calls ? 1e6 * ft->inclusive_s / (double)ft->calls : 0;
     char calls[48];
-    if (ft->primitive_calls != ft->calls)
+    if (o->s->estimated) /* --mode sample: no calls counted */
+        snprintf(calls, sizeof calls, "-");
+    else if (ft->primitive_calls != ft->calls)
         snprintf(calls, sizeof calls, "%llu/%llu", (unsigned long long)ft->calls,
                  (unsigned long long)ft->primitive_calls);
     else
         snprintf(calls, sizeof calls, "%llu", (unsigned long long)ft->calls);
-    fprintf(o->f, "  %9.4f %6.1f%% %9.4f %15s %10.2f  ", ft->exclusive_s, pct, ft->inclusive_s,
-            calls, per);
+    if (o->s->estimated)
+        fprintf(o->f, "  %9.4f %6.1f%% %9.4f %15s %10s  ", ft->exclusive_s, pct, ft->inclusive_s,
+                calls, "-");
+    else
+        fprintf(o->f, "  %9.4f %6.1f%% %9.4f %15s %10.2f  ", ft->exclusive_s, pct,
+                ft->inclusive_s, calls, per);
     print_function(o, ft->code);
 }
 
@@ -566,6 +575,12 @@ int omni_report_text(const omni_model_t *m, const char *session_path,
         fprintf(f, "  (no Python function calls were recorded)\n");
     else
         print_header_row(&o);
+    if (p->n_funcs && m->s->estimated)
+        fprintf(f, "  %s(--mode sample: times estimated from %llu stack samples at %.0f Hz - "
+                   "a function's exclusive time is the samples it was the innermost frame of; "
+                   "calls are not counted)%s\n",
+                dim(&o), (unsigned long long)m->s->samples_taken,
+                m->s->sample_interval_s > 0 ? 1 / m->s->sample_interval_s : 0, reset(&o));
     for (size_t i = 0; i < n; i++)
         print_row(&o, &p->funcs[i], p->total_exclusive_s);
 

@@ -1144,6 +1144,89 @@ static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, 
     return rc;
 }
 
+/* --mode sample has no frame hook, so no thread records: they are made from
+ * the samples - a thread per sampled thread, its functions' exclusive time
+ * the samples whose innermost frame they were, their inclusive time those
+ * they were anywhere on the stack (once a stack), times the interval; calls
+ * are not known (0). s->estimated says so. */
+static int estimate_from_samples(omni_session_t *s, char *err, size_t cap) {
+    if (!s->mode || strcmp(s->mode, "sample") != 0 || s->n_threads || !s->has_samples)
+        return 0;
+    s->estimated = 1;
+    size_t nt = 0;
+    int64_t *tids = calloc(s->n_sstacks + 1, sizeof *tids);
+    uint64_t *excl = calloc(s->n_codes + 1, sizeof *excl);
+    uint64_t *incl = calloc(s->n_codes + 1, sizeof *incl);
+    size_t *stamp = calloc(s->n_codes + 1, sizeof *stamp);
+    if (!tids || !excl || !incl || !stamp)
+        goto oom;
+    for (size_t i = 0; i < s->n_sstacks; i++) { /* the threads, in order of first sample */
+        size_t k = 0;
+        while (k < nt && tids[k] != s->sstacks[i].native_id)
+            k++;
+        if (k == nt)
+            tids[nt++] = s->sstacks[i].native_id;
+    }
+    s->threads = calloc(nt + 1, sizeof *s->threads);
+    if (!s->threads)
+        goto oom;
+    double dt = s->sample_interval_s;
+    for (size_t k = 0; k < nt; k++) {
+        omni_sthread_t *t = &s->threads[s->n_threads++];
+        t->pid = s->pid;
+        t->native_id = tids[k];
+        t->threads = 1;
+        if (tids[k] == s->pid)
+            t->name = strdup("MainThread");
+        memset(excl, 0, (s->n_codes + 1) * sizeof *excl);
+        memset(incl, 0, (s->n_codes + 1) * sizeof *incl);
+        size_t nf = 0;
+        for (size_t i = 0; i < s->n_sstacks; i++) {
+            const omni_sstack_t *x = &s->sstacks[i];
+            if (x->native_id != tids[k])
+                continue;
+            t->samples += x->samples;
+            t->cpu_samples += x->cpu;
+            t->gil_samples += x->gil;
+            int leaf = 1;
+            uint64_t depth = 0;
+            for (int64_t n = x->node; n >= 0; n = s->snodes[n].parent, leaf = 0, depth++) {
+                int64_t c = s->snodes[n].code;
+                if (c < 0 || (size_t)c >= s->n_codes)
+                    continue;
+                nf += !incl[c] && !excl[c];
+                if (leaf)
+                    excl[c] += x->samples;
+                if (stamp[c] != i + 1) { /* once a stack: recursion counts once */
+                    stamp[c] = i + 1;
+                    incl[c] += x->samples;
+                }
+            }
+            if (depth > t->max_depth)
+                t->max_depth = depth;
+        }
+        t->funcs = calloc(nf + 1, sizeof *t->funcs);
+        if (!t->funcs)
+            goto oom;
+        for (size_t c = 0; c < s->n_codes; c++)
+            if (incl[c] || excl[c])
+                t->funcs[t->n_funcs++] = (omni_sfunc_t){(uint32_t)c, 0, 0, (double)incl[c] * dt,
+                                                        (double)excl[c] * dt, 0};
+    }
+    free(tids);
+    free(excl);
+    free(incl);
+    free(stamp);
+    return 0;
+oom:
+    free(tids);
+    free(excl);
+    free(incl);
+    free(stamp);
+    snprintf(err, cap, "out of memory");
+    return -1;
+}
+
 /* One run, read up to its checkpoint when it has no footer (ckpt: the
  * checkpoint's bytes or NULL). A checkpoint that is not the run's or does
  * not read whole is left unused; one that does replaces whatever tables the
@@ -1154,7 +1237,7 @@ static int parse_run_ckpt(const char *buf, size_t len, const char *ckpt, size_t 
     if (parse_run(buf, len, s, err, cap, used, 0, &seen) < 0)
         return -1;
     if (!ckpt || s->has_footer || !s->session_id)
-        return 0;
+        goto estimate;
     omni_session_t t;
     memset(&t, 0, sizeof t);
     t.session_id = s->session_id; /* borrowed */
@@ -1164,7 +1247,7 @@ static int parse_run_ckpt(const char *buf, size_t len, const char *ckpt, size_t 
     t.session_id = NULL;
     omni_session_free(&t);
     if (!ok)
-        return 0;
+        goto estimate;
     if (seen && parse_run(buf, len, s, err, cap, used, 1, &seen) < 0)
         return -1;
     if (read_checkpoint(ckpt, ckpt_len, s, err, cap) != 0 || check_refs(s, err, cap) < 0) {
@@ -1172,6 +1255,11 @@ static int parse_run_ckpt(const char *buf, size_t len, const char *ckpt, size_t 
         return -1;
     }
     s->from_checkpoint = 1;
+estimate:
+    if (estimate_from_samples(s, err, cap) < 0) {
+        omni_session_free(s);
+        return -1;
+    }
     return 0;
 }
 

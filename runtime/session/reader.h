@@ -267,6 +267,9 @@ typedef struct omni_session {
      * beside it, SESSION.md) when there is one: its tables are then the
      * checkpoint's, taken checkpoint_t_s after the start. */
     int from_checkpoint;
+    /* --mode sample: the thread records and their functions' times were
+     * estimated from the stack samples (calls are not known: 0) */
+    int estimated;
     uint64_t checkpoint_seq;
     double checkpoint_t_s;
     /* the footer's account of them: how many, the last one's size, the

@@ -1,0 +1,116 @@
+"""--mode sample (issue 18): no frame hook and no per-call work; the stack
+sampler names the code objects itself, and the reports estimate function
+times from the samples and say so."""
+import json
+import os
+
+from conftest import OMNI, clean_env, report_json, run
+
+# Three quarters of the CPU time in big(), one quarter in small(), in
+# alternation; a worker thread that sleeps.
+SPLIT = r'''
+import threading, time
+def big():
+    x = 0
+    for i in range(300000):
+        x += i
+    return x
+def small():
+    x = 0
+    for i in range(100000):
+        x += i
+    return x
+def sleeper():
+    time.sleep(0.6)
+t = threading.Thread(target=sleeper, name="sleeper")
+t.start()
+end = time.monotonic() + 1.2
+while time.monotonic() < end:
+    big()
+    small()
+t.join()
+print("ok")
+'''
+
+
+def sample_run(tmp_path, *opts, src=SPLIT, name="split.py"):
+    script = tmp_path / name
+    script.write_text(src)
+    s = tmp_path / (name + ".omni")
+    r = run([OMNI, "--quiet", "--mode", "sample", *opts, "--out", str(s), str(script)],
+            env=clean_env())
+    assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr.decode()
+    return s, report_json(str(s))
+
+
+def test_a_known_split_within_five_points(tmp_path):
+    s, rep = sample_run(tmp_path, "--sample-rate", "1000")
+    assert rep["run"]["mode"] == "sample"
+    fns = {f["name"]: f for f in rep["functions"]}
+    big, small = fns["big"]["exclusive_s"], fns["small"]["exclusive_s"]
+    share = big / (big + small)
+    assert abs(share - 0.75) <= 0.05, share
+    # no calls counted: no frame hook ran
+    assert all(f["calls"] == 0 for f in rep["functions"])
+    # the times are the samples': exclusive = innermost-frame samples x period
+    period = rep["sampling"]["interval_s"]
+    assert period == 0.001
+    assert abs(big / period - round(big / period)) < 1e-6
+    # every thread: the sleeper's samples are off the CPU
+    threads = {t["native_id"]: t for t in rep["threads"]}
+    main = [t for t in rep["threads"] if t["name"] == "MainThread"][0]
+    assert main["samples"] > 500 and main["cpu_samples"] > 0.8 * main["samples"]
+    others = [t for t in rep["threads"] if t is not main]
+    assert len(others) == 1 and others[0]["samples"] > 100
+    assert others[0]["cpu_samples"] < 0.2 * others[0]["samples"]
+    assert len(threads) == 2
+    text = run([OMNI, "--report", str(s)]).stdout.decode()
+    assert "mode sample: no per-call work; function times are estimated" in text
+    assert "times estimated from" in text
+
+
+def test_the_default_rate_and_the_lines(tmp_path):
+    s, rep = sample_run(tmp_path)
+    assert rep["sampling"]["interval_s"] == 0.01  # 100 Hz
+    lines = rep.get("hot_lines") or rep.get("lines") or []
+    names = {f["name"] for f in rep["functions"]}
+    assert {"big", "small", "<module>"} <= names
+    # the code objects the sampler named carry their files and first lines
+    f = [f for f in rep["functions"] if f["name"] == "big"][0]
+    assert f["file"].endswith("split.py") and f["line"] == 3
+
+
+def test_exports_and_diff_work_on_it(tmp_path):
+    s, _ = sample_run(tmp_path, "--sample-rate", "500")
+    for fmt, name in (("collapsed", "c.txt"), ("pprof", "p.pb.gz"), ("speedscope", "s.json")):
+        out = tmp_path / name
+        r = run([OMNI, "--export", fmt, str(s), "--out", str(out)])
+        assert r.returncode == 0, (fmt, r.stderr.decode())
+        assert out.stat().st_size > 0
+    collapsed = (tmp_path / "c.txt").read_text()
+    assert ";big " in collapsed or ";big (" in collapsed or "big" in collapsed
+    s2, _ = sample_run(tmp_path, "--sample-rate", "500", name="split2.py")
+    r = run([OMNI, "--diff", str(s), str(s2), "--format", "json"])
+    assert r.returncode in (0, 1), r.stderr.decode()
+    d = json.loads(r.stdout)
+    assert d["functions"]
+
+
+def test_a_new_code_object_at_a_freed_ones_address_is_named_anew(tmp_path):
+    # code objects made and dropped in a loop: their addresses come back,
+    # each time for a function of another name
+    src = r'''
+import time
+end = time.monotonic() + 0.8
+k = 0
+while time.monotonic() < end:
+    ns = {}
+    exec("def fn_%d():\n    x = 0\n    for i in range(20000):\n        x += i\n    return x\n" % (k % 7), ns)
+    ns["fn_%d" % (k % 7)]()
+    k += 1
+print("ok")
+'''
+    s, rep = sample_run(tmp_path, "--sample-rate", "1000", src=src, name="reuse.py")
+    names = {f["name"] for f in rep["functions"]}
+    fn = {n for n in names if n.startswith("fn_")}
+    assert len(fn) >= 5, names  # not all folded into the first one seen
