@@ -105,9 +105,14 @@ static char *read_str(const void *addr) {
         return NULL;
     size_t n = 0;
     for (size_t i = 0; i < v.length; i++) {
-        uint32_t c = v.kind == 1   ? raw[i]
-                     : v.kind == 2 ? ((const uint16_t *)raw)[i]
-                                   : ((const uint32_t *)raw)[i];
+        uint32_t c = raw[i];
+        if (v.kind == 2) {
+            uint16_t u;
+            memcpy(&u, raw + 2 * i, 2);
+            c = u;
+        } else if (v.kind == 4) {
+            memcpy(&c, raw + 4 * i, 4);
+        }
         n += put_utf8(out + n, c);
     }
     out[n] = 0;
