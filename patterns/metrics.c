@@ -76,6 +76,9 @@ const omni_metric_def_t omni_metrics[] = {
     {"gil_sharing_threads", P, SMP, "threads",
      "of those, the threads that held it in less than 80% of their own samples: they took "
      "turns with others (one after another, each holds it nearly always)"},
+    {"idle_share", P, SMP, "fraction",
+     "of all samples, those off a CPU waiting for work: in a selector's select (an event "
+     "loop, a server's serve_forever), in accept, or a thread pool's worker with nothing queued"},
     {"hot_path_share", P, SMP, "fraction", "samples under the heaviest call path's last frame"},
     {"hot_path_depth", P, SMP, "frames", "frames on the heaviest call path"},
     {"import_s", P, EV | FOOT, "s", "time in outermost imports"},
@@ -126,7 +129,7 @@ enum {
     M_L_SAMPLES, M_L_SHARE, M_L_CPU,
     M_T_SAMPLES, M_T_CPU, M_T_GIL, M_T_CPU_S,
     M_WALL, M_CPU, M_CPU_SHARE, M_P_SAMPLES, M_TICKS, M_P_CPU_SHARE, M_GIL_HELD, M_GIL_THREADS, M_GIL_SHARING,
-    M_HOT_SHARE, M_HOT_DEPTH, M_IMPORT, M_IMPORT_SHARE, M_PROCS, M_PROCS_PER_S, M_OPENS,
+    M_IDLE_SHARE, M_HOT_SHARE, M_HOT_DEPTH, M_IMPORT, M_IMPORT_SHARE, M_PROCS, M_PROCS_PER_S, M_OPENS,
     M_READ_OPS, M_WRITE_OPS, M_IO_BYTES, M_SMALL, M_SMALL_SHARE, M_MAX_DEPTH, M_BUSY_THREADS,
     M_BUSY_PY, M_PEAK_RSS, M_TL_ROWS, M_RSS_GROWTH, M_RSS_SLOPE, M_RSS_R2, M_RSS_HELD,
     M_IPC, M_LLC, M_GPU_MEAN, M_GPU_MAX, M_GPU_PROC, M_PEAK_LIVE, M_P_APS, M_P_RUNS, M_WALL_CV,
@@ -472,8 +475,39 @@ out:
     free(next);
 }
 
+/* Whether code (a sample's innermost frame) is where a service waits for
+ * work: the standard library's selectors (asyncio's loop, socketserver's
+ * serve_forever), socket.accept, concurrent.futures' idle worker. */
+static int waits_for_work(const omni_session_t *s, int64_t code) {
+    if (code < 0 || (size_t)code >= s->n_codes || !s->codes[code].file || !s->codes[code].name)
+        return 0;
+    const char *file = s->codes[code].file, *name = s->codes[code].name;
+    static const struct {
+        const char *file, *name; /* file's tail; name, or its tail after a '.' when it starts so */
+    } idle[] = {{"/selectors.py", ".select"},
+                {"/socket.py", "socket.accept"},
+                {"/concurrent/futures/thread.py", "_worker"}};
+    size_t fl = strlen(file), nl = strlen(name);
+    for (size_t i = 0; i < sizeof idle / sizeof idle[0]; i++) {
+        size_t a = strlen(idle[i].file), b = strlen(idle[i].name);
+        if (fl < a || strcmp(file + fl - a, idle[i].file) != 0)
+            continue;
+        if (idle[i].name[0] == '.' ? nl >= b && strcmp(name + nl - b, idle[i].name) == 0
+                                   : strcmp(name, idle[i].name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void sampler_process_metrics(const omni_session_t *s, const omni_sample_totals_t *st,
                                     double *v) {
+    double idle = 0;
+    for (size_t i = 0; i < s->n_sstacks; i++) {
+        const omni_sstack_t *x = &s->sstacks[i];
+        if (x->pid == s->pid && x->samples > x->cpu && waits_for_work(s, s->snodes[x->node].code))
+            idle += (double)(x->samples - x->cpu);
+    }
+    v[M_IDLE_SHARE] = ratio(idle, (double)st->total);
     double ticks = (double)s->samples_taken, gil = 0;
     int gil_threads = 0, sharing = 0;
     for (size_t i = 0; i < s->n_threads; i++) {

@@ -48,7 +48,7 @@ def test_config_option_and_none(tmp_path):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("mode: fast\n", "cfg.yaml:1: --mode must be off, minimal, default or full, not 'fast'"),
+    ("mode: fast\n", "cfg.yaml:1: --mode must be off, minimal, default, full or sample, not 'fast'"),
     ("quiet: true\ncolour: red\n", "cfg.yaml:2: unknown option 'colour'"),
     ("quiet: maybe\n", "cfg.yaml:1: 'quiet' is true or false, not 'maybe'"),
     ("mode: [minimal\n", "cfg.yaml:2: invalid YAML"),

@@ -349,7 +349,7 @@ def test_min_confidence_moves_the_line_between_findings_and_weak_signals(session
     # with their evidence and without advice
     md = run([OMNI, "--report", s, "--format", "md"]).stdout.decode()
     part = md[md.index("## Weak signals"):]
-    assert "`waiting`" in part and "**Evidence** (from the run's wall and CPU time)" in part
+    assert "`waiting`" in part and "**Evidence** (from the stack sampler, the run's wall and CPU time)" in part
     assert "**Suggestions**" not in part.split("\n## ")[0]
     text = run([OMNI, "--report", s]).stdout.decode()
     assert "Weak signals" in text

@@ -94,3 +94,40 @@ def test_a_thread_per_request_server_keeps_a_bounded_session(tmp_path):
     assert size < 400_000, size
     text = run([OMNI, "--report", str(s)]).stdout.decode()
     assert "threads of kind Thread-N (process_request_thread), one after another" in text
+
+
+def test_an_idle_server_is_idle_not_waiting(tmp_path):
+    """Between requests a server waits in its selector: that is being idle,
+    not waiting on something slow."""
+    src = tmp_path / "server.py"
+    src.write_text(SERVER)
+    s = tmp_path / "s.omni"
+    p = subprocess.Popen([OMNI, "--quiet", "--sample-rate", "1000", "--out", str(s), str(src)],
+                         stdout=subprocess.PIPE, env=clean_env())
+    try:
+        port = int(p.stdout.readline())
+        time.sleep(1.0)
+        assert load(port, 2, 40, 5) == 40
+        time.sleep(1.0)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+    rep = report_json(str(s))
+    ids = {f["id"]: f for f in rep["findings"]}
+    weak = {f["id"] for f in rep["weak_signals"]}
+    assert "idle_service" in ids and "waiting" not in ids and "waiting" not in weak
+    ev = {e["metric"]: e for e in ids["idle_service"]["evidence"]}
+    assert ev["idle_share"]["value"] >= 0.5
+    # the catalog's sources: the sampler's idle frames were the selector's
+    assert ids["idle_service"]["kind"] == "shape"
+
+
+def test_a_program_that_sleeps_is_still_waiting(tmp_path):
+    src = tmp_path / "sleepy.py"
+    src.write_text("import time\nfor _ in range(12):\n    time.sleep(0.1)\n")
+    s = tmp_path / "s.omni"
+    r = run([OMNI, "--quiet", "--out", str(s), str(src)], env=clean_env())
+    assert r.returncode == 0
+    rep = report_json(str(s))
+    ids = {f["id"] for f in rep["findings"]} | {f["id"] for f in rep["weak_signals"]}
+    assert "waiting" in ids and "idle_service" not in ids
