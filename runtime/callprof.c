@@ -5,6 +5,7 @@
 #include "runtime/retire.h"
 
 #include "runtime/callprof.h"
+#include "runtime/coro.h"
 #include "runtime/slots.h"
 #include "runtime/clock.h"
 #include "runtime/stackswitch.h"
@@ -568,8 +569,15 @@ static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throw
     uint32_t id = code_id(f, omni_pyframe_code(f));
     if (id == OMNI_CODE_NONE || enter(t, id) < 0)
         return eval(t, ts, f, throwflag);
+    /* a coroutine's resumption: its wall and await times too (coro.h) */
+    int coro = omni_pyframe_is_coroutine(f);
+    if (__builtin_expect(coro, 0))
+        omni_coro_resumed(f, id, omni_pyframe_coroutine_starting(f), omni_clock_ticks());
     PyObject *res = eval(t, ts, f, throwflag);
-    leave(t, cp.timed ? omni_clock_ticks() : 0);
+    uint64_t now = cp.timed || coro ? omni_clock_ticks() : 0;
+    if (__builtin_expect(coro, 0))
+        omni_coro_stopped(f, id, omni_pyframe_coroutine_suspended(f), omni_pyframe_lasti(f), now);
+    leave(t, cp.timed ? now : 0);
     return res;
 }
 

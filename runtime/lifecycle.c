@@ -10,6 +10,7 @@
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
 #include "runtime/checkpoint.h"
+#include "runtime/coro.h"
 #include "runtime/handoff.h"
 #include "runtime/iocount.h"
 #include "runtime/ownthread.h"
@@ -521,6 +522,7 @@ static void begin_forked_child(void) {
     omni_audit_start();
     omni_iocount_reset();
     omni_regions_reset();
+    omni_coro_reset();
     omni_memtrack_reset();
     omni_sampler_reset();
     rt.checkpoints = rt.checkpoint_bytes = rt.checkpoint_max_ns = 0;
@@ -810,6 +812,7 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
         omni_sampler_write(&rt.writer.pk);
         omni_iocount_write(&rt.writer.pk);
         omni_regions_write(&rt.writer.pk);
+        omni_coro_write(&rt.writer.pk, f.ns_per_tick, omni_callprof_code_line);
         if (omni_memtrack_active())
             omni_memtrack_write(&rt.writer, end_mono - rt.start_mono_ns);
         else if (rt.cfg.memory && memory_why[0])

@@ -14,6 +14,7 @@
 #include <internal/pycore_frame.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_object.h>
+#include <opcode.h>
 #include <internal/pycore_runtime.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
@@ -132,6 +133,31 @@ static inline int omni_pyframe_is_shim(omni_pyframe_t *f) {
 static inline int omni_pyframe_is_generator_creation(omni_pyframe_t *f) {
     return (f->f_code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) &&
            f->owner != FRAME_OWNED_BY_GENERATOR;
+}
+
+/* A coroutine's frame (async def, or a generator-based coroutine) resumed
+ * by its coroutine object: the frame lives in that object, so its address
+ * names the coroutine for as long as it lives. */
+static inline int omni_pyframe_is_coroutine(omni_pyframe_t *f) {
+    return (f->f_code->co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE)) &&
+           f->owner == FRAME_OWNED_BY_GENERATOR;
+}
+
+/* Its first resumption: the frame still stands at the RETURN_GENERATOR
+ * that made the coroutine object. */
+static inline int omni_pyframe_coroutine_starting(omni_pyframe_t *f) {
+    return f->prev_instr && _Py_OPCODE(*f->prev_instr) == RETURN_GENERATOR;
+}
+
+/* After the evaluation of a coroutine's frame returned: it yielded (it
+ * awaits something) rather than finished. */
+static inline int omni_pyframe_coroutine_suspended(omni_pyframe_t *f) {
+    return _PyFrame_GetGenerator(f)->gi_frame_state == FRAME_SUSPENDED;
+}
+
+/* The instruction offset (code units) a live frame is at. */
+static inline int omni_pyframe_lasti(omni_pyframe_t *f) {
+    return (int)(f->prev_instr - _PyCode_CODE(f->f_code));
 }
 
 /* CPython before 3.11.4 (gh-104405) specialises `obj[i]` for a class whose

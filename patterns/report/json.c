@@ -468,6 +468,60 @@ static void write_functions(omni_json_t *j, const omni_session_t *s, const omni_
     omni_json_end_array(j);
 }
 
+/* Coroutines: per function, and the awaits that held the longest first. */
+static int await_by_total(const void *a, const void *b) {
+    const omni_sawait_t *x = *(omni_sawait_t *const *)a, *y = *(omni_sawait_t *const *)b;
+    return x->total_s < y->total_s ? 1 : x->total_s > y->total_s ? -1 : 0;
+}
+
+static void write_coroutines(omni_json_t *j, const omni_session_t *s) {
+    omni_json_key(j, "coroutines");
+    if (!s->has_coros) {
+        omni_json_null(j);
+        omni_json_key(j, "awaits");
+        omni_json_null(j);
+        return;
+    }
+    omni_json_begin_array(j);
+    for (size_t i = 0; i < s->n_coros; i++) {
+        const omni_scoro_t *c = &s->coros[i];
+        omni_json_begin_object(j);
+        omni_json_kv_str(j, "name", s->codes[c->code].name);
+        omni_json_kv_str(j, "file", s->codes[c->code].file);
+        omni_json_kv_int(j, "line", s->codes[c->code].line);
+        omni_json_kv_int(j, "pid", c->pid);
+        omni_json_kv_uint(j, "finished", c->finished);
+        omni_json_kv_num(j, "wall_s", c->wall_s);
+        omni_json_kv_num(j, "await_s", c->await_s);
+        omni_json_kv_num(j, "running_s", c->wall_s - c->await_s);
+        omni_json_kv_num(j, "mean_wall_s", c->finished ? c->wall_s / (double)c->finished : NAN);
+        omni_json_kv_num(j, "max_wall_s", c->max_wall_s);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    omni_json_key(j, "awaits");
+    const omni_sawait_t **order = malloc((s->n_awaits + 1) * sizeof *order);
+    omni_json_begin_array(j);
+    for (size_t i = 0; order && i < s->n_awaits; i++)
+        order[i] = &s->awaits[i];
+    if (order)
+        qsort(order, s->n_awaits, sizeof *order, await_by_total);
+    for (size_t i = 0; order && i < s->n_awaits; i++) {
+        const omni_sawait_t *a = order[i];
+        omni_json_begin_object(j);
+        omni_json_kv_str(j, "name", s->codes[a->code].name);
+        omni_json_kv_str(j, "file", s->codes[a->code].file);
+        omni_json_kv_int(j, "line", a->line);
+        omni_json_kv_int(j, "pid", a->pid);
+        omni_json_kv_uint(j, "count", a->count);
+        omni_json_kv_num(j, "total_s", a->total_s);
+        omni_json_kv_num(j, "max_s", a->max_s);
+        omni_json_end_object(j);
+    }
+    omni_json_end_array(j);
+    free(order);
+}
+
 static void write_threads(omni_json_t *j, const omni_session_t *s) {
     omni_json_key(j, "threads");
     omni_json_begin_array(j);
@@ -998,6 +1052,7 @@ int omni_report_json(const omni_model_t *m, const char *session_path,
     write_functions(&j, s, &m->profile, &m->samples);
     write_lines(&j, s, &m->samples);
     write_threads(&j, s);
+    write_coroutines(&j, s);
     write_sampling(&j, s, &m->samples);
     write_memory(&j, s, &m->memory);
     write_io(&j, s);

@@ -246,6 +246,55 @@ static void print_threads(const out_t *o) {
     }
 }
 
+static int await_by_total(const void *a, const void *b) {
+    const omni_sawait_t *x = *(omni_sawait_t *const *)a, *y = *(omni_sawait_t *const *)b;
+    return x->total_s < y->total_s ? 1 : x->total_s > y->total_s ? -1 : 0;
+}
+
+/* Coroutines: what each coroutine function's instances took from their
+ * first resumption to their end, and how much of it they awaited; then
+ * the awaits that held their coroutines the longest. */
+static void print_coroutines(const out_t *o) {
+    const omni_session_t *s = o->s;
+    if (!s->has_coros || (!s->n_coros && !s->n_awaits))
+        return;
+    fprintf(o->f, "\n%sCoroutines%s  %s(from the first resumption to the end; cProfile counts "
+                  "the resumptions as calls)%s\n",
+            bold(o), reset(o), dim(o), reset(o));
+    fprintf(o->f, "  %s%9s %10s %10s %8s %10s  %s%s\n", dim(o), "finished", "mean s", "max s",
+            "awaited", "running s", "coroutine", reset(o));
+    for (size_t i = 0; i < s->n_coros; i++) {
+        const omni_scoro_t *c = &s->coros[i];
+        fprintf(o->f, "  %9llu %10.4f %10.4f %7.0f%% %10.4f  ", (unsigned long long)c->finished,
+                c->finished ? c->wall_s / (double)c->finished : 0, c->max_wall_s,
+                c->wall_s > 0 ? 100 * c->await_s / c->wall_s : 0, c->wall_s - c->await_s);
+        print_function(o, c->code);
+    }
+    if (s->coros_unfinished)
+        fprintf(o->f, "  %s(%llu still awaiting when the run ended)%s\n", dim(o),
+                (unsigned long long)s->coros_unfinished, reset(o));
+    const omni_sawait_t **order = malloc((s->n_awaits + 1) * sizeof *order);
+    if (!order || !s->n_awaits) {
+        free(order);
+        return;
+    }
+    for (size_t i = 0; i < s->n_awaits; i++)
+        order[i] = &s->awaits[i];
+    qsort(order, s->n_awaits, sizeof *order, await_by_total);
+    fprintf(o->f, "\n%sLongest awaits%s  %s(time a coroutine was suspended at the line)%s\n",
+            bold(o), reset(o), dim(o), reset(o));
+    fprintf(o->f, "  %s%9s %10s %10s  %s%s\n", dim(o), "awaits", "total s", "max s", "where",
+            reset(o));
+    for (size_t i = 0; i < s->n_awaits && i < 10; i++) {
+        const omni_sawait_t *a = order[i];
+        const omni_scode_t *c = &s->codes[a->code];
+        fprintf(o->f, "  %9llu %10.4f %10.4f  %s  %s%s:%lld%s\n", (unsigned long long)a->count,
+                a->total_s, a->max_s, c->name, dim(o), omni_short_file(s, c->file),
+                (long long)a->line, reset(o));
+    }
+    free(order);
+}
+
 #define EVENT_N 8
 
 static void print_function_or_none(const out_t *o, int64_t code) {
@@ -607,6 +656,7 @@ int omni_report_text(const omni_model_t *m, const char *session_path,
     print_processes(&o);
     print_peers(&o);
     print_threads(&o);
+    print_coroutines(&o);
     print_io_bytes(&o);
     print_events(&o);
     print_resources(&o);

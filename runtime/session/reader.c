@@ -869,6 +869,63 @@ bad:
     return -1;
 }
 
+static int read_coroutines(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
+    static const char *const fwant[] = {"code", "finished", "wall_ns", "await_ns", "max_wall_ns"};
+    static const char *const awant[] = {"code", "line", "count", "total_ns", "max_ns"};
+    int pos[5];
+    const msgpack_object *rows;
+    if (s->has_coros)
+        goto bad;
+    s->has_coros = 1;
+    obj_u64(omni_mp_get(r, "unfinished"), &s->coros_unfinished);
+    if (!(rows = table_rows(omni_mp_get(r, "functions"), fwant, 5, pos)))
+        goto bad;
+    s->coros = calloc(rows->via.array.size + 1, sizeof *s->coros);
+    if (!s->coros)
+        goto oom;
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_scoro_t *c = &s->coros[s->n_coros];
+        uint64_t code, w, a, m;
+        if (obj_u64(cell(row, pos[0]), &code) < 0 || code > UINT32_MAX ||
+            obj_u64(cell(row, pos[1]), &c->finished) < 0 || obj_u64(cell(row, pos[2]), &w) < 0 ||
+            obj_u64(cell(row, pos[3]), &a) < 0 || obj_u64(cell(row, pos[4]), &m) < 0)
+            goto bad;
+        c->pid = s->pid;
+        c->code = (uint32_t)code;
+        c->wall_s = (double)w / 1e9;
+        c->await_s = (double)a / 1e9;
+        c->max_wall_s = (double)m / 1e9;
+        s->n_coros++;
+    }
+    if (!(rows = table_rows(omni_mp_get(r, "awaits"), awant, 5, pos)))
+        goto bad;
+    s->awaits = calloc(rows->via.array.size + 1, sizeof *s->awaits);
+    if (!s->awaits)
+        goto oom;
+    for (uint32_t i = 0; i < rows->via.array.size; i++) {
+        const msgpack_object *row = &rows->via.array.ptr[i];
+        omni_sawait_t *x = &s->awaits[s->n_awaits];
+        uint64_t code, t, m;
+        if (obj_u64(cell(row, pos[0]), &code) < 0 || code > UINT32_MAX ||
+            obj_i64(cell(row, pos[1]), &x->line) < 0 || obj_u64(cell(row, pos[2]), &x->count) < 0 ||
+            obj_u64(cell(row, pos[3]), &t) < 0 || obj_u64(cell(row, pos[4]), &m) < 0)
+            goto bad;
+        x->pid = s->pid;
+        x->code = (uint32_t)code;
+        x->total_s = (double)t / 1e9;
+        x->max_s = (double)m / 1e9;
+        s->n_awaits++;
+    }
+    return 0;
+oom:
+    snprintf(err, cap, "out of memory");
+    return -1;
+bad:
+    snprintf(err, cap, "malformed coroutines record");
+    return -1;
+}
+
 /* Every code id a table refers to must exist. */
 static int check_refs(const omni_session_t *s, char *err, size_t cap) {
     for (size_t i = 0; i < s->n_events; i++)
@@ -882,6 +939,12 @@ static int check_refs(const omni_session_t *s, char *err, size_t cap) {
             goto bad;
     for (size_t i = 0; i < s->n_mem_nodes; i++)
         if (s->mem_nodes[i].code >= (int64_t)s->n_codes)
+            goto bad;
+    for (size_t i = 0; i < s->n_coros; i++)
+        if (s->coros[i].code >= s->n_codes)
+            goto bad;
+    for (size_t i = 0; i < s->n_awaits; i++)
+        if (s->awaits[i].code >= s->n_codes)
             goto bad;
     for (size_t t = 0; t < s->n_threads; t++) {
         const omni_sthread_t *th = &s->threads[t];
@@ -968,7 +1031,7 @@ static int scan_object(const unsigned char *p, size_t len, size_t off, size_t *e
 /* The records that hold a run's tables: written at its end, or in its
  * checkpoint while it runs. */
 static const char *const table_kinds[] = {"codes", "thread", "samples", "io",
-                                          "events", "regions", "memory"};
+                                          "events", "regions", "memory", "coroutines"};
 
 static int is_table(const msgpack_object *kind) {
     for (size_t i = 0; i < sizeof table_kinds / sizeof table_kinds[0]; i++)
@@ -995,6 +1058,8 @@ static int read_table(const msgpack_object *kind, const msgpack_object *r, omni_
         return read_regions(r, s, err, cap);
     if (omni_mp_is_str(kind, "memory"))
         return read_memory(r, s, err, cap);
+    if (omni_mp_is_str(kind, "coroutines"))
+        return read_coroutines(r, s, err, cap);
     return 1;
 }
 
@@ -1503,6 +1568,8 @@ void omni_session_free(omni_session_t *s) {
     }
     free(s->events);
     free(s->io_fns);
+    free(s->coros);
+    free(s->awaits);
     free(s->snodes);
     free(s->sstacks);
     for (size_t i = 0; i < s->n_processes; i++) {

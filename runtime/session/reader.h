@@ -80,6 +80,25 @@ typedef struct omni_siofn {
     int64_t pid;
 } omni_siofn_t;
 
+/* Coroutines (the "coroutines" record): per coroutine function, those that
+ * ran to their end, their wall time from the first resumption and the part
+ * spent awaiting; per await (the line a coroutine was suspended at), how
+ * often and how long it held its coroutine. */
+typedef struct omni_scoro {
+    int64_t pid;
+    uint32_t code;
+    uint64_t finished;
+    double wall_s, await_s, max_wall_s;
+} omni_scoro_t;
+
+typedef struct omni_sawait {
+    int64_t pid;
+    uint32_t code;
+    int64_t line;
+    uint64_t count;
+    double total_s, max_s;
+} omni_sawait_t;
+
 /* omni.profile's regions: totals by name, and each instance (up to a bound). */
 typedef struct omni_sregion_name {
     char *name;
@@ -211,6 +230,13 @@ typedef struct omni_session {
     size_t n_snodes;
     omni_sstack_t *sstacks;
     size_t n_sstacks;
+    /* coroutines */
+    int has_coros;
+    omni_scoro_t *coros;
+    size_t n_coros;
+    omni_sawait_t *awaits;
+    size_t n_awaits;
+    uint64_t coros_unfinished;
     /* allocation accounting */
     int has_memory;          /* a memory record was read */
     int memory_available;

@@ -212,6 +212,13 @@ static int join(omni_session_t *dst, omni_session_t *src) {
                                                        sizeof *sstacks);
     if (sstacks)
         dst->sstacks = sstacks;
+    omni_scoro_t *coros = realloc(dst->coros, (dst->n_coros + src->n_coros + 1) * sizeof *coros);
+    if (coros)
+        dst->coros = coros;
+    omni_sawait_t *awaits = realloc(dst->awaits, (dst->n_awaits + src->n_awaits + 1) *
+                                                     sizeof *awaits);
+    if (awaits)
+        dst->awaits = awaits;
     code_index_t x = {NULL, 0};
     size_t cap = 64;
     while (cap < 2 * (dst->n_codes + src->n_codes))
@@ -219,7 +226,7 @@ static int join(omni_session_t *dst, omni_session_t *src) {
     x.slots = map ? calloc(cap, sizeof *x.slots) : NULL;
     x.mask = cap - 1;
     if (!map || !codes || !threads || !procs || !events || !iofns || !snodes || !sstacks ||
-        !x.slots) {
+        !coros || !awaits || !x.slots) {
         free(map);
         free(x.slots);
         return -1;
@@ -296,6 +303,18 @@ static int join(omni_session_t *dst, omni_session_t *src) {
         dst->sstacks[dst->n_sstacks++] = x;
     }
     dst->has_samples |= src->has_samples;
+    for (size_t i = 0; i < src->n_coros; i++) {
+        omni_scoro_t c = src->coros[i];
+        c.code = map[c.code];
+        dst->coros[dst->n_coros++] = c;
+    }
+    for (size_t i = 0; i < src->n_awaits; i++) {
+        omni_sawait_t a = src->awaits[i];
+        a.code = map[a.code];
+        dst->awaits[dst->n_awaits++] = a;
+    }
+    dst->has_coros |= src->has_coros;
+    dst->coros_unfinished += src->coros_unfinished;
     dst->samples_taken += src->samples_taken;
     dst->sample_errors += src->sample_errors;
     dst->samples_dropped += src->samples_dropped;
