@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "runtime/grow.h"
 #include "runtime/ownmem.h"
 #include "runtime/session/pack.h"
 
@@ -84,17 +85,10 @@ static live_t *live_find(const void *frame, int make) {
 }
 
 static per_code_t *per_code(uint32_t code) {
-    if (code >= co.codes_cap) {
-        uint32_t cap = co.codes_cap ? co.codes_cap : 256;
-        while (cap <= code)
-            cap *= 2;
-        per_code_t *n = omni_own_realloc(co.codes, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        memset(n + co.codes_cap, 0, (cap - co.codes_cap) * sizeof *n);
-        co.codes = n;
-        co.codes_cap = cap;
-    }
+    per_code_t *n = omni_grow_to(co.codes, &co.codes_cap, code, sizeof *n, 256, omni_own_realloc);
+    if (!n)
+        return NULL;
+    co.codes = n;
     return &co.codes[code];
 }
 

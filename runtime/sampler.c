@@ -5,6 +5,7 @@
 #include "runtime/pylayout.h"
 
 #include "runtime/sampler.h"
+#include "runtime/grow.h"
 #include "runtime/slots.h"
 
 #include "runtime/callprof.h"
@@ -155,17 +156,10 @@ static uint32_t own_code_id(const void *addr, uint32_t id) {
         free(lt);
         return id;
     }
-    if (id >= sm.known_cap) {
-        uint32_t cap = sm.known_cap ? sm.known_cap * 2 : 1024;
-        while (cap <= id)
-            cap *= 2;
-        omni_py_code_names_t *k = realloc(sm.known, cap * sizeof *k);
-        if (!k)
-            return id;
-        memset(k + sm.known_cap, 0, (cap - sm.known_cap) * sizeof *k);
-        sm.known = k;
-        sm.known_cap = cap;
-    }
+    omni_py_code_names_t *k = omni_grow_to(sm.known, &sm.known_cap, id, sizeof *k, 1024, realloc);
+    if (!k)
+        return id; /* named, not remembered: it is named again when next seen */
+    sm.known = k;
     sm.known[id] = n;
     return id;
 }

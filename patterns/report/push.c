@@ -336,6 +336,7 @@ static int counts_of(const omni_session_t *s, sent_counts_t *st, sent_counts_t *
     size_t nf = 0;
     for (size_t t = 0; t < s->n_threads; t++)
         nf += s->threads[t].n_funcs;
+    memset(fn, 0, sizeof *fn); /* counts_free()-able whatever fails */
     if (counts_init(st, s->n_sstacks) < 0 || counts_init(fn, nf) < 0)
         return -1;
     for (size_t i = 0; i < s->n_sstacks; i++) {

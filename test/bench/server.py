@@ -43,8 +43,8 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
-srv = S(("127.0.0.1", int(sys.argv[1])), H)
-print("ready", flush=True)
+srv = S(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), H)
+print("ready", srv.server_address[1], flush=True)
 srv.serve_forever()
 '''
 
@@ -88,7 +88,7 @@ def measure(argv, seconds, workdir):
     p = subprocess.Popen(argv + [str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          cwd=workdir)
     try:
-        assert p.stdout.readline().strip() == b"ready"
+        assert p.stdout.readline().split()[0] == b"ready"
         if shutil.which("wrk"):
             out = subprocess.run(["wrk", "-t1", "-c8", "-d%ds" % seconds,
                                   "http://127.0.0.1:%d/" % port],

@@ -2,6 +2,7 @@
 its session stays bounded - a record per kind of thread and concurrency,
 not per thread; a timeline that thins out - while every count stays exact."""
 import http.client
+import importlib.util
 import os
 import signal
 import subprocess
@@ -10,23 +11,20 @@ import time
 
 from conftest import OMNI, clean_env, read_records, report_json, run
 
-SERVER = r'''
-import http.server, socketserver, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"hello " * 20
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-srv = S(("127.0.0.1", 0), H)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-'''
+# the server of the throughput benchmark (test/bench/server.py): port 0 picks
+# one, printed after "ready"
+_spec = importlib.util.spec_from_file_location(
+    "omni_bench_server", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                      "bench", "server.py"))
+_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench)
+SERVER = _bench.SERVER
+
+
+def port_of(p):
+    line = p.stdout.readline().split()
+    assert line[0] == b"ready", line
+    return int(line[1])
 
 
 def load(port, connections, requests, seconds):
@@ -62,7 +60,7 @@ def test_a_thread_per_request_server_keeps_a_bounded_session(tmp_path):
                          stdout=subprocess.PIPE,
                          env=clean_env(OMNIPYTHON_TIMELINE_FULL="1"))
     try:
-        port = int(p.stdout.readline())
+        port = port_of(p)
         n = load(port, 8, 6000, 12)
         live = report_json(str(s))  # asks for a checkpoint first
     finally:
@@ -105,7 +103,7 @@ def test_an_idle_server_is_idle_not_waiting(tmp_path):
     p = subprocess.Popen([OMNI, "--quiet", "--sample-rate", "1000", "--out", str(s), str(src)],
                          stdout=subprocess.PIPE, env=clean_env())
     try:
-        port = int(p.stdout.readline())
+        port = port_of(p)
         time.sleep(1.0)
         assert load(port, 2, 40, 5) == 40
         time.sleep(1.0)
