@@ -23,7 +23,7 @@ static const struct {
     {"threshold", "--threshold", 0}, {"repeat", "--repeat", 0},
     {"push", "--push", 0},         {"push_name", "--push-name", 0},
     {"push_labels", "--push-labels", 0}, {"min_confidence", "--min-confidence", 0},
-    {"checkpoint", "--checkpoint", 0},
+    {"checkpoint", "--checkpoint", 0}, {"max_session_mb", "--max-session-mb", 0},
 };
 
 static int fail(char *err, size_t cap, const char *path, size_t line, const char *fmt, ...)
@@ -40,7 +40,7 @@ static int fail(char *err, size_t cap, const char *path, size_t line, const char
 
 static const char *key_list(void) {
     return "out, mode, quiet, interval, sample_rate, timeout, carbon_intensity, patterns, "
-           "threshold, repeat, push, push_name, push_labels, min_confidence, checkpoint";
+           "threshold, repeat, push, push_name, push_labels, min_confidence, checkpoint, max_session_mb";
 }
 
 int omni_config_load(const char *path, int required, omni_config_t *out, char *err, size_t cap) {

@@ -182,6 +182,7 @@ int omni_embed_run(const omni_options_t *o, int argc, char **argv) {
     omni_run_config_t rc = {
         .out_path = out, .mode = o->mode, .quiet = o->quiet, .argc = argc, .argv = argv,
         .interval_ms = o->interval_ms, .checkpoint_s = o->checkpoint_s,
+        .max_session_mb = o->max_session_mb,
         .grams_co2_per_kwh = o->grams_co2_per_kwh,
         .sample_hz = o->sample_hz, .timeout_s = o->timeout_s,
         .memory_interval = o->memory_interval, .push_url = o->push_url,

@@ -227,6 +227,12 @@ static int set_interval(omni_options_t *o, const char *v, int from) {
     return 0;
 }
 
+static int set_max_session_mb(omni_options_t *o, const char *v, int from) {
+    if (real(v, 0, 1, 1e7, &o->max_session_mb) < 0)
+        return takes(o, "--max-session-mb", "megabytes (0: no bound)", v);
+    return 0;
+}
+
 static int set_checkpoint(omni_options_t *o, const char *v, int from) {
     if (real(v, 0, 1, 1e7, &o->checkpoint_s) < 0)
         return takes(o, "--checkpoint", "seconds (0: only when a report asks)", v);
@@ -365,6 +371,7 @@ static const struct opt {
     {"--patterns", 1, set_patterns},
     {"--interval", 1, set_interval},
     {"--checkpoint", 1, set_checkpoint},
+    {"--max-session-mb", 1, set_max_session_mb},
     {"--timeout", 1, set_timeout},
     {"--repeat", 1, set_repeat},
     {"--sample-rate", 1, set_sample_rate},
@@ -487,6 +494,7 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
     o->mode = OMNI_MODE_DEFAULT;
     o->interval_ms = -1;
     o->checkpoint_s = -1;
+    o->max_session_mb = -1;
     o->sample_hz = -1;
     o->threshold_pct = -1;
     o->min_confidence = -1;
@@ -682,6 +690,8 @@ void omni_options_usage(void *fp) {
             "  --checkpoint S  write the tables so far beside the session every S seconds\n"
             "                  (10; 0: only when a report asks): a process killed with\n"
             "                  SIGKILL keeps them, a report on a running one shows them\n"
+            "  --max-session-mb M  keep a running session within M megabytes (100; 0: no\n"
+            "                  bound): its oldest timeline records give way to the newest\n"
             "  --carbon-intensity G  grams of CO2 per kWh for the carbon estimate (475)\n"
             "  --timeout S     after S seconds: KeyboardInterrupt in the main thread, 5 s\n"
             "                  later SIGTERM, 2 s later SIGKILL; exit status 124\n"

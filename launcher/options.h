@@ -42,6 +42,7 @@ typedef struct omni_options {
     int follow;             /* --follow (with --report): again every 2 s while the run lasts */
     int interval_ms;        /* --interval MS: the monitor's interval; -1 = the mode's */
     double checkpoint_s;    /* --checkpoint S: between checkpoints; 0 = when asked, -1 = 10 s */
+    double max_session_mb;  /* --max-session-mb M: the running session's bound; -1 = 100 */
     double grams_co2_per_kwh; /* --carbon-intensity G; 0 = the default */
     int bench;              /* --bench (with --hw) */
     int sample_hz;          /* --sample-rate HZ; -1 = the mode's */

@@ -664,6 +664,9 @@ static void start_monitor(void) {
         .checkpoint_ns = (uint64_t)(ckpt_s * 1e9),
         .checkpoint = take_checkpoint,
         .full_res_ns = timeline_full_res_ns(),
+        .max_session_bytes = (uint64_t)((rt.cfg.max_session_mb < 0 ? OMNI_DEFAULT_MAX_SESSION_MB
+                                                                     : rt.cfg.max_session_mb) *
+                                        1048576.0),
     };
     int hz = rt.cfg.sample_hz < 0 ? mode_sample_hz[rt.cfg.mode] : rt.cfg.sample_hz;
     mc.sample_interval_ns = hz > 0 ? 1000000000u / (uint64_t)hz : 0;

@@ -12,6 +12,7 @@
 #include "runtime/memtrack.h"
 #include "runtime/ownthread.h"
 #include "runtime/sampler.h"
+#include "runtime/session/trim.h"
 #include "runtime/session/writer.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -136,6 +138,7 @@ static struct {
     uint64_t seq;               /* timeline records written */
     uint64_t last_flush_ns;
     uint64_t last_row_ns;       /* when the last row was taken */
+    uint64_t trims;             /* times the session was brought back within its bound */
     char request[4120];         /* the file that asks for a checkpoint */
     uint64_t ckpt_seq;          /* checkpoints taken */
     uint64_t next_ckpt_ns;      /* when the next one is due (UINT64_MAX: when asked) */
@@ -179,6 +182,27 @@ static void write_record(const msgpack_sbuffer *sb) {
     __atomic_store_n(&mon.in_write, 0, __ATOMIC_SEQ_CST);
 }
 
+/* The session past its bound: its oldest timeline records go (only this
+ * thread writes it while the run goes on). */
+static void keep_in_bound(void) {
+    struct stat st;
+    if (!mon.cfg.max_session_bytes || mon.fd < 0 || fstat(mon.fd, &st) < 0 ||
+        (uint64_t)st.st_size <= mon.cfg.max_session_bytes)
+        return;
+    __atomic_store_n(&mon.in_write, 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&mon.stop, __ATOMIC_SEQ_CST)) {
+        int fd = omni_session_trim(mon.path, (size_t)(mon.cfg.max_session_bytes / 2));
+        if (fd >= 0) {
+            omni_iocount_hide_own(fd);
+            omni_iocount_close_own(mon.fd);
+            mon.skip_fds[0] = fd;
+            mon.fd = fd;
+            mon.trims++;
+        }
+    }
+    __atomic_store_n(&mon.in_write, 0, __ATOMIC_SEQ_CST);
+}
+
 static void flush_timeline(void) {
     int n = 1;
     for (int i = 0; i < N_TABLES; i++)
@@ -200,6 +224,7 @@ static void flush_timeline(void) {
     write_record(&sb);
     msgpack_sbuffer_destroy(&sb);
     mon.last_flush_ns = now_ns();
+    keep_in_bound();
 }
 
 /* ---------------------------------------------------------------- sampling */

@@ -23,6 +23,9 @@ typedef struct omni_monitor_config {
     void (*checkpoint)(uint64_t seq, uint64_t t_ns);
     /* rows every interval_ns for this long, then coarser (monitor.c); 0: always */
     uint64_t full_res_ns;
+    /* past this size, the session's oldest timeline records give way
+     * (runtime/session/trim.h) so that it keeps half of it; 0: no bound */
+    uint64_t max_session_bytes;
 } omni_monitor_config_t;
 
 /* Starts the thread (all signals blocked in it). Returns 0 or -errno; on

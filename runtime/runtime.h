@@ -15,6 +15,7 @@ typedef enum omni_mode {
 } omni_mode_t;
 
 #define OMNI_DEFAULT_CHECKPOINT_S 10.0
+#define OMNI_DEFAULT_MAX_SESSION_MB 100.0
 
 typedef struct omni_run_config {
     const char *out_path;   /* the session file; NULL = a new file under ./.omni/ */
@@ -22,6 +23,7 @@ typedef struct omni_run_config {
     int quiet;              /* omnipython prints nothing of its own */
     int interval_ms;        /* the monitor's sampling interval; 0 = no monitor, -1 = the mode's */
     double checkpoint_s;    /* between checkpoints (checkpoint.h); 0 = only when asked, -1 = default */
+    double max_session_mb;  /* the session's bound while it runs (trim.h); 0 = none, -1 = default */
     double grams_co2_per_kwh; /* carbon intensity of the electricity; 0 = the default */
     int sample_hz;          /* stack samples a second; 0 = none, -1 = the mode's */
     double timeout_s;       /* --timeout: end the target after this long; 0 = never */

@@ -80,6 +80,7 @@ static void write_run(omni_json_t *j, const omni_session_t *s, const char *path)
         omni_json_null(j);
     else
         omni_json_bool(j, running);
+    omni_json_kv_uint(j, "timeline_trimmed", s->timeline_trimmed);
     omni_json_key(j, "checkpoints");
     omni_json_begin_object(j);
     omni_json_kv_uint(j, "count", s->checkpoints);

@@ -77,6 +77,10 @@ static void print_run(const out_t *o) {
     fputc('\n', f);
     if (s->mode && strcmp(s->mode, "minimal") == 0)
         fprintf(f, "  mode minimal: calls are exact, times were not measured\n");
+    if (s->timeline_trimmed)
+        fprintf(f, "  the timeline's oldest %llu records gave way to keep the session within "
+                   "--max-session-mb\n",
+                (unsigned long long)s->timeline_trimmed);
     if (s->estimated)
         fprintf(f, "  mode sample: no per-call work; function times are estimated from the "
                    "stack samples, calls are not counted\n");

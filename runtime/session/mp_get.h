@@ -17,4 +17,12 @@ int omni_mp_num(const msgpack_object *o, double *v);
  * Returns buf. */
 const char *omni_mp_str(const msgpack_object *o, char *buf, size_t cap);
 
+/* Where the msgpack object at p[off..len) ends, without unpacking it:
+ * msgpack-c allocates room for a container as soon as it reads its claimed
+ * size, so damaged bytes could ask for gigabytes; every element takes at
+ * least one byte, so no claim may exceed the bytes left. Returns 0 with
+ * *end after the object, 1 when the data ends inside it (or claims more
+ * than is left), -1 when it cannot be msgpack. */
+int omni_mp_scan(const unsigned char *p, size_t len, size_t off, size_t *end);
+
 #endif

@@ -963,71 +963,6 @@ bad:
 
 /* ---------------------------------------------------------------- the stream */
 
-/* msgpack-c allocates room for a container as soon as it reads its claimed
- * size, so four damaged bytes could ask for gigabytes. Before unpacking a
- * record, walk it: every element takes at least one byte, so no claim may
- * exceed the bytes that are left. Returns 0 with *end after the object, 1
- * when the data ends inside it (or claims more than is left), -1 when it
- * cannot be msgpack. */
-static int scan_object(const unsigned char *p, size_t len, size_t off, size_t *end) {
-    uint64_t pending = 1; /* elements still to read */
-    while (pending) {
-        if (off >= len)
-            return 1;
-        unsigned c = p[off++];
-        uint64_t skip = 0, items = 0;
-        size_t width = 0; /* bytes of a big-endian length that follows */
-        int per = 0;      /* what the length counts: 1 bytes, 2 map pairs, 3 array items */
-        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-        } else if (c <= 0x8f) {
-            items = 2 * (uint64_t)(c & 0x0f);
-        } else if (c <= 0x9f) {
-            items = c & 0x0f;
-        } else if (c <= 0xbf) {
-            skip = c & 0x1f;
-        } else if (c == 0xc1) {
-            return -1;
-        } else if (c >= 0xc4 && c <= 0xc6) {
-            width = (size_t)1 << (c - 0xc4), per = 1;
-        } else if (c >= 0xc7 && c <= 0xc9) {
-            width = (size_t)1 << (c - 0xc7), per = 1, skip = 1; /* + the ext type byte */
-        } else if (c == 0xca || c == 0xcb) {
-            skip = c == 0xca ? 4 : 8;
-        } else if (c >= 0xcc && c <= 0xd3) {
-            skip = (uint64_t)1 << ((c - 0xcc) & 3);
-        } else if (c >= 0xd4 && c <= 0xd8) {
-            skip = 1 + ((uint64_t)1 << (c - 0xd4));
-        } else if (c >= 0xd9 && c <= 0xdb) {
-            width = (size_t)1 << (c - 0xd9), per = 1;
-        } else if (c == 0xdc || c == 0xdd) {
-            width = c == 0xdc ? 2 : 4, per = 3;
-        } else { /* 0xde, 0xdf */
-            width = c == 0xde ? 2 : 4, per = 2;
-        }
-        if (width) {
-            if (len - off < width)
-                return 1;
-            uint64_t n = 0;
-            for (size_t i = 0; i < width; i++)
-                n = (n << 8) | p[off++];
-            if (per == 1)
-                skip += n;
-            else
-                items = per == 2 ? 2 * n : n;
-        }
-        if (skip > len - off)
-            return 1;
-        off += skip;
-        pending += items - 1;
-        /* A claim larger than what is left: the file was cut (or damaged)
-         * inside this record; either way nothing more can be read. */
-        if (pending > len - off)
-            return 1;
-    }
-    *end = off;
-    return 0;
-}
-
 /* The records that hold a run's tables: written at its end, or in its
  * checkpoint while it runs. */
 static const char *const table_kinds[] = {"codes", "thread", "samples", "io",
@@ -1071,7 +1006,7 @@ static int next_record(const char *buf, size_t len, size_t *off, msgpack_unpacke
     size_t before = *off, end = 0;
     if (*off >= len)
         return 0;
-    int scan = scan_object((const unsigned char *)buf, len, *off, &end);
+    int scan = omni_mp_scan((const unsigned char *)buf, len, *off, &end);
     if (scan < 0) {
         snprintf(err, cap, "%s (the record at byte %zu is not msgpack)", what, before);
         return -1;
@@ -1186,6 +1121,8 @@ static int parse_run(const char *buf, size_t len, omni_session_t *s, char *err, 
             rc = read_timeline(r, s, err, cap);
         } else if (omni_mp_is_str(kind, "push")) {
             rc = read_push(r, s);
+        } else if (omni_mp_is_str(kind, "trimmed")) {
+            obj_u64(omni_mp_get(r, "dropped_records"), &s->timeline_trimmed);
         } else if (omni_mp_is_str(kind, "machine")) {
             rc = keep_raw(buf, before, off, &s->machine_raw, &s->machine_len, err, cap);
         } else if (omni_mp_is_str(kind, "monitor")) {

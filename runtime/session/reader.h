@@ -293,6 +293,8 @@ typedef struct omni_session {
      * beside it, SESSION.md) when there is one: its tables are then the
      * checkpoint's, taken checkpoint_t_s after the start. */
     int from_checkpoint;
+    /* timeline records dropped to keep the running session within its bound */
+    uint64_t timeline_trimmed;
     /* --mode sample: the thread records and their functions' times were
      * estimated from the stack samples (calls are not known: 0) */
     int estimated;

@@ -129,3 +129,34 @@ def test_a_program_that_sleeps_is_still_waiting(tmp_path):
     rep = report_json(str(s))
     ids = {f["id"] for f in rep["findings"]} | {f["id"] for f in rep["weak_signals"]}
     assert "waiting" in ids and "idle_service" not in ids
+
+
+def test_max_session_mb_keeps_the_newest_timeline(tmp_path):
+    # a row every millisecond: about 150 KB a second of timeline
+    src = tmp_path / "busy.py"
+    src.write_text("import time\nend = time.monotonic() + 3\n"
+                   "while time.monotonic() < end:\n    sum(range(10000))\nprint('ok')\n")
+    s = tmp_path / "s.omni"
+    r = run([OMNI, "--quiet", "--interval", "1", "--max-session-mb", "0.1", "--out", str(s),
+             str(src)], env=clean_env())
+    assert r.returncode == 0 and r.stdout == b"ok\n"
+    # within the bound (the end's tables come on top of it), the newest rows kept
+    assert os.path.getsize(s) < 0.1 * 1048576 + 30_000
+    recs = read_records(s)
+    assert [r["kind"] for r in recs[:3]] == ["header", "machine", "monitor"]
+    trimmed = [r for r in recs if r["kind"] == "trimmed"]
+    assert len(trimmed) == 1 and trimmed[0]["dropped_records"] >= 10
+    rows = [row[0] for r in recs if r["kind"] == "timeline" for row in r["process"]["rows"]]
+    rep = report_json(str(s))
+    assert rep["run"]["complete"] and rep["run"]["timeline_trimmed"] == trimmed[0]["dropped_records"]
+    assert rows == sorted(rows) and rows[-1] / 1e9 >= rep["run"]["wall_s"] - 0.05
+    assert rows[0] / 1e9 > 1.0  # the first second gave way
+    text = run([OMNI, "--report", str(s)]).stdout.decode()
+    assert "records gave way to keep the session within --max-session-mb" in text
+    # no bound: every row stays
+    s2 = tmp_path / "s2.omni"
+    r = run([OMNI, "--quiet", "--interval", "1", "--max-session-mb", "0", "--out", str(s2),
+             str(src)], env=clean_env())
+    assert r.returncode == 0
+    assert not [r for r in read_records(s2) if r["kind"] == "trimmed"]
+    assert os.path.getsize(s2) > 0.2 * 1048576
