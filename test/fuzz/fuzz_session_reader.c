@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static omni_kb_t kb;
 
@@ -23,10 +24,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
+/* A session and its checkpoint (the file beside it) in one input: the
+ * bytes after the first CKPT_MARK are the checkpoint's. */
+static const char CKPT_MARK[] = "\xff" "CKPT" "\xff";
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     omni_session_t s;
     char err[256];
-    if (omni_session_parse((const char *)data, size, &s, err, sizeof err) == 0) {
+    const char *ckpt = NULL;
+    size_t len = size, ckpt_len = 0, m = sizeof CKPT_MARK - 1;
+    for (size_t i = 0; i + m <= size; i++)
+        if (memcmp(data + i, CKPT_MARK, m) == 0) {
+            len = i;
+            ckpt = (const char *)data + i + m;
+            ckpt_len = size - i - m;
+            break;
+        }
+    if (omni_session_parse_with((const char *)data, len, ckpt, ckpt_len, &s, err, sizeof err) ==
+        0) {
         FILE *sink = fopen("/dev/null", "w");
         omni_model_t m;
         omni_entities_t ents = {0};
