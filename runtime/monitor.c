@@ -138,7 +138,6 @@ static struct {
     uint64_t seq;               /* timeline records written */
     uint64_t last_flush_ns;
     uint64_t last_row_ns;       /* when the last row was taken */
-    uint64_t trims;             /* times the session was brought back within its bound */
     char request[4120];         /* the file that asks for a checkpoint */
     uint64_t ckpt_seq;          /* checkpoints taken */
     uint64_t next_ckpt_ns;      /* when the next one is due (UINT64_MAX: when asked) */
@@ -197,7 +196,6 @@ static void keep_in_bound(void) {
             omni_iocount_close_own(mon.fd);
             mon.skip_fds[0] = fd;
             mon.fd = fd;
-            mon.trims++;
         }
     }
     __atomic_store_n(&mon.in_write, 0, __ATOMIC_SEQ_CST);
