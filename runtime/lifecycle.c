@@ -618,7 +618,7 @@ static void watch_program_exit(void) {
  * everything at the end are not the program's. (Reads one word: callable
  * from the monitor thread without the GIL.) */
 static int interpreter_finalizing(void) {
-    return _Py_IsFinalizing();
+    return omni_py_finalizing();
 }
 
 /* How long the timeline keeps a row every interval before it thins out:

@@ -150,7 +150,7 @@ static inline unsigned char *page_of(uintptr_t p) {
  * classes, learnt at each allocation (a load and a compare on every block,
  * the hook's costliest instructions: a third of its time). */
 #define POOL_BYTES ((uintptr_t)16 * 1024)
-struct pool_header {
+struct omni_pool_header {
     union {
         void *padding;
         unsigned count;
@@ -161,7 +161,7 @@ struct pool_header {
 static int pool_sizes; /* 1: block sizes from the pool headers */
 
 static inline size_t pool_block_size(uintptr_t p) {
-    return ((size_t)((const struct pool_header *)(p & ~(POOL_BYTES - 1)))->szidx + 1) << 4;
+    return ((size_t)((const struct omni_pool_header *)(p & ~(POOL_BYTES - 1)))->szidx + 1) << 4;
 }
 
 /* Marks (or clears) an arena's pages; 0, or -1 when a leaf cannot be mapped. */
@@ -245,9 +245,8 @@ static uint32_t intern(uint32_t parent, uint32_t code, int32_t offset, int nativ
  * changes its frames, and they stay while it is in C); -1 if none. */
 static int32_t current_offset(void) {
     PyThreadState *ts = PyGILState_GetThisThreadState();
-    if (!ts || !ts->cframe || !ts->cframe->current_frame)
-        return -1;
-    return omni_pyframe_offset(ts->cframe->current_frame);
+    omni_pyframe_t *f = omni_py_current_frame(ts);
+    return f ? omni_pyframe_offset(f) : -1;
 }
 
 static uint32_t slot_of(uintptr_t p) {
@@ -739,7 +738,7 @@ static void pool_check(void) {
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         blocks[i] = orig[PYMEM_DOMAIN_OBJ].malloc(orig[PYMEM_DOMAIN_OBJ].ctx, sizes[i]);
         uintptr_t b = (uintptr_t)blocks[i];
-        const struct pool_header *pool = (const struct pool_header *)(b & ~(POOL_BYTES - 1));
+        const struct omni_pool_header *pool = (const struct omni_pool_header *)(b & ~(POOL_BYTES - 1));
         ok &= b && page_of(b) && pool->ref.count >= 1 && pool->ref.count <= POOL_BYTES / 16 &&
               pool_block_size(b) == ((sizes[i] + 15) & ~(size_t)15);
     }

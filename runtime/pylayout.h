@@ -9,19 +9,39 @@
 #define Py_BUILD_CORE 1
 #endif
 #include <Python.h>
+#if PY_VERSION_HEX < 0x030D0000
 #include <internal/pycore_atomic.h>
+#endif
 #include <internal/pycore_code.h>
 #include <internal/pycore_frame.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_object.h>
 #include <opcode.h>
 #include <internal/pycore_runtime.h>
+#if PY_VERSION_HEX >= 0x030D0000
+#include <internal/pycore_sysmodule.h> /* _PySys_GetSizeOf, public before 3.13 */
+#endif
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
-#error "omnipython's runtime knows the frame layout of CPython 3.11 and 3.12 only"
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030E0000
+#error "omnipython's runtime knows the frame layouts of CPython 3.11, 3.12 and 3.13 only"
+#endif
+#ifdef Py_GIL_DISABLED
+#error "a free-threaded CPython (3.13t): omnipython needs the GIL's layout (see the README)"
 #endif
 
 typedef struct _PyInterpreterFrame omni_pyframe_t;
+
+/* A frame's code object, and the instruction it executes (3.13: the code is
+ * f_executable, a PyObject; instr_ptr replaced prev_instr). */
+#if PY_VERSION_HEX >= 0x030D0000
+#define OMNI_F_CODE(f) ((PyCodeObject *)(f)->f_executable)
+#define OMNI_F_INSTR(f) ((f)->instr_ptr)
+#define OMNI_INSTR_OPCODE(i) ((i)->op.code)
+#else
+#define OMNI_F_CODE(f) ((f)->f_code)
+#define OMNI_F_INSTR(f) ((f)->prev_instr)
+#define OMNI_INSTR_OPCODE(i) _Py_OPCODE(*(i))
+#endif
 
 /* What lies in front of an object of type t (the collector's header, a
  * managed dict's pointers), which sys.getsizeof adds to __sizeof__. */
@@ -31,13 +51,13 @@ static inline Py_ssize_t omni_py_preheader_bytes(PyTypeObject *t) {
 
 /* The code object a frame executes (borrowed: the frame holds a strong reference). */
 static inline PyCodeObject *omni_pyframe_code(omni_pyframe_t *f) {
-    return f->f_code;
+    return OMNI_F_CODE(f);
 }
 
 /* The frame's first local variable (the first argument of a call: `self`
  * for a method), borrowed; NULL when unset. */
 static inline PyObject *omni_pyframe_first_local(omni_pyframe_t *f) {
-    return f->f_code->co_nlocalsplus > 0 ? f->localsplus[0] : NULL;
+    return OMNI_F_CODE(f)->co_nlocalsplus > 0 ? f->localsplus[0] : NULL;
 }
 
 /* A code object's extra slots (co_extra), as Objects/codeobject.c lays them
@@ -131,7 +151,7 @@ static inline int omni_pyframe_is_shim(omni_pyframe_t *f) {
  * the frame belongs to the generator. cProfile does not count that step as a
  * call, only the resumptions that follow. */
 static inline int omni_pyframe_is_generator_creation(omni_pyframe_t *f) {
-    return (f->f_code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) &&
+    return (OMNI_F_CODE(f)->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) &&
            f->owner != FRAME_OWNED_BY_GENERATOR;
 }
 
@@ -139,14 +159,14 @@ static inline int omni_pyframe_is_generator_creation(omni_pyframe_t *f) {
  * by its coroutine object: the frame lives in that object, so its address
  * names the coroutine for as long as it lives. */
 static inline int omni_pyframe_is_coroutine(omni_pyframe_t *f) {
-    return (f->f_code->co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE)) &&
+    return (OMNI_F_CODE(f)->co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE)) &&
            f->owner == FRAME_OWNED_BY_GENERATOR;
 }
 
 /* Its first resumption: the frame still stands at the RETURN_GENERATOR
  * that made the coroutine object. */
 static inline int omni_pyframe_coroutine_starting(omni_pyframe_t *f) {
-    return f->prev_instr && _Py_OPCODE(*f->prev_instr) == RETURN_GENERATOR;
+    return OMNI_F_INSTR(f) && OMNI_INSTR_OPCODE(OMNI_F_INSTR(f)) == RETURN_GENERATOR;
 }
 
 /* After the evaluation of a coroutine's frame returned: it yielded (it
@@ -157,7 +177,7 @@ static inline int omni_pyframe_coroutine_suspended(omni_pyframe_t *f) {
 
 /* The instruction offset (code units) a live frame is at. */
 static inline int omni_pyframe_lasti(omni_pyframe_t *f) {
-    return (int)(f->prev_instr - _PyCode_CODE(f->f_code));
+    return (int)(OMNI_F_INSTR(f) - _PyCode_CODE(OMNI_F_CODE(f)));
 }
 
 /* CPython before 3.11.4 (gh-104405) specialises `obj[i]` for a class whose
@@ -171,13 +191,23 @@ static inline int omni_pyframe_lasti(omni_pyframe_t *f) {
 static inline void omni_pyframe_keep_getitem_visible(omni_pyframe_t *f) {
 #if PY_VERSION_HEX < 0x030B04F0
     static uint32_t next_version = 0x80000000u;
-    PyCodeObject *co = f->f_code;
+    PyCodeObject *co = OMNI_F_CODE(f);
     if (f->f_func && co->co_argcount == 2 &&
         PyUnicode_CompareWithASCIIString(co->co_name, "__getitem__") == 0 &&
         f->f_func->func_version <= 0xFFFFu)
         f->f_func->func_version = next_version++;
 #else
     (void)f;
+#endif
+}
+
+/* Whether the interpreter is being torn down (one word read: callable from
+ * the monitor thread without the GIL). Public as Py_IsFinalizing from 3.13. */
+static inline int omni_py_finalizing(void) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
 #endif
 }
 
@@ -240,7 +270,6 @@ static inline int omni_pyframe_line(const char *linetable, Py_ssize_t len, int f
  * reads. These say where things are. */
 
 typedef PyThreadState omni_pytstate_t;
-typedef _PyCFrame omni_pycframe_t;
 
 /* Where the sampler reads, found once while the interpreter runs (with
  * the GIL): finalisation clears the runtime's pointer to the main
@@ -264,14 +293,40 @@ static inline void omni_py_where(omni_py_where_t *w) {
 /* The thread state that holds the GIL, or NULL (read atomically). */
 static inline const void *omni_py_gil_holder(const omni_py_where_t *w) {
     struct _gil_runtime_state *g = w->gil;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!g || !_Py_atomic_load_int_relaxed(&g->locked))
+        return NULL;
+    return _Py_atomic_load_ptr_relaxed(&g->last_holder);
+#else
     if (!g || !_Py_atomic_load_relaxed(&g->locked))
         return NULL;
     return (const void *)_Py_atomic_load_relaxed(&g->last_holder);
+#endif
 }
 
-/* The top frame of a copied thread state's current C frame (3.11, 3.12). */
-static inline omni_pyframe_t *omni_py_cframe_top(const omni_pycframe_t *cf) {
-    return cf->current_frame;
+/* The innermost frame of a copied thread state: in its current C frame
+ * (3.11, 3.12: read through peek, a fault-safe copy), or its own (3.13).
+ * NULL when there is none or it cannot be read. */
+static inline omni_pyframe_t *omni_py_tstate_top(const omni_pytstate_t *ts,
+                                                int (*peek)(void *, const void *, size_t)) {
+#if PY_VERSION_HEX >= 0x030D0000
+    (void)peek;
+    return ts->current_frame;
+#else
+    _PyCFrame cf;
+    if (!ts->cframe || peek(&cf, ts->cframe, sizeof cf) < 0)
+        return NULL;
+    return cf.current_frame;
+#endif
+}
+
+/* The same, of this thread (with the GIL). */
+static inline omni_pyframe_t *omni_py_current_frame(PyThreadState *ts) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return ts ? ts->current_frame : NULL;
+#else
+    return ts && ts->cframe ? ts->cframe->current_frame : NULL;
+#endif
 }
 
 /* The instruction offset (code units) a copied frame is at, from its code
@@ -279,8 +334,8 @@ static inline omni_pyframe_t *omni_py_cframe_top(const omni_pycframe_t *cf) {
  * frame copied while it changed may hold any values (UBSan caught pointer
  * arithmetic overflowing on such a code address). */
 static inline int omni_pyframe_offset(const omni_pyframe_t *f) {
-    uintptr_t first = (uintptr_t)f->f_code + offsetof(PyCodeObject, co_code_adaptive);
-    uintptr_t at = (uintptr_t)f->prev_instr;
+    uintptr_t first = (uintptr_t)OMNI_F_CODE(f) + offsetof(PyCodeObject, co_code_adaptive);
+    uintptr_t at = (uintptr_t)OMNI_F_INSTR(f);
     if (at < first || (at - first) / sizeof(_Py_CODEUNIT) > (1u << 24))
         return 0;
     return (int)((at - first) / sizeof(_Py_CODEUNIT));

@@ -285,13 +285,12 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
         sm.errors++;
         return NULL;
     }
-    omni_pycframe_t cf;
-    if (!ts.cframe || peek(&cf, ts.cframe, sizeof cf) < 0)
+    omni_pyframe_t *fp = omni_py_tstate_top(&ts, peek);
+    if (!fp)
         return ts.next;
     static uint32_t codes[MAX_DEPTH];
     static int32_t offsets[MAX_DEPTH];
     int depth = 0;
-    omni_pyframe_t *fp = omni_py_cframe_top(&cf);
     for (int guard = 0; fp && guard < 100000; guard++) {
         omni_pyframe_t fr;
         if (peek(&fr, fp, sizeof fr) < 0) {
@@ -299,9 +298,9 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
             break;
         }
         if (!omni_pyframe_copy_is_shim(&fr) && depth < MAX_DEPTH) {
-            codes[depth] = omni_callprof_code_lookup(fr.f_code);
+            codes[depth] = omni_callprof_code_lookup(OMNI_F_CODE(&fr));
             if (sm.names_codes)
-                codes[depth] = own_code_id(fr.f_code, codes[depth]);
+                codes[depth] = own_code_id(OMNI_F_CODE(&fr), codes[depth]);
             offsets[depth] = omni_pyframe_offset(&fr);
             depth++;
         }

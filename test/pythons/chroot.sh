@@ -35,13 +35,14 @@ mounted() { mountpoint -q "$root/$1"; }
 mount_all() {
   mkdir -p "$root/src"
   mounted proc || mount -t proc proc "$root/proc"
+  mounted sys || mount --bind /sys "$root/sys"
   mounted dev || mount --bind /dev "$root/dev"
   mounted dev/pts || mount --bind /dev/pts "$root/dev/pts"
   mounted src || mount --bind "$src" "$root/src"
 }
 
 umount_all() {
-  for m in src dev/pts dev proc; do
+  for m in src dev/pts dev sys proc; do
     if mounted "$m"; then umount -l "$root/$m" || true; fi
   done
 }
