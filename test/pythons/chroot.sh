@@ -24,11 +24,13 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 apt_opts=(-o Acquire::Check-Valid-Until=false -o Dpkg::Use-Pty=0 -o APT::Install-Recommends=0)
 
 # The build's and the tests' packages, as test/run_tests.sh installs them on
-# Debian 12 (msgpack-c's -dev package is named as in bookworm).
+# Debian 12 (msgpack-c's -dev package under its Debian 13 name).
 packages=(build-essential cmake pkg-config ca-certificates
           "$py" "$py-dev" "lib$py-testsuite"
           libmsgpack-c-dev libuv1-dev libyaml-dev libhwloc-dev libpapi-dev
-          python3-msgpack python3-pytest python3-yaml)
+          python3-msgpack python3-pytest python3-yaml python3-pycodestyle python3-flake8
+          black hwloc time util-linux python3-jsonschema python3-coverage python3-numpy
+          radon golang-go)
 
 mounted() { mountpoint -q "$root/$1"; }
 
