@@ -19,19 +19,7 @@
 #include "runtime/sampler.h"
 #include "runtime/session/format.h"
 #include "runtime/session/pack.h"
-
-static int write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k < 0 ? -errno : -EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
+#include "runtime/session/writer.h"
 
 /* The records, in the session's own encoding: the threads before the codes,
  * so that every code a table names is in the code table read after it. */
@@ -71,7 +59,7 @@ long long omni_checkpoint_write(const omni_checkpoint_t *c) {
     if (fd < 0) {
         rc = -errno;
     } else {
-        rc = write_all(fd, sb.data, sb.size);
+        rc = omni_write_all(fd, sb.data, sb.size);
         if (close(fd) < 0 && rc == 0)
             rc = -errno;
         if (rc == 0 && rename(tmp, path) < 0)

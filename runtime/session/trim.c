@@ -15,24 +15,12 @@
 
 #include "runtime/session/mp_get.h"
 #include "runtime/session/pack.h"
+#include "runtime/session/writer.h"
 
 typedef struct span {
     size_t from, to;
     int timeline, trimmed;
 } span_t;
-
-static int write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k < 0 ? -errno : -EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
 
 /* The whole file, or NULL. */
 static char *read_all(const char *path, size_t *len) {
@@ -117,7 +105,7 @@ int omni_session_trim(const char *path, size_t keep_bytes) {
             dropped += sp[i].timeline;
             continue;
         }
-        rc = write_all(fd, buf + sp[i].from, sp[i].to - sp[i].from);
+        rc = omni_write_all(fd, buf + sp[i].from, sp[i].to - sp[i].from);
     }
     if (rc == 0) {
         msgpack_sbuffer sb;
@@ -131,7 +119,7 @@ int omni_session_trim(const char *path, size_t keep_bytes) {
         omni_pack_kv_u64(&pk, "dropped_records", dropped + dropped_before);
         omni_pack_kv_u64(&pk, "keep_bytes", keep_bytes);
         omni_pack_kv_u64(&pk, "t_unix_ns", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-        rc = write_all(fd, sb.data, sb.size);
+        rc = omni_write_all(fd, sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
     }
     if (fd >= 0 && close(fd) < 0 && rc == 0)

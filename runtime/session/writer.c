@@ -11,14 +11,14 @@
 
 /* ---------------------------------------------------------------- the byte sink */
 
-static int write_all(int fd, const char *p, size_t n) {
+int omni_write_all(int fd, const void *data, size_t n) {
+    const char *p = data;
     while (n) {
         ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return k < 0 ? -errno : -EIO;
         p += k;
         n -= (size_t)k;
     }
@@ -30,7 +30,7 @@ int omni_writer_flush(omni_writer_t *w) {
         w->len = 0;
         return w->err ? -w->err : -EBADF;
     }
-    int rc = write_all(w->fd, w->buf, w->len);
+    int rc = omni_write_all(w->fd, w->buf, w->len);
     w->len = 0;
     if (rc < 0)
         w->err = -rc;
@@ -45,7 +45,7 @@ static int sink(void *data, const char *p, size_t n) {
         if (omni_writer_flush(w) < 0)
             return -1;
         if (n > sizeof w->buf) {
-            int rc = write_all(w->fd, p, n);
+            int rc = omni_write_all(w->fd, p, n);
             if (rc < 0) {
                 w->err = -rc;
                 return -1;

@@ -27,6 +27,10 @@ typedef enum omni_writer_how {
     OMNI_WRITER_APPEND     /* add to an existing file */
 } omni_writer_how_t;
 
+/* Writes all n bytes of data to fd (again after EINTR and short writes).
+ * Returns 0 or -errno. */
+int omni_write_all(int fd, const void *data, size_t n);
+
 /* Opens path for writing. Returns 0 or -errno. */
 int omni_writer_open(omni_writer_t *w, const char *path, omni_writer_how_t how);
 /* Writes what is buffered. Returns 0 or -errno (the first error seen). */
