@@ -168,8 +168,9 @@ def test_a_gpu_drivers_threads_and_files_are_not_the_targets(tmp_path, fake_nvml
     other = [f for f in rep["io"]["by_function"] if f["kind"] == "other"]
     # (its 4 KiB read, there: twice - the probe loads the library in a thread
     # with a descriptor table of its own, and it is loaded again for the
-    # samples, in the process's)
-    assert len(other) == (2 if sanitized else 0)
+    # samples, in the process's; the two threads' counts may share one row,
+    # a thread's I/O record serving the next thread once it has ended)
+    assert sum(f["read_ops"] for f in other) == (2 if sanitized else 0)
 
 
 def test_libraries_mapped_while_the_probes_run(tmp_path):
