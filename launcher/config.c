@@ -40,7 +40,8 @@ static int fail(char *err, size_t cap, const char *path, size_t line, const char
 
 static const char *key_list(void) {
     return "out, mode, quiet, interval, sample_rate, timeout, carbon_intensity, patterns, "
-           "threshold, repeat, push, push_name, push_labels, min_confidence, checkpoint, max_session_mb";
+           "threshold, repeat, push, push_name, push_labels, min_confidence, checkpoint, "
+           "max_session_mb";
 }
 
 int omni_config_load(const char *path, int required, omni_config_t *out, char *err, size_t cap) {

@@ -106,7 +106,8 @@ static int set_config(omni_options_t *o, const char *v, int from) {
 static int set_mode(omni_options_t *o, const char *v, int from) {
     o->given |= OMNI_GIVEN_MODE;
     if (parse_mode(v, &o->mode) < 0) {
-        snprintf(o->err, sizeof o->err, "--mode must be off, minimal, default, full or sample, not '%s'", v);
+        snprintf(o->err, sizeof o->err,
+                 "--mode must be off, minimal, default, full or sample, not '%s'", v);
         return -1;
     }
     return 0;

@@ -73,7 +73,8 @@ static struct {
     const char *warning_ptrs[MAX_WARNINGS];
     int n_warnings;
     char python_version[32];
-    uint64_t checkpoints, checkpoint_bytes, checkpoint_max_ns; /* the monitor's, read after it stopped */
+    /* the monitor's account of the checkpoints, read after it stopped */
+    uint64_t checkpoints, checkpoint_bytes, checkpoint_max_ns;
     exit_fn_t real_exit, real__exit;
 } rt = {.writer = {.fd = -1}};
 
@@ -701,7 +702,8 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     rt.have_session = 1;
     /* minimal counts calls exactly but leaves timing to cheaper means;
      * sample has no frame hook at all */
-    if (rt.cfg.mode != OMNI_MODE_SAMPLE && omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
+    if (rt.cfg.mode != OMNI_MODE_SAMPLE &&
+        omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
         omni_runtime_warn("the call profiler could not start: no code extra slot is left");
     if (PySys_AddAuditHook(on_audit, NULL) != 0) {
         PyErr_Clear();

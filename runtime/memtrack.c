@@ -738,7 +738,8 @@ static void pool_check(void) {
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         blocks[i] = orig[PYMEM_DOMAIN_OBJ].malloc(orig[PYMEM_DOMAIN_OBJ].ctx, sizes[i]);
         uintptr_t b = (uintptr_t)blocks[i];
-        const struct omni_pool_header *pool = (const struct omni_pool_header *)(b & ~(POOL_BYTES - 1));
+        const struct omni_pool_header *pool =
+            (const struct omni_pool_header *)(b & ~(POOL_BYTES - 1));
         ok &= b && page_of(b) && pool->ref.count >= 1 && pool->ref.count <= POOL_BYTES / 16 &&
               pool_block_size(b) == ((sizes[i] + 15) & ~(size_t)15);
     }

@@ -22,7 +22,7 @@ typedef struct omni_run_config {
     omni_mode_t mode;
     int quiet;              /* omnipython prints nothing of its own */
     int interval_ms;        /* the monitor's sampling interval; 0 = no monitor, -1 = the mode's */
-    double checkpoint_s;    /* between checkpoints (checkpoint.h); 0 = only when asked, -1 = default */
+    double checkpoint_s;    /* between checkpoints (checkpoint.h); 0 = when asked, -1 = default */
     double max_session_mb;  /* the session's bound while it runs (trim.h); 0 = none, -1 = default */
     double grams_co2_per_kwh; /* carbon intensity of the electricity; 0 = the default */
     int sample_hz;          /* stack samples a second; 0 = none, -1 = the mode's */

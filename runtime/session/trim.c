@@ -72,7 +72,8 @@ int omni_session_trim(const char *path, size_t keep_bytes) {
             sp = g;
             cap *= 2;
         }
-        sp[n] = (span_t){at, end, omni_mp_is_str(kind, "timeline"), omni_mp_is_str(kind, "trimmed")};
+        sp[n] = (span_t){at, end, omni_mp_is_str(kind, "timeline"),
+                         omni_mp_is_str(kind, "trimmed")};
         if (sp[n].trimmed) {
             double d = 0;
             omni_mp_num(omni_mp_get(&u.data, "dropped_records"), &d);
@@ -118,7 +119,8 @@ int omni_session_trim(const char *path, size_t keep_bytes) {
         omni_pack_kv_str(&pk, "kind", "trimmed");
         omni_pack_kv_u64(&pk, "dropped_records", dropped + dropped_before);
         omni_pack_kv_u64(&pk, "keep_bytes", keep_bytes);
-        omni_pack_kv_u64(&pk, "t_unix_ns", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+        omni_pack_kv_u64(&pk, "t_unix_ns",
+                         (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
         rc = omni_write_all(fd, sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
     }
