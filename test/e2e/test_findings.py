@@ -178,7 +178,9 @@ def test_gil_contention_from_the_frame_hook_needs_no_sampler(sessions, tmp_path)
     cpu = rep["run"]["cpu_user_s"] + rep["run"]["cpu_sys_s"]
     # the sampler decides (the strongest source), the frame hook holds too
     assert f["sources"] == ["the stack sampler", "the run's wall and CPU time"]
-    assert f["metrics"]["gil_sharing_threads"] == 3
+    # the three workers; the main thread too when it took turns with them
+    # often enough (it starts and joins them: seen under the sanitizers' load)
+    assert f["metrics"]["gil_sharing_threads"] in (3, 4)
     (hook,) = f["also"]
     assert hook["held"] and hook["sources"] == ["the frame hook's timings",
                                                "the run's wall and CPU time"]
