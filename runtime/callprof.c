@@ -6,6 +6,7 @@
 
 #include "runtime/callprof.h"
 #include "runtime/coro.h"
+#include "runtime/initwatch.h"
 #include "runtime/slots.h"
 #include "runtime/clock.h"
 #include "runtime/stackswitch.h"
@@ -199,6 +200,8 @@ static uint32_t code_register(omni_pyframe_t *f, PyCodeObject *co) {
     }
     index_add(co, id); /* without it, only the sampler loses this code's samples */
     omni_pyframe_keep_getitem_visible(f);
+    if (OMNI_PY_INIT_HOLE)
+        omni_initwatch_code(co);
     PyErr_Restore(et, ev, tb);
     __atomic_store_n(&cp.n_codes, id + 1, __ATOMIC_RELEASE); /* filled in before it is counted */
     return id;
@@ -419,7 +422,7 @@ static inline uint32_t edge_find(omni_cthread_t *t, uint32_t caller, uint32_t ca
 
 /* ---------------------------------------------------------------- enter / leave */
 
-static inline int enter(omni_cthread_t *t, uint32_t id) {
+static inline int enter(omni_cthread_t *t, uint32_t id, uintptr_t frame) {
     if (__builtin_expect(id >= t->fn_cap, 0) && grow_fn(t, id) < 0)
         return -1;
     if (__builtin_expect(t->depth == t->stack_cap, 0) && grow_stack(t) < 0)
@@ -447,6 +450,7 @@ static inline int enter(omni_cthread_t *t, uint32_t id) {
     c->edge = edge;
     c->sub = 0;
     c->last_callee = OMNI_CODE_NONE;
+    c->frame = frame;
     c->t0 = cp.timed ? omni_clock_ticks() : 0;
     return 0;
 }
@@ -560,14 +564,24 @@ static inline PyObject *eval(omni_cthread_t *t, PyThreadState *ts, omni_pyframe_
     return res;
 }
 
+/* Closes the calls entered inlined (OMNI_PY_INIT_HOLE) above the frame
+ * running now: they ended by an exception, which fires no local event. */
+static void close_unwound(omni_cthread_t *t, uintptr_t running) {
+    while (t->depth && (t->stack[t->depth - 1].frame & 1) &&
+           (t->stack[t->depth - 1].frame & ~(uintptr_t)1) != running)
+        leave(t, cp.timed ? omni_clock_ticks() : 0);
+}
+
 static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throwflag) {
     omni_cthread_t *t = tls_thread;
     if (__builtin_expect(t == NULL, 0) && (t = thread_attach(f)) == NULL)
         return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    if (OMNI_PY_INIT_HOLE)
+        close_unwound(t, (uintptr_t)omni_py_current_frame(ts));
     if (!cp.active || omni_pyframe_is_shim(f) || omni_pyframe_is_generator_creation(f))
         return eval(t, ts, f, throwflag);
     uint32_t id = code_id(f, omni_pyframe_code(f));
-    if (id == OMNI_CODE_NONE || enter(t, id) < 0)
+    if (id == OMNI_CODE_NONE || enter(t, id, (uintptr_t)f) < 0)
         return eval(t, ts, f, throwflag);
     /* a coroutine's resumption: its wall and await times too (coro.h) */
     int coro = omni_pyframe_is_coroutine(f);
@@ -577,8 +591,32 @@ static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throw
     uint64_t now = cp.timed || coro ? omni_clock_ticks() : 0;
     if (__builtin_expect(coro, 0))
         omni_coro_stopped(f, id, omni_pyframe_coroutine_suspended(f), omni_pyframe_lasti(f), now);
+    if (OMNI_PY_INIT_HOLE)
+        close_unwound(t, (uintptr_t)f);
     leave(t, cp.timed ? now : 0);
     return res;
+}
+
+/* A call that reached no hook (OMNI_PY_INIT_HOLE): entered when its frame
+ * starts, unless the hook entered that very frame, and left when that frame
+ * returns or unwinds. */
+void omni_callprof_inlined_start(PyThreadState *ts) {
+    omni_pyframe_t *f = omni_py_current_frame(ts);
+    omni_cthread_t *t = tls_thread;
+    if (!cp.active || !f || (t && t->depth && t->stack[t->depth - 1].frame == (uintptr_t)f))
+        return;
+    if (!t && (t = thread_attach(f)) == NULL)
+        return;
+    uint32_t id = code_id(f, omni_pyframe_code(f));
+    if (id != OMNI_CODE_NONE)
+        enter(t, id, (uintptr_t)f | 1);
+}
+
+void omni_callprof_inlined_stop(PyThreadState *ts) {
+    omni_pyframe_t *f = omni_py_current_frame(ts);
+    omni_cthread_t *t = tls_thread;
+    if (t && t->depth && t->stack[t->depth - 1].frame == ((uintptr_t)f | 1))
+        leave(t, cp.timed ? omni_clock_ticks() : 0);
 }
 
 /* ---------------------------------------------------------------- control */
@@ -594,6 +632,9 @@ int omni_callprof_start(int timed) {
         return -1;
     cp.interp = PyInterpreterState_Get();
     _PyInterpreterState_SetEvalFrameFunc(cp.interp, omni_eval_frame);
+    /* where calls bypass the hook: without a free tool id they stay unseen */
+    if (OMNI_PY_INIT_HOLE)
+        (void)omni_initwatch_start();
     cp.installed = 1;
     cp.active = 1;
     return 0;

@@ -52,6 +52,7 @@ typedef struct omni_ctx {
     uint64_t sub;         /* ticks spent in callees */
     uint32_t last_callee; /* the callee this activation called last ... */
     uint32_t last_edge;   /* ... and its edge: a loop calling one function skips the lookup */
+    uintptr_t frame;      /* its frame's address; bit 0 set when entered inlined (initwatch.h) */
 } omni_ctx_t;
 
 /* A thread's record. It outlives its thread: when the thread ends, the
@@ -143,6 +144,12 @@ void omni_callprof_stop(void);
 /* Pauses counting (and resumes it) while omnipython runs Python code of its
  * own (the heap census): its calls are not the target's. With the GIL. */
 void omni_callprof_pause(int paused);
+
+/* The start and the return of the current frame of ts, for calls that no
+ * hook saw (initwatch.h); with the GIL. */
+struct _ts;
+void omni_callprof_inlined_start(struct _ts *ts);
+void omni_callprof_inlined_stop(struct _ts *ts);
 
 /* Closes the activations still open on every thread's stack at `now` ticks,
  * as cProfile does when it is disabled, so that a run ended by os._exit or a

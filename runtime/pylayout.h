@@ -22,8 +22,14 @@
 #include <internal/pycore_sysmodule.h> /* _PySys_GetSizeOf, public before 3.13 */
 #endif
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030E0000
-#error "omnipython's runtime knows the frame layouts of CPython 3.11, 3.12 and 3.13 only"
+#if PY_VERSION_HEX >= 0x030E0000
+#include <internal/pycore_genobject.h>
+#include <internal/pycore_interpframe.h>
+#include <internal/pycore_stackref.h>
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030F0000
+#error "omnipython's runtime knows the frame layouts of CPython 3.11 to 3.14 only"
 #endif
 #ifdef Py_GIL_DISABLED
 #error "a free-threaded CPython (3.13t): omnipython needs the GIL's layout (see the README)"
@@ -32,15 +38,36 @@
 typedef struct _PyInterpreterFrame omni_pyframe_t;
 
 /* A frame's code object, and the instruction it executes (3.13: the code is
- * f_executable, a PyObject; instr_ptr replaced prev_instr). */
-#if PY_VERSION_HEX >= 0x030D0000
+ * f_executable, a PyObject; instr_ptr replaced prev_instr; 3.14: frames hold
+ * _PyStackRef, a pointer whose low bits are tags, masked here so that a
+ * frame copied by the sampler reads as well as a live one). */
+#if PY_VERSION_HEX >= 0x030E0000
+#define OMNI_STACKREF_OBJ(r) ((PyObject *)((r).bits & ~(uintptr_t)Py_TAG_BITS))
+#define OMNI_F_CODE(f) ((PyCodeObject *)OMNI_STACKREF_OBJ((f)->f_executable))
+#define OMNI_F_LOCAL(f, i) OMNI_STACKREF_OBJ((f)->localsplus[i])
+#define OMNI_F_INSTR(f) ((f)->instr_ptr)
+#define OMNI_INSTR_OPCODE(i) ((i)->op.code)
+#elif PY_VERSION_HEX >= 0x030D0000
 #define OMNI_F_CODE(f) ((PyCodeObject *)(f)->f_executable)
+#define OMNI_F_LOCAL(f, i) ((f)->localsplus[i])
 #define OMNI_F_INSTR(f) ((f)->instr_ptr)
 #define OMNI_INSTR_OPCODE(i) ((i)->op.code)
 #else
 #define OMNI_F_CODE(f) ((f)->f_code)
+#define OMNI_F_LOCAL(f, i) ((f)->localsplus[i])
 #define OMNI_F_INSTR(f) ((f)->prev_instr)
 #define OMNI_INSTR_OPCODE(i) _Py_OPCODE(*(i))
+#endif
+
+/* CPython 3.13's CALL_ALLOC_AND_ENTER_INIT (a call to a class whose
+ * __init__ is a simple Python function, once specialised) pushes __init__'s
+ * frame inside the running evaluation without checking for a
+ * frame-evaluation hook, so those calls never reach it; 3.12 has no such
+ * instruction and 3.14 checks (_CHECK_PEP_523). initwatch.c sees them. */
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+#define OMNI_PY_INIT_HOLE 1
+#else
+#define OMNI_PY_INIT_HOLE 0
 #endif
 
 /* What lies in front of an object of type t (the collector's header, a
@@ -57,7 +84,7 @@ static inline PyCodeObject *omni_pyframe_code(omni_pyframe_t *f) {
 /* The frame's first local variable (the first argument of a call: `self`
  * for a method), borrowed; NULL when unset. */
 static inline PyObject *omni_pyframe_first_local(omni_pyframe_t *f) {
-    return OMNI_F_CODE(f)->co_nlocalsplus > 0 ? f->localsplus[0] : NULL;
+    return OMNI_F_CODE(f)->co_nlocalsplus > 0 ? OMNI_F_LOCAL(f, 0) : NULL;
 }
 
 /* A code object's extra slots (co_extra), as Objects/codeobject.c lays them
@@ -128,17 +155,23 @@ static inline int omni_code_extra_set(PyCodeObject *co, Py_ssize_t index, void *
  * the stack segments' care: stackswitch.h). */
 #define OMNI_PY_EVAL_C_UNITS 2
 static inline void omni_py_c_recursion_give(PyThreadState *ts, int entered) {
-#if PY_VERSION_HEX >= 0x030C0000
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14 measures the C stack itself (stack pointer against limits). */
+    (void)ts, (void)entered;
+#elif PY_VERSION_HEX >= 0x030C0000
     ts->c_recursion_remaining += entered * OMNI_PY_EVAL_C_UNITS;
 #else
     (void)ts, (void)entered;
 #endif
 }
 
-/* Entry frames created by the interpreter for itself (3.12's shim frames)
+/* Entry frames created by the interpreter for itself (3.12's shim frames;
+ * 3.14's are owned by the interpreter, and FRAME_OWNED_BY_CSTACK moved)
  * are not the target's calls. */
 static inline int omni_pyframe_is_shim(omni_pyframe_t *f) {
-#if PY_VERSION_HEX >= 0x030C0000
+#if PY_VERSION_HEX >= 0x030E0000
+    return f->owner >= FRAME_OWNED_BY_INTERPRETER;
+#elif PY_VERSION_HEX >= 0x030C0000
     return f->owner == FRAME_OWNED_BY_CSTACK;
 #else
     (void)f;
@@ -172,7 +205,11 @@ static inline int omni_pyframe_coroutine_starting(omni_pyframe_t *f) {
 /* After the evaluation of a coroutine's frame returned: it yielded (it
  * awaits something) rather than finished. */
 static inline int omni_pyframe_coroutine_suspended(omni_pyframe_t *f) {
+#if PY_VERSION_HEX >= 0x030E0000
+    return _PyGen_GetGeneratorFromFrame(f)->gi_frame_state == FRAME_SUSPENDED;
+#else
     return _PyFrame_GetGenerator(f)->gi_frame_state == FRAME_SUSPENDED;
+#endif
 }
 
 /* The instruction offset (code units) a live frame is at. */

@@ -61,6 +61,20 @@ case $what in
     chroot "$root" apt-get "${apt_opts[@]}" update -q
     DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get "${apt_opts[@]}" install -y -q \
         "${packages[@]}"
+    # The CPython source package, for the HACL* objects the static libpython
+    # lacks (runtime/pybuild.cmake): its Modules/_hacl at /usr/src/python3.X.
+    # Where the registry does not serve it (sid's answers 404 today), the
+    # build falls back to the shared libpython and says so.
+    if [ ! -d "$root/usr/src/$py/Modules/_hacl" ]; then
+      grep -q '^deb-src' "$root/etc/apt/sources.list.d/src.list" 2>/dev/null ||
+        echo "deb-src http://deb.debian.org/debian $suite main" > "$root/etc/apt/sources.list.d/src.list"
+      chroot "$root" apt-get "${apt_opts[@]}" update -q
+      chroot "$root" /bin/bash -c "set -e; rm -rf /tmp/pysrc; mkdir -p /tmp/pysrc; cd /tmp/pysrc
+          apt-get ${apt_opts[*]} source -q --download-only $py
+          mkdir -p /usr/src/$py
+          tar xJf ${py}_*.orig.tar.xz --strip-components=1 -C /usr/src/$py --wildcards '*/Modules/_hacl/*'
+          rm -rf /tmp/pysrc" || echo "chroot.sh: no source package for $py: the build will use the shared libpython" >&2
+    fi
     ;;
   run)
     mount_all

@@ -52,6 +52,25 @@ def make_adder(n):
     return add
 
 
+class Picky:
+    """An __init__ that raises now and then, and one that calls a function
+    and builds another object (3.13 runs such simple __init__s inline: see
+    runtime/initwatch.h)."""
+    def __init__(self, i):
+        if i % 4 == 0:
+            raise ValueError(i)
+        self.i = i
+
+
+class Holder:
+    def __init__(self, i):
+        self.v = Vec(i, norm(i))
+
+
+def norm(i):
+    return abs(i)
+
+
 def risky(i):
     if i % 3 == 0:
         raise KeyError(i)
@@ -73,7 +92,15 @@ def main():
             risky(i)
         except KeyError:
             caught += 1
-    print(v.x, len(s), total, keyed[0], caught)
+    picked = 0
+    for i in range(100):
+        try:
+            Picky(i)
+            picked += 1
+        except ValueError:
+            picked += norm(-1)
+        picked += Holder(i).v.y
+    print(v.x, len(s), total, keyed[0], caught, picked)
 
 
 main()
