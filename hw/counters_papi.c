@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* The events in the order they are tried; the first two make IPC. Where a
  * CPU lacks the last-level cache event, the L2 one stands in. */
@@ -100,6 +102,18 @@ int omni_counters_query(const char **names, int cap, char *reason, size_t cap_re
                  "error %d)", pp.PAPI_strerror(rc), rc);
         return -1;
     }
+    /* PAPI 7.2 answers a query from its tables of the CPU model, where
+     * PAPI 7.0 asked the kernel: what can be counted is what a run gets,
+     * an event set counting this thread. */
+    omni_counters_t c;
+    if (omni_counters_open(&c, (pid_t)syscall(SYS_gettid)) < 0) {
+        snprintf(reason, cap_reason, "no hardware event can be counted (PAPI_TOT_INS: %s)",
+                 c.reason);
+        return -1;
+    }
+    for (n = 0; n < c.n && n < cap; n++)
+        names[n] = c.names[n];
+    omni_counters_close(&c);
     return n;
 }
 

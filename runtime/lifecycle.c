@@ -540,8 +540,9 @@ static PyObject *on_fork_child_py(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-/* Between these two, CPython 3.12 counts the process's threads to warn
- * about forking a multi-threaded process: omnipython's are not counted. */
+/* Between these two, CPython 3.12 and 3.14 count the process's threads to
+ * warn about forking a multi-threaded process: omnipython's are not counted.
+ * 3.13 counts them after the second: hidden then from its one read. */
 static PyObject *on_fork_before_py(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
     omni_own_threads_hide(1);
@@ -550,7 +551,7 @@ static PyObject *on_fork_before_py(PyObject *self, PyObject *unused) {
 
 static PyObject *on_fork_parent_py(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
-    omni_own_threads_hide(0);
+    omni_own_threads_hide(OMNI_PY_FORK_WARNS_LATE ? OMNI_HIDE_ONE_READ : 0);
     Py_RETURN_NONE;
 }
 
@@ -741,7 +742,28 @@ static uint64_t tv_ns(struct timeval tv) {
     return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
+/* CPython 3.13's Py_RunMain returns the status of an uncaught SystemExit
+ * (sys.exit in a script) instead of calling exit(): its one test for it,
+ * _Py_HandleSystemExit, is wrapped at link time (-Wl,--wrap, a static
+ * libpython only; CMakeLists.txt) so that the run still ends "exit". */
+#if OMNI_WRAP_SYSTEM_EXIT
+static int system_exit_handled;
+/* weak: the unit tests link this file without the wrapping */
+int __real__Py_HandleSystemExit(int *exitcode) __attribute__((weak));
+int __wrap__Py_HandleSystemExit(int *exitcode);
+int __wrap__Py_HandleSystemExit(int *exitcode) {
+    int r = __real__Py_HandleSystemExit(exitcode);
+    if (r)
+        system_exit_handled = 1;
+    return r;
+}
+#endif
+
 void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
+#if OMNI_WRAP_SYSTEM_EXIT
+    if (how == OMNI_EXIT_RETURN && system_exit_handled)
+        how = OMNI_EXIT_EXIT;
+#endif
     /* A forked (or vforked) child shares our memory image but not our
      * session: leave every flag as it is. */
     if (getpid() != rt.pid)

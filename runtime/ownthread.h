@@ -19,10 +19,12 @@ int omni_own_threads_alive(void);
 /* In a forked child: only the thread that forked survived. */
 void omni_own_threads_after_fork(void);
 /* While on (a fork under way on this thread), /proc/self/stat read through
- * fopen on this thread counts the target's threads alone: CPython 3.12
- * warns at fork when it counts more than one. (fopen is the executable's:
- * it also serves /proc/self/maps to omnipython's threads from a copy read
- * whole, which PAPI needs; see ownthread.c.) */
+ * fopen on this thread counts the target's threads alone: CPython 3.12+
+ * warns at fork when it counts more than one. OMNI_HIDE_ONE_READ: for the
+ * next such read only (3.13 reads after the fork's callbacks). (fopen is the
+ * executable's: it also serves /proc/self/maps to omnipython's threads from
+ * a copy read whole, which PAPI needs; see ownthread.c.) */
+#define OMNI_HIDE_ONE_READ 2
 void omni_own_threads_hide(int on);
 
 #endif

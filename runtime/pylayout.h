@@ -70,6 +70,12 @@ typedef struct _PyInterpreterFrame omni_pyframe_t;
 #define OMNI_PY_INIT_HOLE 0
 #endif
 
+/* CPython 3.13's os.fork warns about a multi-threaded process after the
+ * after_in_parent callbacks (3.12 and 3.14: before them), counting the
+ * process's threads in /proc/self/stat: omnipython keeps its own threads out
+ * of that count until the warning has read it (lifecycle.c). */
+#define OMNI_PY_FORK_WARNS_LATE (PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000)
+
 /* What lies in front of an object of type t (the collector's header, a
  * managed dict's pointers), which sys.getsizeof adds to __sizeof__. */
 static inline Py_ssize_t omni_py_preheader_bytes(PyTypeObject *t) {
@@ -199,14 +205,23 @@ static inline int omni_pyframe_is_coroutine(omni_pyframe_t *f) {
 /* Its first resumption: the frame still stands at the RETURN_GENERATOR
  * that made the coroutine object. */
 static inline int omni_pyframe_coroutine_starting(omni_pyframe_t *f) {
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13: the instruction pointer moved past it */
+    _Py_CODEUNIT *i = OMNI_F_INSTR(f);
+    return i && i > _PyCode_CODE(OMNI_F_CODE(f)) && OMNI_INSTR_OPCODE(i - 1) == RETURN_GENERATOR;
+#else
     return OMNI_F_INSTR(f) && OMNI_INSTR_OPCODE(OMNI_F_INSTR(f)) == RETURN_GENERATOR;
+#endif
 }
 
 /* After the evaluation of a coroutine's frame returned: it yielded (it
- * awaits something) rather than finished. */
+ * awaits something) rather than finished. 3.13 marks an await (yield from)
+ * FRAME_SUSPENDED_YIELD_FROM. */
 static inline int omni_pyframe_coroutine_suspended(omni_pyframe_t *f) {
 #if PY_VERSION_HEX >= 0x030E0000
-    return _PyGen_GetGeneratorFromFrame(f)->gi_frame_state == FRAME_SUSPENDED;
+    return FRAME_STATE_SUSPENDED(_PyGen_GetGeneratorFromFrame(f)->gi_frame_state);
+#elif PY_VERSION_HEX >= 0x030D0000
+    return FRAME_STATE_SUSPENDED(_PyFrame_GetGenerator(f)->gi_frame_state);
 #else
     return _PyFrame_GetGenerator(f)->gi_frame_state == FRAME_SUSPENDED;
 #endif

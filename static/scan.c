@@ -84,8 +84,10 @@ static int write_output(const omni_scan_options_t *opt, FILE *out, const omni_fi
 int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errcap) {
 #ifdef OMNI_NO_PARSER
     snprintf(err, errcap, "--scan is unavailable in this build: it links a shared libpython "
-                          "that keeps CPython's parser internal (build against libpython%d.%d.a)",
-             PY_MAJOR_VERSION, PY_MINOR_VERSION);
+                          "that keeps CPython's parser internal (build against "
+                          "libpython%d.%d.a; where it lacks the HACL* objects, give cmake "
+                          "-DOMNI_PYTHON_SOURCE=the CPython %d.%d source tree)",
+             PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MAJOR_VERSION, PY_MINOR_VERSION);
     return OMNI_SCAN_UNAVAILABLE;
 #endif
     double t0 = now_s();

@@ -1,9 +1,11 @@
 """Shared helpers for the end-to-end tests: where omnipython and the reference
 python3 are, how to run both, and how to read a session with msgpack."""
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import msgpack
 import pytest
@@ -19,6 +21,22 @@ PY_VERSION = subprocess.run([PYTHON, "-c", "import sys; print('%d.%d' % sys.vers
                             capture_output=True, text=True, check=True).stdout.strip()
 PY_VERSION_INFO = tuple(int(x) for x in PY_VERSION.split("."))
 STDLIB = f"/usr/lib/python{PY_VERSION}"
+
+
+@functools.lru_cache(maxsize=None)
+def scan_unavailable():
+    """Why this build cannot --scan (its exit status 6: a shared libpython
+    that keeps CPython's parser internal), or None when it can."""
+    with tempfile.TemporaryDirectory() as d:
+        r = run([OMNI, "--scan", d, "--format", "json"])
+    return r.stderr.decode().strip() if r.returncode == 6 else None
+
+
+def need_scan():
+    """Skips the calling test on a build without --scan, saying why."""
+    why = scan_unavailable()
+    if why:
+        pytest.skip(f"this build has no --scan: {why}")
 
 
 def run(argv, cwd=None, env=None, input=None, timeout=120):

@@ -100,10 +100,17 @@ SANITIZER_LIMITS = {
 
 def normalise(data):
     """omnipython's own path stands where python3's does (usage messages), and
-    faulthandler's thread addresses, which differ between any two runs of
-    python3 itself (address space randomisation), are blanked."""
+    what differs between any two runs of python3 itself is blanked:
+    faulthandler's thread addresses (address space randomisation) and pids
+    (3.12+'s fork warning). So is what names the executable rather than the
+    program: the thread's name faulthandler prints beside its address (3.14:
+    the process's name) and the C stack it prints after the Python one (3.14:
+    omnipython's own frames are in it)."""
     data = data.replace(OMNI.encode(), PYTHON.encode())
-    return re.sub(rb"(Current thread|Thread) 0x[0-9a-f]+", rb"\1 0x?", data)
+    data = re.sub(rb"(Current thread|Thread) 0x[0-9a-f]+( \[[^\]\n]*\])?", rb"\1 0x?", data)
+    data = re.sub(rb"\(pid=\d+\)", rb"(pid=?)", data)
+    return re.sub(rb"(C stack trace \(most recent call first\):\n)(  (Binary file|<).*\n)*",
+                  rb"\1  ...\n", data)
 
 
 # Every case in the default mode, and again with everything on (--mode full:

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from conftest import CHROMIUM, OMNI, PY_VERSION_INFO, clean_env, render, report_json, run
+from conftest import (CHROMIUM, OMNI, PY_VERSION_INFO, clean_env, need_scan, render, report_json,
+                      run)
 
 SANITIZED = os.environ.get("OMNI_TEST_SANITIZED") == "1"
 
@@ -268,6 +269,7 @@ def test_memory_growth_from_the_timeline_without_allocation_accounting(sessions)
 
 
 def test_complex_and_hot_from_a_scan_joined_to_a_run(tmp_path):
+    need_scan()
     out = tmp_path / "scan.json"
     r = run([OMNI, "--scan", EXAMPLES, "--run", "complex_and_hot.py", "--format", "json",
              "--out", str(out)], env=clean_env(), timeout=600)

@@ -7,9 +7,14 @@ import shutil
 
 from conftest import OMNI, clean_env, run
 
+# The ranks are the main process's own children (fork): 3.14's default start
+# method, forkserver, puts a server and a resource tracker between them
+# (test_children covers it).
 RANKS = """\
-import multiprocessing as mp
+import multiprocessing
 import os
+
+mp = multiprocessing.get_context("fork")
 
 
 def rank(k):

@@ -9,7 +9,8 @@ import tokenize
 
 import pytest
 
-from conftest import CHROMIUM, OMNI, PYTHON, STDLIB, render, report_json, run
+from conftest import (CHROMIUM, OMNI, PYTHON, STDLIB, need_scan, render, report_json, run,
+                      scan_unavailable)
 
 radon = pytest.importorskip("radon", reason="Debian's radon package is not installed")
 from radon.complexity import cc_visit  # noqa: E402
@@ -25,6 +26,23 @@ SLICE = ["argparse.py", "textwrap.py", "fractions.py", "json/decoder.py", "json/
          "logging/__init__.py", "unittest/mock.py", "http/client.py", "enum.py",
          "collections/__init__.py", "functools.py", "pickletools.py", "sre_compile.py",
          "lib2to3/fixer_util.py", "idlelib/editor.py", "turtle.py"]
+
+
+@pytest.fixture(autouse=True)
+def scan_available(request):
+    if request.node.name != "test_a_build_without_the_parser_says_why":
+        need_scan()
+
+
+def test_a_build_without_the_parser_says_why(tmp_path):
+    """A build on a shared libpython that keeps the parser internal (Debian
+    unstable's 3.14 without its source package) says so, exit status 6."""
+    if not scan_unavailable():
+        pytest.skip("this build has --scan")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    r = run([OMNI, "--scan", str(tmp_path)])
+    assert r.returncode == 6 and not r.stdout
+    assert b"--scan is unavailable in this build" in r.stderr and b"parser" in r.stderr
 
 
 def scan(root, *extra, fmt="json"):

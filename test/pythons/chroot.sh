@@ -30,14 +30,15 @@ packages=(build-essential cmake pkg-config ca-certificates
           libmsgpack-c-dev libuv1-dev libyaml-dev libhwloc-dev libpapi-dev
           python3-msgpack python3-pytest python3-yaml python3-pycodestyle python3-flake8
           black hwloc time util-linux python3-jsonschema python3-coverage python3-numpy
-          radon golang-go)
+          radon golang-go npm)
 
 mounted() { mountpoint -q "$root/$1"; }
 
 mount_all() {
   mkdir -p "$root/src"
   mounted proc || mount -t proc proc "$root/proc"
-  mounted sys || mount --bind /sys "$root/sys"
+  # recursive: the cgroup file systems under /sys/fs/cgroup too (--hw reads them)
+  mounted sys || { mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"; }
   mounted dev || mount --bind /dev "$root/dev"
   mounted dev/pts || mount --bind /dev/pts "$root/dev/pts"
   mounted src || mount --bind "$src" "$root/src"
@@ -45,7 +46,7 @@ mount_all() {
 
 umount_all() {
   for m in src dev/pts dev sys proc; do
-    if mounted "$m"; then umount -l "$root/$m" || true; fi
+    if mounted "$m"; then umount -R -l "$root/$m" || true; fi
   done
 }
 
