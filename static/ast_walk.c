@@ -196,6 +196,13 @@ static void expr_children(expr_ty e, omni_visit_fn fn, void *ctx) {
         EXPR(e->v.FormattedValue.format_spec);
         break;
     case JoinedStr_kind: EXPRS(e->v.JoinedStr.values); break;
+#if PY_VERSION_HEX >= 0x030E0000
+    case TemplateStr_kind: EXPRS(e->v.TemplateStr.values); break; /* t"..." (PEP 750) */
+    case Interpolation_kind:
+        EXPR(e->v.Interpolation.value);
+        EXPR(e->v.Interpolation.format_spec);
+        break;
+#endif
     case Attribute_kind: EXPR(e->v.Attribute.value); break;
     case Subscript_kind:
         EXPR(e->v.Subscript.value);
@@ -289,6 +296,15 @@ void omni_ast_children(omni_node_t n, omni_visit_fn fn, void *ctx) {
         type_param_ty t = (type_param_ty)n.p;
         if (t->kind == TypeVar_kind)
             EXPR(t->v.TypeVar.bound);
+#if PY_VERSION_HEX >= 0x030D0000
+        /* defaults of type parameters (PEP 696) */
+        if (t->kind == TypeVar_kind)
+            EXPR(t->v.TypeVar.default_value);
+        else if (t->kind == ParamSpec_kind)
+            EXPR(t->v.ParamSpec.default_value);
+        else if (t->kind == TypeVarTuple_kind)
+            EXPR(t->v.TypeVarTuple.default_value);
+#endif
         break;
     }
 #endif

@@ -7,6 +7,9 @@
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
 #   build-fuzz/  clang + libFuzzer: 30 s of fuzzing the session reader, 20 s
 #                each the pattern loader and the raw-metrics tokenizer
+# then the other CPythons, each built and tested in a Debian chroot made with
+# debootstrap (test/pythons/run.sh): 3.13 (Debian 13, trixie) and 3.14
+# (Debian unstable, sid). OMNI_TEST_PYTHONS="trixie" (or "") picks fewer.
 # Benchmarks are separate: /usr/bin/python3.11 test/bench/bench.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +18,7 @@ packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           python3.11-dev libuv1-dev libmsgpack-dev libyaml-dev libhwloc-dev libpapi-dev
           python3-pytest python3-msgpack python3-pycodestyle python3-flake8 black
           hwloc time python3-jsonschema python3-coverage python3-numpy chromium radon
-          libpython3.11-testsuite golang-go)
+          libpython3.11-testsuite golang-go debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,5 +51,9 @@ step "libFuzzer: the session reader, the pattern loader, the tokenizer"
 CC=clang cmake -S . -B build-fuzz -DOMNI_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_session_reader fuzz_patterns fuzz_raw
 (cd build-fuzz && ctest --output-on-failure -R fuzz)
+
+for suite in ${OMNI_TEST_PYTHONS-trixie sid}; do
+  test/pythons/run.sh "$suite"
+done
 
 echo; echo "all tests passed"

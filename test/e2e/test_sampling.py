@@ -3,6 +3,7 @@ hot lines, threads by name, and every export read back by its consumer or
 checked against its schema."""
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 
@@ -102,6 +103,10 @@ def test_collapsed(split, tmp_path):
 
 def test_speedscope_matches_its_schema(split, tmp_path):
     import jsonschema
+    # (the chroots of the other CPythons go without npm: the export is the
+    # same C code on every version, checked where test/run_tests.sh installs it)
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
     s, rep = split
     r = subprocess.run(["npm", "pack", SPEEDSCOPE, "--pack-destination", str(tmp_path)],
                        capture_output=True, text=True, timeout=120)

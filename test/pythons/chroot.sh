@@ -30,7 +30,7 @@ packages=(build-essential cmake pkg-config ca-certificates
           libmsgpack-c-dev libuv1-dev libyaml-dev libhwloc-dev libpapi-dev
           python3-msgpack python3-pytest python3-yaml python3-pycodestyle python3-flake8
           black hwloc time util-linux python3-jsonschema python3-coverage python3-numpy
-          radon golang-go npm)
+          radon golang-go)
 
 mounted() { mountpoint -q "$root/$1"; }
 
