@@ -634,7 +634,7 @@ int omni_callprof_start(int timed) {
     _PyInterpreterState_SetEvalFrameFunc(cp.interp, omni_eval_frame);
     /* where calls bypass the hook: without a free tool id they stay unseen */
     if (OMNI_PY_INIT_HOLE)
-        (void)omni_initwatch_start();
+        (void)omni_initwatch_start(omni_callprof_inlined_start, omni_callprof_inlined_stop);
     cp.installed = 1;
     cp.active = 1;
     return 0;

@@ -13,6 +13,7 @@
 #include "runtime/audit.h"
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
+#include "runtime/coro.h"
 #include "runtime/iocount.h"
 #include "runtime/regions.h"
 #include "runtime/retire.h"
@@ -38,6 +39,7 @@ static void pack(msgpack_packer *pk, const omni_checkpoint_t *c) {
     omni_sampler_write(pk);
     omni_iocount_write(pk);
     omni_regions_write(pk);
+    omni_coro_write(pk, npt, omni_callprof_code_line);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     omni_callprof_write_codes(pk);
     omni_retire_read_end();

@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-#include "runtime/grow.h"
 #include "runtime/ownmem.h"
+#include "runtime/retire.h"
 #include "runtime/session/pack.h"
 
 /* The coroutines alive now, by frame address: open addressing with
@@ -84,11 +84,21 @@ static live_t *live_find(const void *frame, int make) {
     return NULL;
 }
 
+/* Grown as a checkpoint may be reading the table (retire.h): the new array
+ * is published before its capacity, the old one freed once no reader holds it. */
 static per_code_t *per_code(uint32_t code) {
-    per_code_t *n = omni_grow_to(co.codes, &co.codes_cap, code, sizeof *n, 256, omni_own_realloc);
-    if (!n)
-        return NULL;
-    co.codes = n;
+    if (code >= co.codes_cap) {
+        uint32_t cap = co.codes_cap ? co.codes_cap : 256;
+        while (cap <= code)
+            cap *= 2;
+        per_code_t *n = omni_retire_grow(co.codes, co.codes_cap * sizeof *n, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        per_code_t *old = co.codes;
+        __atomic_store_n(&co.codes, n, __ATOMIC_RELEASE);
+        __atomic_store_n(&co.codes_cap, cap, __ATOMIC_RELEASE);
+        omni_retire(old);
+    }
     return &co.codes[code];
 }
 
@@ -104,6 +114,8 @@ static site_t *site_for(uint32_t code, int32_t offset) {
             co.n_sites++;
             x->code = code;
             x->offset = offset;
+            /* named before a checkpoint can see it counted */
+            __atomic_thread_fence(__ATOMIC_RELEASE);
             return x;
         }
     }
@@ -165,12 +177,19 @@ static uint64_t ns(uint64_t ticks, double npt) {
     return (uint64_t)((double)ticks * npt + 0.5);
 }
 
+/* Also from a checkpoint, on the monitor thread while the hook counts on:
+ * each table's rows are counted first and exactly that many written (a count
+ * only grows), from the array published with the capacity read. */
 void omni_coro_write(msgpack_packer *pk, double npt, int (*line_of)(uint32_t, int)) {
-    if (!co.any)
+    if (!__atomic_load_n(&co.any, __ATOMIC_ACQUIRE))
         return;
-    uint32_t n = 0, awaiting = 0;
-    for (uint32_t i = 0; i < co.codes_cap; i++)
-        n += co.codes[i].finished != 0;
+    uint32_t n = 0, awaiting = 0, n_sites = 0;
+    uint32_t codes_cap = __atomic_load_n(&co.codes_cap, __ATOMIC_ACQUIRE);
+    const per_code_t *codes = __atomic_load_n(&co.codes, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < codes_cap; i++)
+        n += codes[i].finished != 0;
+    for (uint32_t i = 0; i < SITES_CAP; i++)
+        n_sites += co.sites[i].count != 0;
     /* coroutines still suspended at the end: their awaits so far */
     for (uint32_t i = 0; co.live && i < LIVE_CAP; i++)
         awaiting += co.live[i].frame > (void *)1 && co.live[i].offset >= 0;
@@ -180,10 +199,11 @@ void omni_coro_write(msgpack_packer *pk, double npt, int (*line_of)(uint32_t, in
     omni_pack_kv_u64(pk, "unfinished", awaiting);
     static const char *const fcols[] = {"code", "finished", "wall_ns", "await_ns", "max_wall_ns"};
     omni_pack_table_head(pk, "functions", fcols, 5, n);
-    for (uint32_t i = 0; i < co.codes_cap; i++) {
-        const per_code_t *p = &co.codes[i];
+    for (uint32_t i = 0, done = 0; i < codes_cap && done < n; i++) {
+        const per_code_t *p = &codes[i];
         if (!p->finished)
             continue;
+        done++;
         msgpack_pack_array(pk, 5);
         msgpack_pack_uint32(pk, i);
         msgpack_pack_uint64(pk, p->finished);
@@ -192,9 +212,9 @@ void omni_coro_write(msgpack_packer *pk, double npt, int (*line_of)(uint32_t, in
         msgpack_pack_uint64(pk, ns(p->max_wall, npt));
     }
     static const char *const scols[] = {"code", "line", "count", "total_ns", "max_ns"};
-    omni_pack_table_head(pk, "awaits", scols, 5, co.n_sites);
+    omni_pack_table_head(pk, "awaits", scols, 5, n_sites);
     uint32_t done = 0;
-    for (uint32_t i = 0; i < SITES_CAP && done < co.n_sites; i++) {
+    for (uint32_t i = 0; i < SITES_CAP && done < n_sites; i++) {
         const site_t *x = &co.sites[i];
         if (!x->count)
             continue;

@@ -1,7 +1,6 @@
 /* initwatch.c - 3.13's specialised __init__ calls, through sys.monitoring
  * (see initwatch.h). */
 #include "runtime/initwatch.h"
-#include "runtime/callprof.h"
 
 #if OMNI_PY_INIT_HOLE
 
@@ -11,18 +10,19 @@
 #define INITWATCH_TOOL 5
 
 static struct {
+    omni_initwatch_fn start, stop;
     PyObject *set_local_events; /* sys.monitoring.set_local_events */
     long events;                /* PY_START | PY_RETURN */
     int on;
 } iw;
 
 static PyObject *on_start(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-    omni_callprof_inlined_start(PyThreadState_Get());
+    iw.start(PyThreadState_Get());
     Py_RETURN_NONE;
 }
 
 static PyObject *on_stop(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-    omni_callprof_inlined_stop(PyThreadState_Get());
+    iw.stop(PyThreadState_Get());
     Py_RETURN_NONE;
 }
 
@@ -47,9 +47,11 @@ static int registered(PyObject *mon, long bit, PyMethodDef *def) {
     return r ? 0 : -1;
 }
 
-int omni_initwatch_start(void) {
+int omni_initwatch_start(omni_initwatch_fn start, omni_initwatch_fn stop) {
     if (iw.on)
         return 0;
+    iw.start = start;
+    iw.stop = stop;
     PyObject *exc = PyErr_GetRaisedException();
     PyObject *mon = PyImport_ImportModule("sys");
     PyObject *m = mon ? PyObject_GetAttrString(mon, "monitoring") : NULL;
@@ -89,7 +91,8 @@ void omni_initwatch_code(PyCodeObject *co) {
 
 #else
 
-int omni_initwatch_start(void) {
+int omni_initwatch_start(omni_initwatch_fn start, omni_initwatch_fn stop) {
+    (void)start, (void)stop;
     return 0;
 }
 

@@ -3,7 +3,7 @@
  * call is specialised), seen through sys.monitoring (PEP 669): each
  * __init__ code object the hook meets gets local PY_START and PY_RETURN
  * events for a tool id of omnipython's own, whose callbacks enter and leave
- * the call on the shadow stack when the hook did not. PY_UNWIND can only be
+ * the call on the shadow stack (callprof.c) when the hook did not. PY_UNWIND can only be
  * set for every frame of the program (and would show in
  * sys.monitoring.get_events): an __init__ that raised is closed instead at
  * the thread's next hook event (callprof.c). Calls are then counted as
@@ -13,9 +13,13 @@
 
 #include "runtime/pylayout.h"
 
-/* Takes a sys.monitoring tool id and registers the callbacks; 0, or -1 when
- * none is free (the hole stays open; nothing else changes). With the GIL. */
-int omni_initwatch_start(void);
+/* What the events call, with the thread state whose frame starts or returns. */
+typedef void (*omni_initwatch_fn)(PyThreadState *ts);
+
+/* Takes a sys.monitoring tool id and registers the callbacks, which call
+ * start and stop (the call profiler's); 0, or -1 when the tool id is taken
+ * (the hole stays open; nothing else changes). With the GIL. */
+int omni_initwatch_start(omni_initwatch_fn start, omni_initwatch_fn stop);
 
 /* Watches co when it is an __init__ (called once per code object, from the
  * hook's first sight of it). Keeps any pending exception. With the GIL. */

@@ -104,6 +104,45 @@ def test_sigkill_after_checkpoints_keeps_the_last_one(tmp_path):
     assert "as of checkpoint %d" % head["seq"] in text
 
 
+ASYNC_SERVICE = r'''
+import asyncio
+async def job(i):
+    await asyncio.sleep(0.001)
+    return i
+async def main():
+    n = 0
+    while True:
+        await asyncio.gather(*(job(i) for i in range(20)))
+        n += 1
+        print("batch", n, flush=True)
+asyncio.run(main())
+'''
+
+
+def test_coroutines_are_in_the_checkpoint(tmp_path):
+    """An asyncio service killed by SIGKILL keeps its coroutines' times up to
+    its last checkpoint: the report's finished coroutines are the
+    checkpoint's, with their awaits."""
+    p, s = start(tmp_path, "--checkpoint", "0.3", src=ASYNC_SERVICE)
+    try:
+        wait_for_seq(s, 2)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    _, calls, recs = checkpoint(s)
+    (cr,) = [r for r in recs if r["kind"] == "coroutines"]
+    assert [r["kind"] for r in recs][-1] == "codes"
+    codes = next(r for r in recs if r["kind"] == "codes")
+    name = {row[0]: row[2] for row in codes["rows"]}
+    finished = {name[row[0]]: row[1] for row in cr["functions"]["rows"]}
+    assert finished["job"] >= 20  # a batch at least (one may be half done)
+    rep = report_json(str(s))
+    co = {c["name"]: c for c in rep["coroutines"]}
+    assert co["job"]["finished"] == finished["job"]
+    assert co["job"]["await_s"] > 0.0009 * finished["job"]
+    assert any(a["name"] == "job" and a["line"] == 4 for a in rep["awaits"])
+
+
 def test_a_checkpoint_cut_short_or_not_the_runs_is_not_read(tmp_path):
     p, s = start(tmp_path, "--checkpoint", "0.2")
     try:
