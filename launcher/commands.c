@@ -174,7 +174,7 @@ int omni_cmd_scan(const omni_options_t *o) {
     if (!f)
         return OMNI_EXIT_OUTPUT;
     omni_scan_options_t so = {.root = o->scan_dir, .exclude = o->exclude,
-                              .n_exclude = (size_t)o->n_exclude, .jobs = o->jobs,
+                              .n_exclude = (size_t)o->n_exclude, .jobs = o->jobs, .radon = o->radon,
                               .json = o->format && strcmp(o->format, "json") == 0,
                               .html = o->format && strcmp(o->format, "html") == 0,
                               .progress = 1, .run_args = o->run_args,

@@ -161,6 +161,14 @@ static int set_jobs(omni_options_t *o, const char *v, int from) {
     return 0;
 }
 
+static int set_radon(omni_options_t *o, const char *v, int from) {
+    long long k;
+    if (whole(v, 5, 6, &k) < 0)
+        return takes(o, "--radon", "5 or 6 (radon's major version)", v);
+    o->radon = (int)k;
+    return 0;
+}
+
 static int set_diff(omni_options_t *o, const char *v, int from) {
     o->cmd = OMNI_CMD_DIFF;
     o->session = v;
@@ -360,6 +368,7 @@ static const struct opt {
     {"--callgraph", 1, set_callgraph},
     {"--run", 1, set_run},
     {"--jobs", 1, set_jobs},
+    {"--radon", 1, set_radon},
     {"--diff", 1, set_diff},
     {"--threshold", 1, set_threshold},
     {"--min-confidence", 1, set_min_confidence},
@@ -575,8 +584,10 @@ int omni_options_parse(omni_options_t *o, int argc, char **argv, const char *env
      * runs, never where a report goes (it would overwrite the session) */
     if (o->out && o->out_from_env && o->cmd != OMNI_CMD_RUN)
         o->out = NULL;
-    if ((o->n_exclude || o->jobs || o->run_args || o->callgraph) && o->cmd != OMNI_CMD_SCAN) {
-        snprintf(o->err, sizeof o->err, "--exclude, --jobs, --run and --callgraph go with --scan");
+    if ((o->n_exclude || o->jobs || o->radon || o->run_args || o->callgraph) &&
+        o->cmd != OMNI_CMD_SCAN) {
+        snprintf(o->err, sizeof o->err,
+                 "--exclude, --jobs, --radon, --run and --callgraph go with --scan");
         return -1;
     }
     if (o->threshold_pct >= 0 && o->cmd != OMNI_CMD_DIFF) {
@@ -674,8 +685,8 @@ void omni_options_usage(void *fp) {
             "                  [--min-confidence C] [--out FILE]\n"
             "       omnipython --list-patterns [--patterns DIR] [--format text|json]\n"
             "       omnipython --diff A B [--threshold PCT] [--format text|json] [--out FILE]\n"
-            "       omnipython --scan DIR [--exclude GLOB]... [--jobs N] [--format text|json|html]\n"
-            "                  [--out FILE]\n"
+            "       omnipython --scan DIR [--exclude GLOB]... [--jobs N] [--radon 5|6]\n"
+            "                  [--format text|json|html] [--out FILE]\n"
             "       omnipython --sessions\n"
             "       omnipython --hw [--bench] [--format text|json]\n"
             "       omnipython --export collapsed|speedscope|pstats|chrome|pprof SESSION --out FILE\n"
@@ -731,6 +742,8 @@ void omni_options_usage(void *fp) {
             "                  (--timeout S, default 600) and join its profile to the\n"
             "                  metrics: the complex and hot functions first\n"
             "  --jobs N        with --scan: N processes (default: one per core)\n"
+            "  --radon 5|6     with --scan: radon 5's rules or radon 6's (the default:\n"
+            "                  a match statement adds its cases to the complexity)\n"
             "  --callgraph FILE  with --scan: write the static call graph as DOT\n"
             "  --diff A B      compare two sessions function by function; exit status 1\n"
             "                  when B regressed beyond --threshold PCT (default 10)\n"

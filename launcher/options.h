@@ -68,6 +68,7 @@ typedef struct omni_options {
     const char *exclude[32]; /* --exclude GLOB (with --scan) */
     int n_exclude;
     int jobs;               /* --jobs N (with --scan); 0 = one per core */
+    int radon;              /* --radon 5|6 (with --scan): whose rules; 0 = the newest (6) */
     const char *run_args;   /* --run "PYTHON ARGS" (with --scan) */
     const char *callgraph;  /* --callgraph FILE (with --scan): DOT */
     const char *export_format; /* --export FORMAT */

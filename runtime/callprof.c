@@ -43,6 +43,8 @@ static struct {
     omni_cthread_t *threads;    /* every thread that ran Python code */
     struct code_index *by_addr; /* code object address -> id, for the sampler */
     PyInterpreterState *interp; /* where the hook was installed */
+    PyThreadState *main_ts;     /* the main thread's (it installed the hook) */
+    int main_system_exit;       /* the main thread's outermost call ended in SystemExit */
 } cp;
 
 /* The sampler finds ids by the code object's address without the GIL: an
@@ -593,6 +595,9 @@ static PyObject *omni_eval_frame(PyThreadState *ts, omni_pyframe_t *f, int throw
         omni_coro_stopped(f, id, omni_pyframe_coroutine_suspended(f), omni_pyframe_lasti(f), now);
     if (OMNI_PY_INIT_HOLE)
         close_unwound(t, (uintptr_t)f);
+    if (__builtin_expect(res == NULL, 0) && t->depth == 1 && ts == cp.main_ts &&
+        PyErr_ExceptionMatches(PyExc_SystemExit))
+        cp.main_system_exit = 1; /* the interpreter exits with it (3.13: Py_RunMain returns) */
     leave(t, cp.timed ? now : 0);
     return res;
 }
@@ -631,6 +636,7 @@ int omni_callprof_start(int timed) {
     if (pthread_key_create(&end_key, thread_ended) != 0)
         return -1;
     cp.interp = PyInterpreterState_Get();
+    cp.main_ts = PyThreadState_Get();
     _PyInterpreterState_SetEvalFrameFunc(cp.interp, omni_eval_frame);
     /* where calls bypass the hook: without a free tool id they stay unseen */
     if (OMNI_PY_INIT_HOLE)
@@ -764,6 +770,10 @@ int omni_callprof_code_line(uint32_t id, int offset) {
     if (!c->linetable)
         return c->line;
     return omni_pyframe_line(c->linetable, c->linetable_len, c->line, offset);
+}
+
+int omni_callprof_main_system_exit(void) {
+    return cp.main_system_exit;
 }
 
 int omni_callprof_hook_replaced(void) {

@@ -145,6 +145,10 @@ void omni_callprof_stop(void);
  * own (the heap census): its calls are not the target's. With the GIL. */
 void omni_callprof_pause(int paused);
 
+/* Whether the main thread's outermost Python call ended in SystemExit (the
+ * interpreter then exits with its status; Py_RunMain of 3.13+ returns it). */
+int omni_callprof_main_system_exit(void);
+
 /* The start and the return of the current frame of ts, for calls that no
  * hook saw (initwatch.h); with the GIL. */
 struct _ts;

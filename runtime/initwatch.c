@@ -57,21 +57,21 @@ int omni_initwatch_start(omni_initwatch_fn start, omni_initwatch_fn stop) {
     PyObject *m = mon ? PyObject_GetAttrString(mon, "monitoring") : NULL;
     Py_XDECREF(mon);
     PyObject *events = m ? PyObject_GetAttrString(m, "events") : NULL;
-    long start = events ? event_bit(events, "PY_START") : -1;
+    long started = events ? event_bit(events, "PY_START") : -1;
     long ret = events ? event_bit(events, "PY_RETURN") : -1;
     Py_XDECREF(events);
-    PyObject *r = m && start > 0 && ret > 0
+    PyObject *r = m && started > 0 && ret > 0
                       ? PyObject_CallMethod(m, "use_tool_id", "is", INITWATCH_TOOL, "omnipython")
                       : NULL;
     Py_XDECREF(r);
-    int ok = r && registered(m, start, &start_def) == 0 && registered(m, ret, &stop_def) == 0 &&
+    int ok = r && registered(m, started, &start_def) == 0 && registered(m, ret, &stop_def) == 0 &&
              (iw.set_local_events = PyObject_GetAttrString(m, "set_local_events")) != NULL;
     Py_XDECREF(m);
     PyErr_Clear();
     PyErr_SetRaisedException(exc);
     if (!ok)
         return -1;
-    iw.events = start | ret;
+    iw.events = started | ret;
     iw.on = 1;
     return 0;
 }

@@ -745,7 +745,9 @@ static uint64_t tv_ns(struct timeval tv) {
 /* CPython 3.13's Py_RunMain returns the status of an uncaught SystemExit
  * (sys.exit in a script) instead of calling exit(): its one test for it,
  * _Py_HandleSystemExit, is wrapped at link time (-Wl,--wrap, a static
- * libpython only; CMakeLists.txt) so that the run still ends "exit". */
+ * libpython only; CMakeLists.txt), and the frame hook sees the main thread's
+ * outermost call end in SystemExit (any libpython), so that the run still
+ * ends "exit". */
 #if OMNI_WRAP_SYSTEM_EXIT
 static int system_exit_handled;
 /* weak: the unit tests link this file without the wrapping */
@@ -764,6 +766,8 @@ void omni_runtime_finish(int exit_status, omni_exit_how_t how, int signum) {
     if (how == OMNI_EXIT_RETURN && system_exit_handled)
         how = OMNI_EXIT_EXIT;
 #endif
+    if (how == OMNI_EXIT_RETURN && omni_callprof_main_system_exit())
+        how = OMNI_EXIT_EXIT;
     /* A forked (or vforked) child shares our memory image but not our
      * session: leave every flag as it is. */
     if (getpid() != rt.pid)

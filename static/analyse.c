@@ -140,7 +140,7 @@ static void pack_error(msgpack_packer *pk, const char *rel, const char *why) {
 }
 
 /* Analyses one file into pk. */
-static void analyse(const char *root, const char *rel, int no_assert, msgpack_packer *pk) {
+static void analyse(const char *root, const char *rel, int cc_rules, msgpack_packer *pk) {
     char path[4200], why[512];
     snprintf(path, sizeof path, "%s/%s", root, rel);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -204,12 +204,12 @@ static void analyse(const char *root, const char *rel, int no_assert, msgpack_pa
     long bad = 0;
     omni_cc_t cc;
     omni_hal_t hal;
-    if (omni_raw_analyze(utf8, (size_t)tlen, &raw, &bad) < 0) {
+    if (omni_raw_analyze(utf8, (size_t)tlen, OMNI_RAW_FLAGS_OF(PY_VERSION_HEX), &raw, &bad) < 0) {
         snprintf(why, sizeof why, "SyntaxError at line: %ld (the tokenizer found no end)", bad);
         pack_error(pk, rel, why);
         goto out;
     }
-    if (omni_cc_visit(mod, no_assert, &cc) < 0) {
+    if (omni_cc_visit(mod, cc_rules, &cc) < 0) {
         pack_error(pk, rel, "out of memory");
         goto out;
     }
@@ -286,7 +286,7 @@ typedef struct shared {
 /* A worker: takes files until none is left, writing [u32 index, u32 size,
  * msgpack] for each to fd. */
 static void worker(const char *root, const omni_paths_t *files, shared_t *sh, int fd,
-                   int no_assert) {
+                   int cc_rules) {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
@@ -296,7 +296,7 @@ static void worker(const char *root, const omni_paths_t *files, shared_t *sh, in
         if (i >= (long)files->n)
             break;
         msgpack_sbuffer_clear(&sb);
-        analyse(root, files->v[i], no_assert, &pk);
+        analyse(root, files->v[i], cc_rules, &pk);
         uint32_t head[2] = {(uint32_t)i, (uint32_t)sb.size};
         if (write(fd, head, sizeof head) != (ssize_t)sizeof head ||
             write(fd, sb.data, sb.size) != (ssize_t)sb.size)
@@ -315,7 +315,7 @@ static int temp_fd(void) {
     return fd;
 }
 
-int omni_analyse_files(const char *root, const omni_paths_t *files, int jobs, int no_assert,
+int omni_analyse_files(const char *root, const omni_paths_t *files, int jobs, int cc_rules,
                        int progress, omni_analysis_t *a) {
     memset(a, 0, sizeof *a);
     a->jobs = jobs;
@@ -341,7 +341,7 @@ int omni_analyse_files(const char *root, const omni_paths_t *files, int jobs, in
             break;
         pid_t pid = fork();
         if (pid == 0) {
-            worker(root, files, sh, a->fds[k], no_assert);
+            worker(root, files, sh, a->fds[k], cc_rules);
             _exit(0);
         }
         if (pid < 0) {
@@ -355,7 +355,7 @@ int omni_analyse_files(const char *root, const omni_paths_t *files, int jobs, in
     if (!started) { /* no process to spare: this one does the work */
         a->fds[0] = temp_fd();
         if (a->fds[0] >= 0)
-            worker(root, files, sh, a->fds[0], no_assert);
+            worker(root, files, sh, a->fds[0], cc_rules);
         started = a->fds[0] >= 0;
     }
     a->processes = started;

@@ -27,7 +27,7 @@ typedef struct omni_analysis {
 /* Analyses files (relative to root) in jobs worker processes, this one
  * when none can start. The interpreter must be initialised. Returns 0, or -1
  * when memory runs out; free with omni_analysis_free. */
-int omni_analyse_files(const char *root, const omni_paths_t *files, int jobs, int no_assert,
+int omni_analyse_files(const char *root, const omni_paths_t *files, int jobs, int cc_rules,
                        int progress, omni_analysis_t *a);
 /* Idempotent. */
 void omni_analysis_free(omni_analysis_t *a);

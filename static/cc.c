@@ -26,7 +26,7 @@ typedef struct cls {
 
 typedef struct visitor {
     long complexity;
-    int to_method, no_assert, max_line, oom;
+    int to_method, rules, max_line, oom;
     const char *classname;
     fn_t *fns;
     size_t n_fns, cap_fns;
@@ -37,12 +37,12 @@ typedef struct visitor {
 static void visit(void *ctx, omni_node_t n);
 
 static void visitor_init(visitor_t *v, long start, int to_method, const char *classname,
-                         int no_assert) {
+                         int rules) {
     memset(v, 0, sizeof *v);
     v->complexity = start;
     v->to_method = to_method;
     v->classname = classname;
-    v->no_assert = no_assert;
+    v->rules = rules;
     v->max_line = INT_MIN;
 }
 
@@ -92,7 +92,7 @@ static void visit_function(visitor_t *v, stmt_ty s, PyObject *name, asdl_stmt_se
     int last_max = INT_MIN;
     for (Py_ssize_t i = 0; i < asdl_seq_LEN(body); i++) {
         visitor_t c;
-        visitor_init(&c, 0, 0, NULL, v->no_assert);
+        visitor_init(&c, 0, 0, NULL, v->rules);
         visit(&c, omni_stmt_node(asdl_seq_GET(body, i)));
         complexity += c.complexity;
         last_max = c.max_line;
@@ -118,7 +118,7 @@ static void visit_class(visitor_t *v, stmt_ty s) {
     asdl_stmt_seq *body = s->v.ClassDef.body;
     for (Py_ssize_t i = 0; i < asdl_seq_LEN(body); i++) {
         visitor_t c;
-        visitor_init(&c, 0, 1, k.name, v->no_assert);
+        visitor_init(&c, 0, 1, k.name, v->rules);
         visit(&c, omni_stmt_node(asdl_seq_GET(body, i)));
         long methods = 0;
         for (size_t m = 0; m < c.n_fns; m++)
@@ -159,13 +159,27 @@ static void visit_class(visitor_t *v, stmt_ty s) {
     v->classes[v->n_classes++] = k;
 }
 
+/* radon 6's visit of a match statement: its cases, less one when some case's
+ * pattern is a capture without a pattern (`case _`, `case x`, guarded or
+ * not: radon asks getattr(case.pattern, "pattern", False) is None). */
+static long match_cases(stmt_ty s) {
+    asdl_match_case_seq *cases = s->v.Match.cases;
+    Py_ssize_t n = asdl_seq_LEN(cases);
+    int catch_all = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        pattern_ty p = ((match_case_ty)asdl_seq_GET(cases, i))->pattern;
+        catch_all |= p->kind == MatchAs_kind && p->v.MatchAs.pattern == NULL;
+    }
+    return n - catch_all > 0 ? n - catch_all : 0;
+}
+
 static void visit(void *ctx, omni_node_t n) {
     visitor_t *v = ctx;
     if (n.k == OMNI_N_STMT) {
         stmt_ty s = (stmt_ty)n.p;
         switch (s->kind) {
         case Assert_kind: /* visit_Assert: no generic visit of its parts */
-            v->complexity += !v->no_assert;
+            v->complexity += !(v->rules & OMNI_CC_NO_ASSERT);
             return;
         case FunctionDef_kind:
             visit_function(v, s, s->v.FunctionDef.name, s->v.FunctionDef.body);
@@ -191,7 +205,13 @@ static void visit(void *ctx, omni_node_t n) {
         case While_kind:
             v->complexity += 1 + (asdl_seq_LEN(s->v.While.orelse) > 0);
             break;
-        default: /* TryStar, With, Match... count nothing in radon 5.1 */
+#if PY_VERSION_HEX >= 0x030A0000
+        case Match_kind:
+            if (v->rules & OMNI_CC_MATCH_CASES)
+                v->complexity += match_cases(s);
+            break;
+#endif
+        default: /* TryStar, With: nothing (Match too in radon 5) */
             break;
         }
     } else if (n.k == OMNI_N_EXPR) {
@@ -224,10 +244,10 @@ static char *take(char **s) {
     return x;
 }
 
-int omni_cc_visit(mod_ty mod, int no_assert, omni_cc_t *out) {
+int omni_cc_visit(mod_ty mod, int rules, omni_cc_t *out) {
     memset(out, 0, sizeof *out);
     visitor_t v;
-    visitor_init(&v, 1, 0, NULL, no_assert);
+    visitor_init(&v, 1, 0, NULL, rules);
     visit(&v, (omni_node_t){OMNI_N_MOD, mod});
     int rc = v.oom ? -1 : 0;
     long total = v.complexity;

@@ -7,9 +7,8 @@
 #include "static/ast_walk.h"
 #include "static/static_metrics.h"
 
-/* radon.complexity.cc_visit (no_assert: asserts add nothing). Returns 0 or
- * -1 (memory). */
-int omni_cc_visit(mod_ty mod, int no_assert, omni_cc_t *out);
+/* radon.complexity.cc_visit, with rules (OMNI_CC_*). Returns 0 or -1 (memory). */
+int omni_cc_visit(mod_ty mod, int rules, omni_cc_t *out);
 void omni_cc_free(omni_cc_t *c);
 
 /* radon.metrics.h_visit: the file's total and its functions'. Returns 0 or

@@ -11,7 +11,15 @@
  *
  * radon re-tokenizes a growing group from its start at every added line
  * (quadratic in a long string or call); this tokenizer keeps its state from
- * line to line, so a file takes one pass. */
+ * line to line, so a file takes one pass.
+ *
+ * Under Python 3.12+ (OMNI_RAW_FSTRING_TOKENS) tokenize splits an f-string
+ * (3.14: a t-string too) into its start, its text, the tokens of its
+ * replacement fields and its end (PEP 701): a line holding one is then code,
+ * not a one-string "comment", and a ':' in a field (a format spec, a slice,
+ * a dict) is one of the ':'s of the logical-line rule. A stack of frames
+ * follows the nesting: an f-string's text, a field's expression, a format
+ * spec (which holds fields of its own). */
 #include "static/static_metrics.h"
 #include "runtime/grow.h"
 
@@ -19,7 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_NAME, T_NUMBER, T_STRING, T_OP, T_COMMENT };
+enum { T_NAME, T_NUMBER, T_STRING, T_OP, T_COMMENT, T_FSTRING };
+
+/* A frame of an f-string being tokenized (PEP 701): its text (F), a
+ * replacement field's expression (E: depth counts its open brackets), a
+ * format spec (S). */
+#define FS_MAX 32
+typedef struct fs_frame {
+    char kind;             /* 'F', 'E' or 'S' */
+    char quote;            /* F: its quote */
+    char triple;           /* F: a triple-quoted one */
+    int depth;             /* E: brackets open inside it */
+} fs_frame_t;
 
 typedef struct tok {
     unsigned char type;
@@ -39,6 +58,9 @@ typedef struct group {
     int error;             /* what Python's tokenize reports as ERRORTOKEN */
     long lines, blank;     /* the group's lines, and those empty */
     int oom;
+    int flags;             /* OMNI_RAW_*: how strings are tokenized */
+    fs_frame_t fs[FS_MAX]; /* the f-strings open (innermost last) */
+    int nfs;
 } group_t;
 
 static void push(group_t *g, unsigned char type, char op, long r0, long r1) {
@@ -60,19 +82,33 @@ static int is_name_char(unsigned char c) {
 }
 
 /* Whether s[0..n) is a string prefix Python accepts (any case): r u f b br
- * rb fr rf. */
-static int string_prefix(const char *s, size_t n) {
+ * rb fr rf, and t tr rt where t-strings are (3.14). */
+static int string_prefix(const char *s, size_t n, int flags) {
     char a[3] = {0};
     if (n > 2)
         return 0;
     for (size_t i = 0; i < n; i++)
         a[i] = (char)(s[i] | 0x20);
+    int t = (flags & OMNI_RAW_TSTRING_TOKENS) != 0;
     if (n == 1)
-        return strchr("rufb", a[0]) != NULL;
+        return strchr("rufb", a[0]) != NULL || (t && a[0] == 't');
     if (n == 2)
         return (a[0] == 'b' && a[1] == 'r') || (a[0] == 'r' && a[1] == 'b') ||
-               (a[0] == 'f' && a[1] == 'r') || (a[0] == 'r' && a[1] == 'f');
+               (a[0] == 'f' && a[1] == 'r') || (a[0] == 'r' && a[1] == 'f') ||
+               (t && ((a[0] == 't' && a[1] == 'r') || (a[0] == 'r' && a[1] == 't')));
     return 1;
+}
+
+/* Whether the prefix s[0..n) makes a string tokenize splits (f, or t). */
+static int split_prefix(const char *s, size_t n, int flags) {
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)(s[i] | 0x20);
+        if (c == 'f' && (flags & OMNI_RAW_FSTRING_TOKENS))
+            return 1;
+        if (c == 't' && (flags & OMNI_RAW_TSTRING_TOKENS))
+            return 1;
+    }
+    return 0;
 }
 
 /* Scans a string's body from p: returns where it ends (after the closing
@@ -117,6 +153,63 @@ static size_t op_len(const char *p, const char *end) {
     return 0; /* '!' alone, '$', '?', '`': tokenize's ERRORTOKEN */
 }
 
+static void fs_push(group_t *g, char kind, char quote, char triple) {
+    if (g->nfs == FS_MAX) {
+        g->error = 1; /* nested deeper than any real program */
+        return;
+    }
+    g->fs[g->nfs++] = (fs_frame_t){kind, quote, triple, 0};
+}
+
+/* Scans the text of the innermost frame, an f-string's (F) or a format
+ * spec's (S), from *pp to the next token: 1 with *pp after it, 0 when the
+ * line ended first. */
+static int fs_text(group_t *g, const char **pp, const char *end, long row) {
+    const char *p = *pp;
+    fs_frame_t *f = &g->fs[g->nfs - 1];
+    while (p < end) {
+        char c = *p;
+        if (c == '\\') {
+            if (p + 1 >= end) {
+                *pp = end;
+                return 0; /* a backslash continues the text at the next line */
+            }
+            p += 2;
+            continue;
+        }
+        if (f->kind == 'F' && c == f->quote &&
+            (!f->triple || (end - p >= 3 && p[1] == c && p[2] == c))) {
+            g->nfs--;
+            push(g, T_FSTRING, 0, row, row); /* FSTRING_END */
+            *pp = p + (f->triple ? 3 : 1);
+            return 1;
+        }
+        if (c == '{' && !(f->kind == 'F' && p + 1 < end && p[1] == '{')) {
+            push(g, T_OP, 0, row, row); /* a replacement field */
+            fs_push(g, 'E', 0, 0);
+            *pp = p + 1;
+            return 1;
+        }
+        if (c == '}' && f->kind == 'S') { /* the end of the spec's field */
+            push(g, T_OP, 0, row, row);
+            g->nfs--;
+            *pp = p + 1;
+            return 1;
+        }
+        if ((c == '{' || c == '}') && p + 1 < end && p[1] == c) {
+            p += 2; /* {{ and }}: the characters themselves */
+            continue;
+        }
+        if (c == '}')
+            g->error = 1; /* a lone } in an f-string's text */
+        p++;
+    }
+    *pp = end;
+    if (f->kind == 'F' && !f->triple)
+        g->error = 1; /* the line ended inside a one-line f-string */
+    return 0;
+}
+
 /* Tokenizes one (stripped) line of the group, row = its index in it. */
 static void tokenize_line(group_t *g, const char *p, const char *end, long row) {
     g->continued = 0;
@@ -130,6 +223,13 @@ static void tokenize_line(group_t *g, const char *p, const char *end, long row) 
         p = e;
     }
     while (p < end) {
+        if (g->nfs && g->fs[g->nfs - 1].kind != 'E') {
+            if (!fs_text(g, &p, end, row))
+                return;
+            continue;
+        }
+        /* in a replacement field's expression, or outside any f-string */
+        fs_frame_t *field = g->nfs ? &g->fs[g->nfs - 1] : NULL;
         unsigned char c = (unsigned char)*p;
         if (c == ' ' || c == '\t' || c == '\f') {
             p++;
@@ -148,14 +248,32 @@ static void tokenize_line(group_t *g, const char *p, const char *end, long row) 
             p++;
             continue;
         }
+        if (field && field->depth == 0 &&
+            (c == ':' || c == '}' || (c == '!' && !(p + 1 < end && p[1] == '=')))) {
+            /* a format spec begins, the field ends, a conversion (!r) */
+            push(g, T_OP, c == ':' ? ':' : 0, row, row);
+            if (c == ':')
+                field->kind = 'S';
+            else if (c == '}')
+                g->nfs--;
+            p++;
+            continue;
+        }
         if (c == '"' || c == '\'' || is_name_start(c)) {
             const char *q = p;
             while (q < end && is_name_char((unsigned char)*q))
                 q++;
-            if (q < end && (*q == '"' || *q == '\'') && string_prefix(p, (size_t)(q - p))) {
+            if (q < end && (*q == '"' || *q == '\'') &&
+                string_prefix(p, (size_t)(q - p), g->flags)) {
                 char quote = *q;
                 int triple = end - q >= 3 && q[1] == quote && q[2] == quote;
                 const char *body = q + (triple ? 3 : 1);
+                if (split_prefix(p, (size_t)(q - p), g->flags)) {
+                    push(g, T_FSTRING, 0, row, row); /* FSTRING_START */
+                    fs_push(g, 'F', quote, (char)triple);
+                    p = body;
+                    continue;
+                }
                 int cont;
                 const char *e = string_end(body, end, quote, triple, &cont);
                 if (e) {
@@ -163,15 +281,16 @@ static void tokenize_line(group_t *g, const char *p, const char *end, long row) 
                     p = e;
                     continue;
                 }
-                if (triple || cont) {
+                if ((triple || cont) && !field) {
                     g->in_string = 1;
                     g->quote = quote;
                     g->triple = triple;
                     g->string_row0 = row;
                     return;
                 }
-                /* an unterminated single-quoted string: the quote is an error
-                 * token and tokenizing goes on after it */
+                /* an unterminated single-quoted string (or one going on to
+                 * the next line inside an f-string's field): the quote is an
+                 * error token and tokenizing goes on after it */
                 if (q > p)
                     push(g, T_NAME, 0, row, row);
                 g->error = 1;
@@ -200,17 +319,18 @@ static void tokenize_line(group_t *g, const char *p, const char *end, long row) 
             p++;
             continue;
         }
+        int *level = field ? &field->depth : &g->parenlev;
         if (n == 1 && (c == '(' || c == '[' || c == '{'))
-            g->parenlev++;
+            (*level)++;
         else if (n == 1 && (c == ')' || c == ']' || c == '}'))
-            g->parenlev--;
+            (*level)--;
         push(g, T_OP, n == 1 && (c == ':' || c == ';') ? (char)c : 0, row, row);
         p += n;
     }
 }
 
 static int group_done(const group_t *g) {
-    return !g->in_string && !g->continued && g->parenlev <= 0 && !g->error;
+    return !g->in_string && !g->nfs && !g->continued && g->parenlev <= 0 && !g->error;
 }
 
 /* radon.raw._logical over the group's tokens. */
@@ -315,10 +435,11 @@ static void strip(const unsigned char **b, const unsigned char **e) {
     }
 }
 
-int omni_raw_analyze(const char *text, size_t len, omni_raw_t *out, long *bad_line) {
+int omni_raw_analyze(const char *text, size_t len, int flags, omni_raw_t *out, long *bad_line) {
     memset(out, 0, sizeof *out);
     const unsigned char *p = (const unsigned char *)text, *end = p + len;
     group_t g = {0};
+    g.flags = flags;
     long lineno = 0, group_start = 0;
     int in_group = 0;
     while (p < end) {
@@ -332,7 +453,7 @@ int omni_raw_analyze(const char *text, size_t len, omni_raw_t *out, long *bad_li
         strip(&b, &e);
         if (!in_group) {
             g.n = 0;
-            g.parenlev = g.in_string = g.continued = g.error = 0;
+            g.parenlev = g.in_string = g.continued = g.error = g.nfs = 0;
             g.lines = g.blank = 0;
             group_start = lineno;
             in_group = 1;

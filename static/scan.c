@@ -14,6 +14,7 @@
 #include "static/discover.h"
 #include "static/scan_out.h"
 #include "static/scan_run.h"
+#include "static/static_metrics.h"
 
 #include <Python.h>
 #include <errno.h>
@@ -107,7 +108,9 @@ int omni_scan(const omni_scan_options_t *opt, FILE *out, char *err, size_t errca
     if ((size_t)jobs > files.n)
         jobs = files.n ? (int)files.n : 1;
     omni_analysis_t an;
-    if (omni_analyse_files(opt->root, &files, jobs, opt->no_assert, opt->progress, &an) < 0) {
+    int rules = (opt->no_assert ? OMNI_CC_NO_ASSERT : 0) |
+                (opt->radon == 5 ? 0 : OMNI_CC_MATCH_CASES);
+    if (omni_analyse_files(opt->root, &files, jobs, rules, opt->progress, &an) < 0) {
         snprintf(err, errcap, "out of memory");
         omni_paths_free(&files);
         return OMNI_SCAN_BADDIR;

@@ -22,6 +22,7 @@ typedef struct omni_scan_options {
     int html;                    /* one self-contained page (the call graph drawn) */
     int progress;                /* a progress line on a terminal */
     int no_assert;               /* radon's -n: asserts add no complexity */
+    int radon;                   /* 5 or 6: whose rules (0: 6, the newest) */
     const char *run_args;        /* --run "PYTHON ARGS", or NULL */
     double run_timeout_s;        /* --timeout for the run (0: 600 s) */
     const char *patterns_dir;    /* --patterns DIR for the run's findings */

@@ -12,12 +12,28 @@ typedef struct omni_raw {
     long loc, lloc, sloc, comments, multi, blank, single_comments;
 } omni_raw_t;
 
-/* Raw metrics of UTF-8 text (radon.raw.analyze). Returns 0, or -1 when the
- * text ends inside a statement or a string (radon's SyntaxError) with the
- * line in *bad_line. */
-int omni_raw_analyze(const char *text, size_t len, omni_raw_t *out, long *bad_line);
+/* How the Python whose tokenize radon runs on splits strings: 3.12+ make an
+ * f-string tokens of its own (FSTRING_START, its text, the replacement
+ * fields' tokens, FSTRING_END; PEP 701), 3.14 a t-string too (PEP 750). */
+#define OMNI_RAW_FSTRING_TOKENS 1
+#define OMNI_RAW_TSTRING_TOKENS 2
+/* The flags for the CPython that omnipython embeds. */
+#define OMNI_RAW_FLAGS_OF(hex)                                                 \
+    (((hex) >= 0x030C0000 ? OMNI_RAW_FSTRING_TOKENS : 0) |                     \
+     ((hex) >= 0x030E0000 ? OMNI_RAW_TSTRING_TOKENS : 0))
+
+/* Raw metrics of UTF-8 text (radon.raw.analyze), tokenized as flags say.
+ * Returns 0, or -1 when the text ends inside a statement or a string
+ * (radon's SyntaxError) with the line in *bad_line. */
+int omni_raw_analyze(const char *text, size_t len, int flags, omni_raw_t *out, long *bad_line);
 
 /* ---------------------------------------------------------------- cyclomatic complexity */
+
+/* The rules of radon.complexity.cc_visit that differ: radon's -n (asserts
+ * add nothing), and radon 6's match statement (each case adds one, less one
+ * when a case catches everything: `case _`, or a bare capture). */
+#define OMNI_CC_NO_ASSERT 1
+#define OMNI_CC_MATCH_CASES 2
 
 typedef struct omni_block {
     char type;                /* 'F' function, 'M' method, 'C' class */

@@ -9,8 +9,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     omni_raw_t r;
     long bad;
-    if (omni_raw_analyze((const char *)data, size, &r, &bad) == 0) {
-        if (r.loc != r.sloc + r.blank + r.multi + r.single_comments || r.lloc < 0)
+    /* every way of tokenizing strings: 3.11's, 3.12's f-strings, 3.14's t-strings */
+    for (int flags = 0; flags <= OMNI_RAW_FSTRING_TOKENS + OMNI_RAW_TSTRING_TOKENS; flags++) {
+        if (omni_raw_analyze((const char *)data, size, flags, &r, &bad) == 0 &&
+            (r.loc != r.sloc + r.blank + r.multi + r.single_comments || r.lloc < 0))
             abort();
     }
     return 0;
