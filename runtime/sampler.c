@@ -291,7 +291,13 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
     static uint32_t codes[MAX_DEPTH];
     static int32_t offsets[MAX_DEPTH];
     int depth = 0;
-    for (int guard = 0; fp && guard < 100000; guard++) {
+    /* The innermost MAX_DEPTH frames are all a sample keeps: the walk stops
+     * there. A frame copied while it was popped may point anywhere, even
+     * back into the chain (3.12+'s entry frames live on the C stack): the
+     * walk is bounded by what it keeps, not by the chain (a 100,000-step
+     * bound let such a cycle, or a deep recursion, hold the monitor thread
+     * for hundreds of milliseconds a sample). */
+    for (int guard = 0; fp && depth < MAX_DEPTH && guard < 3 * MAX_DEPTH; guard++) {
         omni_pyframe_t fr;
         if (peek(&fr, fp, sizeof fr) < 0) {
             sm.errors++;
@@ -304,6 +310,8 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
             offsets[depth] = omni_pyframe_offset(&fr);
             depth++;
         }
+        if (fr.previous == fp)
+            break; /* a copy of a frame being reused: it cannot be its own caller */
         fp = fr.previous;
     }
     if (!depth) /* a thread outside Python (waiting in C, not started) */
