@@ -297,18 +297,29 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
      * walk is bounded by what it keeps, not by the chain (a 100,000-step
      * bound let such a cycle, or a deep recursion, hold the monitor thread
      * for hundreds of milliseconds a sample). */
+    /* The frame hook registers every code object before it runs, so a frame
+     * reached through an entry frame (a shim: its memory on the C stack,
+     * reused as soon as its call returns) whose code it does not know was
+     * read from such reused memory: the rest of the chain is not this
+     * thread's (3.14 read whole runs of unknown frames there). */
+    int after_shim = 0;
     for (int guard = 0; fp && depth < MAX_DEPTH && guard < 3 * MAX_DEPTH; guard++) {
         omni_pyframe_t fr;
         if (peek(&fr, fp, sizeof fr) < 0) {
             sm.errors++;
             break;
         }
-        if (!omni_pyframe_copy_is_shim(&fr) && depth < MAX_DEPTH) {
+        if (omni_pyframe_copy_is_shim(&fr)) {
+            after_shim = 1;
+        } else {
             codes[depth] = omni_callprof_code_lookup(OMNI_F_CODE(&fr));
             if (sm.names_codes)
                 codes[depth] = own_code_id(OMNI_F_CODE(&fr), codes[depth]);
+            else if (after_shim && depth && codes[depth] == OMNI_CODE_NONE)
+                break;
             offsets[depth] = omni_pyframe_offset(&fr);
             depth++;
+            after_shim = 0;
         }
         if (fr.previous == fp)
             break; /* a copy of a frame being reused: it cannot be its own caller */

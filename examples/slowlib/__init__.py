@@ -12,7 +12,7 @@ def _primes(limit):
     return [i for i in range(limit) if sieve[i]]
 
 
-PRIMES = _primes(6_000_000)
+PRIMES = _primes(12_000_000)
 
 
 def nth_prime(n):
