@@ -605,12 +605,22 @@ static PyObject *on_program_exit(PyObject *self, PyObject *noargs) {
 static PyMethodDef program_exit_def = {"_omnipython_program_exit", on_program_exit, METH_NOARGS,
                                        NULL};
 
+/* The callbacks live in the interpreter, not in the module: a program that
+ * had not imported atexit does not find it in sys.modules afterwards (3.14's
+ * test_site checks that site imports nothing of the kind at start-up). */
 static void watch_program_exit(void) {
+    PyObject *name = PyUnicode_FromString("atexit");
+    PyObject *had = name ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    PyErr_Clear();
     PyObject *atexit = PyImport_ImportModule("atexit");
     PyObject *fn = atexit ? PyCFunction_New(&program_exit_def, NULL) : NULL;
     PyObject *r = fn ? PyObject_CallMethod(atexit, "register", "O", fn) : NULL;
     if (!r)
         PyErr_Clear();
+    if (!had && PyDict_DelItemString(PyImport_GetModuleDict(), "atexit") < 0)
+        PyErr_Clear();
+    Py_XDECREF(had);
     Py_XDECREF(r);
     Py_XDECREF(fn);
     Py_XDECREF(atexit);
