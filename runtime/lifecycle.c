@@ -818,7 +818,11 @@ static void finish_locked(int exit_status, omni_exit_how_t how, int signum) {
     if (!rt.have_session)
         return;
     /* The monitor's last records go before the final ones. */
-    omni_monitor_stop();
+    if (omni_monitor_stop() < 0) {
+        char msg[256] = "the monitor did not answer at the end within a second: the timeline's "
+                        "rows since its last record are not in the session";
+        warn_msg(msg, 0);
+    }
     omni_callprof_flush(now);
 
     if (omni_callprof_hook_replaced())

@@ -686,17 +686,26 @@ static void take_probes(void) {
     sample_hardware(now_ns());
 }
 
-static void start_prober(void) {
+/* Returns 0 where a fork is under way (ownthread.h): the prober waits. The
+ * flag is up before the fork's hiding is checked, and the fork waits for
+ * the flag to fall (omni_monitor_before_fork): one of the two sees the
+ * other. */
+static int start_prober(void) {
     pthread_t t;
     pthread_attr_t attr;
+    __atomic_store_n(&mon.prober_alive, 1, __ATOMIC_SEQ_CST);
+    if (omni_own_threads_hiding()) {
+        __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_SEQ_CST);
+        return 0;
+    }
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    __atomic_store_n(&mon.prober_alive, 1, __ATOMIC_RELEASE);
     if (omni_own_thread_start(&t, &attr, prober_main, NULL) != 0) {
         __atomic_store_n(&mon.prober_alive, 0, __ATOMIC_RELEASE);
         prober_main(NULL); /* no thread to spare: probe here */
     }
     pthread_attr_destroy(&attr);
+    return 1;
 }
 
 /* The probes map libraries and read /sys while the target starts, which
@@ -706,9 +715,12 @@ static void start_prober(void) {
  * machine's summary). */
 #define PROBE_DELAY_MS 100
 
+#define PROBE_RETRY_MS 5
+
 static void on_probe_timer(uv_timer_t *t) {
-    (void)t;
-    start_prober(); /* inherits this thread's mask (every signal blocked) and descriptors */
+    /* inherits this thread's mask (every signal blocked) and descriptors */
+    if (!start_prober())
+        uv_timer_start(t, on_probe_timer, PROBE_RETRY_MS, 0);
 }
 
 static void *monitor_main(void *arg) {
@@ -839,17 +851,17 @@ static int wait_flag(int *flag, int want) {
     return __atomic_load_n(flag, __ATOMIC_SEQ_CST) == want;
 }
 
-void omni_monitor_stop(void) {
+int omni_monitor_stop(void) {
     if (!mon.running)
-        return;
+        return 0;
     mon.running = 0;
     if (pthread_equal(pthread_self(), mon.thread)) {
         /* A fault in the monitor itself: just make sure it writes no more. */
         __atomic_store_n(&mon.stop, 1, __ATOMIC_SEQ_CST);
-        return;
+        return 0;
     }
     uv_async_send(&mon.wake); /* async-signal-safe */
-    wait_flag(&mon.done, 1);
+    int answered = wait_flag(&mon.done, 1);
     /* A prober still at work would run into the process's exit (its
      * libraries' destructors): let it finish first, as long as it takes
      * (milliseconds; bounded like the rest). */
@@ -861,6 +873,7 @@ void omni_monitor_stop(void) {
      * the process is ending. A finished thread is left to the exit. */
     omni_iocount_close_own(mon.fd);
     mon.fd = -1;
+    return answered ? 0 : -ETIMEDOUT;
 }
 
 void omni_monitor_before_fork(void) {

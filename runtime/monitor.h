@@ -34,9 +34,10 @@ int omni_monitor_start(const omni_monitor_config_t *cfg);
 
 /* Takes a last sample, writes what is pending and ends the thread, waiting
  * at most about a second. Afterwards the monitor writes nothing more, even
- * if it did not answer in time. Idempotent; callable from omni_runtime_finish
+ * if it did not answer in time: then -ETIMEDOUT (its rows since its last
+ * record are lost), else 0. Idempotent; callable from omni_runtime_finish
  * in any context it runs in (exit, fatal-signal handlers). */
-void omni_monitor_stop(void);
+int omni_monitor_stop(void);
 
 /* Before fork(): waits (boundedly) until the prober holds no lock. */
 void omni_monitor_before_fork(void);

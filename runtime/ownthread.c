@@ -19,10 +19,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static __thread int tls_own;
@@ -48,9 +50,22 @@ void omni_own_threads_after_fork(void) {
 }
 
 static __thread int tls_hide;
+static uint64_t hiding_since_ns; /* atomic: 0, or when a thread began hiding */
+
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 void omni_own_threads_hide(int on) {
     tls_hide = on;
+    __atomic_store_n(&hiding_since_ns, on ? mono_ns() | 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+int omni_own_threads_hiding(void) {
+    uint64_t since = __atomic_load_n(&hiding_since_ns, __ATOMIC_SEQ_CST);
+    return since && mono_ns() - since < OMNI_HIDING_MAX_NS;
 }
 
 /* ---------------------------------------------------------------- starting one */
@@ -273,7 +288,7 @@ FILE *fopen(const char *path, const char *mode) {
             return serve(read_whole(path));
         if (tls_hide && proc_self(path, "stat")) {
             if (tls_hide == OMNI_HIDE_ONE_READ)
-                tls_hide = 0;
+                omni_own_threads_hide(0);
             struct copy *f = read_whole(path);
             if (f)
                 stat_without_own(f);
