@@ -15,6 +15,7 @@
 #include "runtime/clock.h"
 #include "runtime/coro.h"
 #include "runtime/iocount.h"
+#include "runtime/memtrack.h"
 #include "runtime/regions.h"
 #include "runtime/retire.h"
 #include "runtime/sampler.h"
@@ -23,7 +24,8 @@
 #include "runtime/session/writer.h"
 
 /* The records, in the session's own encoding: the threads before the codes,
- * so that every code a table names is in the code table read after it. */
+ * so that every code a table names is in the code table read after it (the
+ * memory record's sites too). */
 static void pack(msgpack_packer *pk, const omni_checkpoint_t *c) {
     msgpack_pack_map(pk, 5);
     omni_pack_kv_str(pk, "kind", "checkpoint");
@@ -40,6 +42,7 @@ static void pack(msgpack_packer *pk, const omni_checkpoint_t *c) {
     omni_iocount_write(pk);
     omni_regions_write(pk);
     omni_coro_write(pk, npt, omni_callprof_code_line);
+    omni_memtrack_write_checkpoint(pk, c->t_ns);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     omni_callprof_write_codes(pk);
     omni_retire_read_end();

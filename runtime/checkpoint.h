@@ -1,11 +1,12 @@
 /* checkpoint.h - the tables of a running process (calls, threads, samples,
- * I/O, events, regions, codes) written beside its session while it runs, so
- * that a process killed with SIGKILL loses only what happened after the
- * last checkpoint, and a report on a running process sees its functions.
- * Taken on the monitor thread without the GIL and without stopping the
- * target's threads: the tables are read while they count on (retire.h).
- * The file is written whole under another name and renamed over the last
- * one, so that a reader finds one complete checkpoint or none
+ * I/O, events, regions, coroutines, memory, codes) written beside its
+ * session while it runs, so that a process killed with SIGKILL loses only
+ * what happened after the last checkpoint, and a report on a running
+ * process sees its functions. Taken on the monitor thread without the GIL
+ * and without stopping the target's threads: the tables are read while they
+ * count on (retire.h); the memory sampler's blocks alive are copied under
+ * its lock. The file is written whole under another name and renamed over
+ * the last one, so that a reader finds one complete checkpoint or none
  * (runtime/session/SESSION.md). */
 #ifndef OMNI_CHECKPOINT_H
 #define OMNI_CHECKPOINT_H

@@ -821,8 +821,9 @@ void omni_memtrack_write_unavailable(omni_writer_t *w, const char *why) {
     omni_pack_kv_str(pk, "reason", why);
 }
 
-/* The native heap's totals, or why there are none. */
-static void write_native(msgpack_packer *pk) {
+/* The native heap's totals, or why there are none (exit_live: its bytes
+ * alive at the end, or now). */
+static void write_native(msgpack_packer *pk, uint64_t exit_live) {
     omni_pack_str(pk, "native");
     if (!mt.native_on) {
         msgpack_pack_map(pk, 2);
@@ -842,7 +843,7 @@ static void write_native(msgpack_packer *pk) {
     omni_pack_kv_u64(pk, "allocated_bytes", t.alloc_bytes);
     omni_pack_kv_u64(pk, "freed_bytes", t.free_bytes);
     omni_pack_kv_u64(pk, "peak_bytes", t.peak_bytes);
-    omni_pack_kv_u64(pk, "exit_live_bytes", mt.exit_native_live);
+    omni_pack_kv_u64(pk, "exit_live_bytes", exit_live);
     omni_pack_kv_u64(pk, "maps", t.maps);
     omni_pack_kv_u64(pk, "unmaps", t.unmaps);
     omni_pack_kv_u64(pk, "mapped_bytes", t.map_bytes);
@@ -850,39 +851,57 @@ static void write_native(msgpack_packer *pk) {
     omni_pack_kv_u64(pk, "untracked", t.untracked);
 }
 
-void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
-    if (!mt.installed)
-        return;
-    omni_memtrack_stop();
-    msgpack_packer *pk = &w->pk;
-    if (!mt.exited)
-        omni_memtrack_mark_exit(); /* ended without the interpreter's exit: now */
+/* A double that another thread may be writing (under the lock). */
+static double read_double(const double *p) {
+    double v;
+    __atomic_load(p, &v, __ATOMIC_RELAXED);
+    return v;
+}
+
+/* What a record says was alive: at the program's end, or now (a
+ * checkpoint: the sites' bytes alive now, no census yet). */
+typedef struct mem_view {
+    uint64_t wall_ns, end_ns, live, native_live;
+    int now;
+    uint32_t n_nodes;
+    const struct xblock *survivors;
+    uint32_t n_survivors;
+} mem_view_t;
+
+static void pack_memory(msgpack_packer *pk, const mem_view_t *v) {
     msgpack_pack_map(pk, 23);
     omni_pack_kv_str(pk, "kind", "memory");
     omni_pack_str(pk, "available");
     msgpack_pack_true(pk);
     omni_pack_kv_f64(pk, "mean_interval_bytes", mt.mean);
-    omni_pack_kv_u64(pk, "allocations", mt.py_allocs + mt.raw_allocs);
-    omni_pack_kv_u64(pk, "frees", mt.py_frees + mt.raw_frees);
-    omni_pack_kv_u64(pk, "allocated_bytes", mt.py_alloc_bytes + mt.raw_alloc_bytes);
-    omni_pack_kv_u64(pk, "freed_bytes", mt.py_free_bytes + mt.raw_free_bytes);
-    omni_pack_kv_u64(pk, "python_allocations", mt.py_allocs);
-    omni_pack_kv_u64(pk, "raw_allocations", mt.raw_allocs);
+    uint64_t py_allocs = __atomic_load_n(&mt.py_allocs, __ATOMIC_RELAXED);
+    uint64_t raw_allocs = __atomic_load_n(&mt.raw_allocs, __ATOMIC_RELAXED);
+    omni_pack_kv_u64(pk, "allocations", py_allocs + raw_allocs);
+    omni_pack_kv_u64(pk, "frees", __atomic_load_n(&mt.py_frees, __ATOMIC_RELAXED) +
+                                      __atomic_load_n(&mt.raw_frees, __ATOMIC_RELAXED));
+    omni_pack_kv_u64(pk, "allocated_bytes",
+                     __atomic_load_n(&mt.py_alloc_bytes, __ATOMIC_RELAXED) +
+                         __atomic_load_n(&mt.raw_alloc_bytes, __ATOMIC_RELAXED));
+    omni_pack_kv_u64(pk, "freed_bytes", __atomic_load_n(&mt.py_free_bytes, __ATOMIC_RELAXED) +
+                                            __atomic_load_n(&mt.raw_free_bytes, __ATOMIC_RELAXED));
+    omni_pack_kv_u64(pk, "python_allocations", py_allocs);
+    omni_pack_kv_u64(pk, "raw_allocations", raw_allocs);
     omni_pack_kv_u64(pk, "live_bytes", live_now());
-    omni_pack_kv_u64(pk, "peak_bytes", mt.peak);
-    omni_pack_kv_u64(pk, "peak_ns", mt.peak_t_ns > mt.start_ns ? mt.peak_t_ns - mt.start_ns : 0);
-    omni_pack_kv_u64(pk, "unknown_frees", mt.unknown_frees);
+    omni_pack_kv_u64(pk, "peak_bytes", __atomic_load_n(&mt.peak, __ATOMIC_RELAXED));
+    uint64_t peak_t = __atomic_load_n(&mt.peak_t_ns, __ATOMIC_RELAXED);
+    omni_pack_kv_u64(pk, "peak_ns", peak_t > mt.start_ns ? peak_t - mt.start_ns : 0);
+    omni_pack_kv_u64(pk, "unknown_frees", __atomic_load_n(&mt.unknown_frees, __ATOMIC_RELAXED));
     omni_pack_kv_str(pk, "block_sizes", pool_sizes ? "pool_headers" : "page_map");
-    omni_pack_kv_u64(pk, "samples", mt.samples);
-    omni_pack_kv_u64(pk, "samples_dropped", mt.samples_dropped);
-    omni_pack_kv_u64(pk, "wall_ns", wall_ns);
-    omni_pack_kv_u64(pk, "exit_ns", mt.exit_ns > mt.start_ns ? mt.exit_ns - mt.start_ns : 0);
-    omni_pack_kv_u64(pk, "exit_live_bytes", mt.exit_live);
-    write_native(pk);
+    omni_pack_kv_u64(pk, "samples", __atomic_load_n(&mt.samples, __ATOMIC_RELAXED));
+    omni_pack_kv_u64(pk, "samples_dropped", __atomic_load_n(&mt.samples_dropped, __ATOMIC_RELAXED));
+    omni_pack_kv_u64(pk, "wall_ns", v->wall_ns);
+    omni_pack_kv_u64(pk, "exit_ns", v->end_ns > mt.start_ns ? v->end_ns - mt.start_ns : 0);
+    omni_pack_kv_u64(pk, "exit_live_bytes", v->live);
+    write_native(pk, v->native_live);
     static const char *const ncols[] = {"parent", "code", "line", "alloc_bytes", "allocs",
                                         "exit_live_bytes", "peak_live_bytes", "native"};
-    omni_pack_table_head(pk, "nodes", ncols, 8, mt.n_nodes);
-    for (uint32_t i = 0; i < mt.n_nodes; i++) {
+    omni_pack_table_head(pk, "nodes", ncols, 8, v->n_nodes);
+    for (uint32_t i = 0; i < v->n_nodes; i++) {
         const struct snode *s = &mt.nodes[i];
         msgpack_pack_array(pk, 8);
         if (s->parent == UINT32_MAX)
@@ -894,10 +913,12 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
         else
             msgpack_pack_uint32(pk, s->code);
         msgpack_pack_int32(pk, s->offset >= 0 ? omni_callprof_code_line(s->code, s->offset) : -1);
-        msgpack_pack_double(pk, s->alloc_bytes);
-        msgpack_pack_double(pk, s->allocs);
-        msgpack_pack_double(pk, s->exit_live);
-        msgpack_pack_double(pk, s->peak_live > 0 ? s->peak_live : 0);
+        msgpack_pack_double(pk, read_double(&s->alloc_bytes));
+        msgpack_pack_double(pk, read_double(&s->allocs));
+        double live = v->now ? read_double(&s->live_bytes) : s->exit_live;
+        msgpack_pack_double(pk, live > 0 ? live : 0);
+        double peak = read_double(&s->peak_live);
+        msgpack_pack_double(pk, peak > 0 ? peak : 0);
         if (s->native)
             msgpack_pack_true(pk);
         else
@@ -906,41 +927,77 @@ void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
     /* the census: by type, the most bytes first */
     omni_pack_str(pk, "census");
     msgpack_pack_map(pk, 6);
-    omni_pack_kv_f64(pk, "seconds", mt.census.seconds);
-    omni_pack_str(pk, "partial");
     const omni_census_t *c = &mt.census;
-    if (c->partial)
+    int have_census = !v->now && mt.census_done;
+    omni_pack_kv_f64(pk, "seconds", have_census ? c->seconds : 0);
+    omni_pack_str(pk, "partial");
+    if (have_census && c->partial)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
-    omni_pack_kv_u64(pk, "objects", c->objects);
-    omni_pack_kv_str(pk, "reason", mt.census_done ? (c->why[0] ? c->why : NULL)
-                                                  : "the program did not end through its exit "
-                                                    "handlers (os._exit, a signal)");
+    omni_pack_kv_u64(pk, "objects", have_census ? c->objects : 0);
+    omni_pack_kv_str(pk, "reason",
+                     v->now ? "a checkpoint of a running process: the census is taken at its end"
+                     : mt.census_done ? (c->why[0] ? c->why : NULL)
+                                      : "the program did not end through its exit handlers "
+                                        "(os._exit, a signal)");
+    int n_chains = have_census ? c->n_chains : 0, n_types = have_census ? c->n_types : 0;
     static const char *const rcols[] = {"node", "chain"};
-    omni_pack_table_head(pk, "referrers", rcols, 2, (uint32_t)c->n_chains);
-    for (int i = 0; i < c->n_chains; i++) {
+    omni_pack_table_head(pk, "referrers", rcols, 2, (uint32_t)n_chains);
+    for (int i = 0; i < n_chains; i++) {
         msgpack_pack_array(pk, 2);
         msgpack_pack_uint32(pk, c->chains[i].node);
         omni_pack_str(pk, c->chains[i].text);
     }
     static const char *const ccols[] = {"type", "count", "bytes"};
-    omni_pack_table_head(pk, "rows", ccols, 3, (uint32_t)c->n_types);
-    for (int i = 0; i < c->n_types; i++) {
+    omni_pack_table_head(pk, "rows", ccols, 3, (uint32_t)n_types);
+    for (int i = 0; i < n_types; i++) {
         msgpack_pack_array(pk, 3);
         omni_pack_str(pk, c->types[i].name);
         msgpack_pack_uint64(pk, c->types[i].count);
         msgpack_pack_uint64(pk, c->types[i].bytes);
     }
-    /* the sampled blocks alive when the program ended: their site, and when
-     * they were made */
+    /* the sampled blocks alive when the program ended (or now): their site,
+     * and when they were made */
     static const char *const lcols[] = {"node", "bytes", "t_ns"};
-    omni_pack_table_head(pk, "survivors", lcols, 3, mt.n_survivors);
-    for (uint32_t i = 0; i < mt.n_survivors; i++) {
-        const struct xblock *b = &mt.survivors[i];
+    omni_pack_table_head(pk, "survivors", lcols, 3, v->n_survivors);
+    for (uint32_t i = 0; i < v->n_survivors; i++) {
+        const struct xblock *b = &v->survivors[i];
         msgpack_pack_array(pk, 3);
         msgpack_pack_uint32(pk, b->node);
         msgpack_pack_double(pk, b->weight);
         msgpack_pack_uint64(pk, b->t_ns > mt.start_ns ? b->t_ns - mt.start_ns : 0);
     }
+}
+
+void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns) {
+    if (!mt.installed)
+        return;
+    omni_memtrack_stop();
+    if (!mt.exited)
+        omni_memtrack_mark_exit(); /* ended without the interpreter's exit: now */
+    mem_view_t v = {wall_ns, mt.exit_ns, mt.exit_live, mt.exit_native_live, 0,
+                    mt.n_nodes, mt.survivors, mt.n_survivors};
+    pack_memory(&w->pk, &v);
+}
+
+/* The sampled blocks alive now, copied under the lock (a table of
+ * MAX_LIVE blocks, made once): a free on another thread may move them. */
+static struct xblock *now_alive;
+
+void omni_memtrack_write_checkpoint(msgpack_packer *pk, uint64_t wall_ns) {
+    if (!mt.on)
+        return;
+    if (!now_alive && !(now_alive = omni_own_map(MAX_LIVE * sizeof *now_alive)))
+        return;
+    mem_view_t v = {wall_ns, omni_clock_mono_ns(), live_now(), omni_nativeheap_live(), 1,
+                    0, now_alive, 0};
+    lock();
+    v.n_nodes = mt.n_nodes; /* rows made before it are whole: made under the lock */
+    for (uint32_t i = 0; i < mt.live_cap && v.n_survivors < MAX_LIVE; i++)
+        if (mt.live[i].addr > 1)
+            now_alive[v.n_survivors++] =
+                (struct xblock){mt.live[i].node, mt.live[i].weight, mt.live[i].t_ns};
+    unlock();
+    pack_memory(pk, &v);
 }

@@ -48,6 +48,10 @@ uint64_t omni_memtrack_allocated(void);
 
 /* Writes the "memory" record (no allocation: callable at the end). */
 void omni_memtrack_write(omni_writer_t *w, uint64_t wall_ns);
+/* The "memory" record of a checkpoint (checkpoint.h), on the monitor thread
+ * while the target allocates on: alive means alive now, and there is no
+ * census yet. Nothing when the hooks are not counting. */
+void omni_memtrack_write_checkpoint(msgpack_packer *pk, uint64_t wall_ns);
 /* The "memory" record says why when the hooks could not be installed. */
 void omni_memtrack_write_unavailable(omni_writer_t *w, const char *why);
 
