@@ -312,7 +312,7 @@ static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
     memcpy(t->name, name, sizeof name);
     memcpy(t->kind, kind, sizeof kind);
     t->ident = (uint64_t)pthread_self();
-    t->native_id = (long)syscall(SYS_gettid);
+    __atomic_store_n(&t->native_id, (long)syscall(SYS_gettid), __ATOMIC_RELAXED); /* the sampler */
     t->watch_depth = UINT32_MAX;
     t->seg_level = 0;
     t->stack_limit = 0;
@@ -680,6 +680,13 @@ const omni_code_info_t *omni_callprof_code(uint32_t id) {
 
 omni_cthread_t *omni_callprof_threads(void) {
     return __atomic_load_n(&cp.threads, __ATOMIC_ACQUIRE);
+}
+
+const omni_cthread_t *omni_callprof_record_of(long native_id) {
+    for (const omni_cthread_t *t = omni_callprof_threads(); t; t = t->next)
+        if (__atomic_load_n(&t->native_id, __ATOMIC_RELAXED) == native_id)
+            return t; /* (its thread may be ending: still the one it served) */
+    return NULL;
 }
 
 void omni_callprof_after_fork_child(void) {

@@ -164,6 +164,11 @@ void omni_callprof_flush(uint64_t now);
 uint32_t omni_callprof_code_count(void);
 const omni_code_info_t *omni_callprof_code(uint32_t id);
 omni_cthread_t *omni_callprof_threads(void);
+/* The record that serves thread native_id (a live thread's), or NULL: the
+ * thread has not run Python under the hook yet, or there is no hook. On any
+ * thread, without the GIL: a record is never freed; it moves on to the next
+ * thread of its kind once its own has ended. */
+const omni_cthread_t *omni_callprof_record_of(long native_id);
 
 /* Drops the other threads' data in a forked child (they do not exist there). */
 void omni_callprof_after_fork_child(void);

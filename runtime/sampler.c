@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,9 +36,15 @@ typedef struct leaf {
     uint64_t samples, cpu, gil;
 } leaf_t;
 
+/* A row of the threads table: one thread, or the threads of one kind one
+ * after another (a server's thread per request), as the frame hook's
+ * records count them. */
 typedef struct thr {
-    long native_id;
+    long native_id;          /* its latest thread's */
     unsigned long ident;
+    const omni_cthread_t *record; /* the frame hook's record it follows, or NULL */
+    uint32_t kind;           /* --mode sample: the code its threads start in (OMNI_CODE_NONE) */
+    uint32_t threads;        /* threads it served */
     uint64_t samples, cpu, gil;
     uint64_t last_cpu_ns, last_wall_ns;  /* for the on-CPU test */
 } thr_t;
@@ -241,27 +248,95 @@ static leaf_t *leaf_for(uint32_t thread, uint32_t node) {
     return &sm.leaves[sm.n_leaves++];
 }
 
-static thr_t *thread_for(long native_id, unsigned long ident, uint32_t *index) {
-    for (uint32_t i = 0; i < sm.n_threads; i++)
-        if (sm.threads[i].native_id == native_id && sm.threads[i].ident == ident)
-            return *index = i, &sm.threads[i];
+/* The code a thread of --mode sample starts in: its outermost frame kept
+ * outside threading.py (Thread.run, then the target), OMNI_CODE_NONE if none. */
+static uint32_t start_code(const uint32_t *codes, int depth) {
+    for (int i = depth - 1; i >= 0; i--) {
+        const omni_code_info_t *c = omni_callprof_code(codes[i]);
+        size_t n = c && c->file ? strlen(c->file) : 0;
+        if (n && !(n >= 12 && strcmp(c->file + n - 12, "threading.py") == 0))
+            return codes[i];
+    }
+    return OMNI_CODE_NONE;
+}
+
+/* Whether thread tid of this process has ended. */
+static int thread_gone(long tid) {
+    return tid > 0 && syscall(SYS_tgkill, getpid(), (pid_t)tid, 0) < 0 && errno == ESRCH;
+}
+
+/* Rows of a kind kept for their own threads (as the frame hook keeps its
+ * records, callprof.c): from this many on, a new thread of the kind takes
+ * the row of one that ended. */
+#define OWN_ROWS_PER_KIND 16
+
+/* A row of kind whose thread ended, or NULL while the kind has fewer than
+ * OWN_ROWS_PER_KIND rows. */
+static thr_t *ended_row_of(uint32_t kind) {
+    thr_t *free_row = NULL;
+    int n = 0;
+    for (uint32_t i = 0; i < sm.n_threads && sm.threads[i].native_id >= 0; i++) {
+        thr_t *t = &sm.threads[i];
+        if (t->kind != kind || t->record)
+            continue;
+        n++;
+        if (!free_row && thread_gone(t->native_id))
+            free_row = t;
+    }
+    return n >= OWN_ROWS_PER_KIND ? free_row : NULL;
+}
+
+static thr_t *thread_for(long native_id, unsigned long ident, const uint32_t *codes, int depth,
+                         uint32_t *index) {
+    for (uint32_t i = 0; i < sm.n_threads; i++) {
+        thr_t *t = &sm.threads[i];
+        if (t->native_id != native_id || t->ident != ident)
+            continue;
+        /* sampled before the hook saw it: its record from when it has one
+         * (two rows may follow a record then; readers add them up) */
+        if (!t->record && !sm.names_codes && native_id >= 0)
+            t->record = omni_callprof_record_of(native_id);
+        return *index = i, t;
+    }
+    /* a new thread: the row of the hook's record that serves it now, or
+     * (--mode sample) of an ended thread of its kind, or a row of its own */
+    const omni_cthread_t *rec = omni_callprof_record_of(native_id);
+    uint32_t kind = rec || !sm.names_codes ? OMNI_CODE_NONE : start_code(codes, depth);
+    thr_t *t = NULL;
+    for (uint32_t i = 0; rec && i < sm.n_threads && !t; i++)
+        if (sm.threads[i].record == rec)
+            t = &sm.threads[i];
+    if (!t && kind != OMNI_CODE_NONE)
+        t = ended_row_of(kind);
+    if (t) {
+        t->native_id = native_id;
+        t->ident = ident;
+        t->threads++;
+        t->last_cpu_ns = t->last_wall_ns = 0;
+        return *index = (uint32_t)(t - sm.threads), t;
+    }
     if (sm.n_threads >= MAX_THREADS - 1) {
-        /* full (a server's thousands of short-lived threads): the threads
-         * that come after share its last row, native id -1 - their samples
-         * stay in the profile, not under a thread of their own */
+        /* full: the threads that come after share its last row, native
+         * id -1 - their samples stay in the profile, not under a thread of
+         * their own */
         thr_t *o = &sm.threads[MAX_THREADS - 1];
         if (sm.n_threads == MAX_THREADS - 1) {
             memset(o, 0, sizeof *o);
             o->native_id = -1;
+            o->kind = OMNI_CODE_NONE;
             sm.n_threads = MAX_THREADS;
         }
+        o->threads++;
         *index = MAX_THREADS - 1;
         return o;
     }
-    thr_t *t = &sm.threads[*index = sm.n_threads++];
+    t = &sm.threads[*index = sm.n_threads++];
     memset(t, 0, sizeof *t);
     t->native_id = native_id;
     t->ident = ident;
+    t->record = rec;
+    t->kind = kind;
+    t->threads = 1;
     return t;
 }
 
@@ -328,7 +403,7 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
     if (!depth) /* a thread outside Python (waiting in C, not started) */
         return ts.next;
     uint32_t ti;
-    thr_t *t = thread_for((long)ts.native_thread_id, ts.thread_id, &ti);
+    thr_t *t = thread_for((long)ts.native_thread_id, ts.thread_id, codes, depth, &ti);
     if (!t)
         return ts.next;
     uint32_t node = NO_NODE;
@@ -415,6 +490,12 @@ void omni_sampler_reset(void) {
 
 /* ---------------------------------------------------------------- the record */
 
+/* The thread a row is written under: a hook's record's latest thread (the
+ * thread record of the session names the same), else the row's latest. */
+static long row_native_id(const thr_t *t) {
+    return t->record ? __atomic_load_n(&t->record->native_id, __ATOMIC_RELAXED) : t->native_id;
+}
+
 void omni_sampler_write(msgpack_packer *pk) {
     if (!sm.ready || __atomic_load_n(&sm.busy, __ATOMIC_SEQ_CST))
         return;
@@ -452,21 +533,22 @@ void omni_sampler_write(msgpack_packer *pk) {
         if (!l->samples)
             continue;
         msgpack_pack_array(pk, 5);
-        msgpack_pack_int64(pk, sm.threads[l->thread].native_id);
+        msgpack_pack_int64(pk, row_native_id(&sm.threads[l->thread]));
         msgpack_pack_uint32(pk, l->node);
         msgpack_pack_uint64(pk, l->samples);
         msgpack_pack_uint64(pk, l->cpu);
         msgpack_pack_uint64(pk, l->gil);
     }
-    static const char *const tcols[] = {"native_id", "id", "samples", "cpu", "gil"};
-    omni_pack_table_head(pk, "threads", tcols, 5, sm.n_threads);
+    static const char *const tcols[] = {"native_id", "id", "samples", "cpu", "gil", "threads"};
+    omni_pack_table_head(pk, "threads", tcols, 6, sm.n_threads);
     for (uint32_t i = 0; i < sm.n_threads; i++) {
         const thr_t *t = &sm.threads[i];
-        msgpack_pack_array(pk, 5);
-        msgpack_pack_int64(pk, t->native_id);
+        msgpack_pack_array(pk, 6);
+        msgpack_pack_int64(pk, row_native_id(t));
         msgpack_pack_uint64(pk, t->ident);
         msgpack_pack_uint64(pk, t->samples);
         msgpack_pack_uint64(pk, t->cpu);
         msgpack_pack_uint64(pk, t->gil);
+        msgpack_pack_uint32(pk, t->threads);
     }
 }

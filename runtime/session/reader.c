@@ -847,19 +847,37 @@ static int read_samples(const msgpack_object *r, omni_session_t *s, char *err, s
         x->node = (uint32_t)node;
         s->n_sstacks++;
     }
-    if ((rows = table_rows(omni_mp_get(r, "threads"), twant, 4, pos)))
+    const msgpack_object *tt = omni_mp_get(r, "threads");
+    if ((rows = table_rows(tt, twant, 4, pos))) {
+        int served = column_of(tt, "threads"); /* (older sessions: none) */
+        s->sgroup_ids = calloc(rows->via.array.size + 1, sizeof *s->sgroup_ids);
+        s->sgroup_threads = calloc(rows->via.array.size + 1, sizeof *s->sgroup_threads);
+        if (!s->sgroup_ids || !s->sgroup_threads)
+            goto oom;
         for (uint32_t i = 0; i < rows->via.array.size; i++) {
             const msgpack_object *row = &rows->via.array.ptr[i];
             int64_t nid;
+            uint64_t n = 1, samples = 0, cpu = 0, gil = 0;
             if (obj_i64(cell(row, pos[0]), &nid) < 0)
                 continue;
+            if (served >= 0 && obj_u64(cell(row, served), &n) == 0 && n > 1) {
+                s->sgroup_ids[s->n_sgroups] = nid;
+                s->sgroup_threads[s->n_sgroups++] = n;
+            }
+            obj_u64(cell(row, pos[1]), &samples);
+            obj_u64(cell(row, pos[2]), &cpu);
+            obj_u64(cell(row, pos[3]), &gil);
+            /* a thread record's rows: the one of its kind's row and, when the
+             * sampler saw its latest thread before the hook did, that
+             * thread's own */
             for (size_t t = 0; t < s->n_threads; t++)
                 if (s->threads[t].native_id == nid) {
-                    obj_u64(cell(row, pos[1]), &s->threads[t].samples);
-                    obj_u64(cell(row, pos[2]), &s->threads[t].cpu_samples);
-                    obj_u64(cell(row, pos[3]), &s->threads[t].gil_samples);
+                    s->threads[t].samples += samples;
+                    s->threads[t].cpu_samples += cpu;
+                    s->threads[t].gil_samples += gil;
                 }
         }
+    }
     return 0;
 oom:
     snprintf(err, cap, "out of memory");
@@ -1178,6 +1196,9 @@ static int estimate_from_samples(omni_session_t *s, char *err, size_t cap) {
         t->pid = s->pid;
         t->native_id = tids[k];
         t->threads = 1;
+        for (size_t g = 0; g < s->n_sgroups; g++)
+            if (s->sgroup_ids[g] == tids[k])
+                t->threads = s->sgroup_threads[g];
         if (tids[k] == s->pid)
             t->name = strdup("MainThread");
         memset(excl, 0, (s->n_codes + 1) * sizeof *excl);
@@ -1509,6 +1530,8 @@ void omni_session_free(omni_session_t *s) {
     free(s->awaits);
     free(s->snodes);
     free(s->sstacks);
+    free(s->sgroup_ids);
+    free(s->sgroup_threads);
     for (size_t i = 0; i < s->n_processes; i++) {
         omni_sprocess_t *p = &s->processes[i];
         free(p->session);

@@ -230,6 +230,11 @@ typedef struct omni_session {
     size_t n_snodes;
     omni_sstack_t *sstacks;
     size_t n_sstacks;
+    /* the sampler's rows that served several threads of one kind, one after
+     * another: their latest thread and how many */
+    int64_t *sgroup_ids;
+    uint64_t *sgroup_threads;
+    size_t n_sgroups;
     /* coroutines */
     int has_coros;
     omni_scoro_t *coros;

@@ -4,7 +4,7 @@ times from the samples and say so."""
 import json
 import os
 
-from conftest import OMNI, clean_env, report_json, run
+from conftest import OMNI, clean_env, read_records, report_json, run
 
 # Three quarters of the CPU time in big(), one quarter in small(), in
 # alternation; a worker thread that sleeps.
@@ -114,3 +114,36 @@ print("ok")
     names = {f["name"] for f in rep["functions"]}
     fn = {n for n in names if n.startswith("fn_")}
     assert len(fn) >= 5, names  # not all folded into the first one seen
+
+
+# A thread per request, one after another: 120 threads that each spin 30 ms
+# in work() (three samples or so at 100 Hz), then one that sleeps.
+PER_REQUEST = r'''
+import threading, time
+def work():
+    end = time.monotonic() + 0.03
+    while time.monotonic() < end:
+        pass
+for k in range(120):
+    t = threading.Thread(target=work, name="req-%d" % k)
+    t.start()
+    t.join()
+print("ok")
+'''
+
+
+def test_threads_of_one_kind_share_rows(tmp_path):
+    """The sampler's rows are bounded by kinds, not by threads: past the
+    first 16 threads that start in work(), a new one takes the row of one
+    that ended, and every sample stays under a thread of the report."""
+    s, rep = sample_run(tmp_path, "--sample-rate", "100", src=PER_REQUEST, name="per_request.py")
+    (rec,) = [r for r in read_records(str(s)) if r["kind"] == "samples"]
+    rows = rec["threads"]["rows"]
+    served = rec["threads"]["columns"].index("threads")
+    assert len(rows) <= 16 + 1 + 2, len(rows)      # work()'s own, the main thread's, slack
+    assert max(r[served] for r in rows) > 1
+    # every request thread that was sampled at all is counted in a row
+    assert 100 <= sum(r[served] for r in rows) <= 121
+    assert sum(t["samples"] for t in rep["threads"]) == rep["sampling"]["stack_samples"]
+    shared = [t for t in rep["threads"] if t["threads"] > 1]
+    assert shared and all(t["samples"] > 0 for t in shared)

@@ -77,6 +77,14 @@ def test_a_thread_per_request_server_keeps_a_bounded_session(tmp_path):
     # a record per thread alive at once, past the kind's first 16
     assert len(req) <= 16 + 8 + 4, len(req)
     assert all(t["kind"] == "Thread-N (process_request_thread)" for t in req if t["threads"] > 1)
+    # the sampler's rows follow those records: a record that served many
+    # threads has all their samples (it had its latest thread's alone
+    # before), and the rows are as few (a sample of a thread taken in the
+    # moment before its record names it may stay apart)
+    sampled = sum(t["samples"] for t in rep["threads"])
+    assert rep["sampling"]["stack_samples"] - 2 <= sampled <= rep["sampling"]["stack_samples"]
+    (srec,) = [r for r in read_records(s) if r["kind"] == "samples"]
+    assert len(srec["threads"]["rows"]) <= len(rep["threads"]) + 2
     # the live report saw the handler's calls so far
     live_fns = {f["name"]: f for f in live["functions"]}
     assert 0 < live_fns["H.do_GET"]["calls"] <= n
