@@ -265,6 +265,9 @@ static int thread_gone(long tid) {
     return tid > 0 && syscall(SYS_tgkill, getpid(), (pid_t)tid, 0) < 0 && errno == ESRCH;
 }
 
+/* Linux's largest thread id (PID_MAX_LIMIT on 64-bit systems). */
+#define TID_LIMIT 4194304
+
 /* Rows of a kind kept for their own threads (as the frame hook keeps its
  * records, callprof.c): from this many on, a new thread of the kind takes
  * the row of one that ended. */
@@ -298,6 +301,12 @@ static thr_t *thread_for(long native_id, unsigned long ident, const uint32_t *co
             t->record = omni_callprof_record_of(native_id);
         return *index = i, t;
     }
+    /* A thread state read while its thread ended is freed memory: a thread
+     * id out of range, or of a thread that is gone (a thread-per-request
+     * server: 1% of the samples, in rows of ids like addresses). Not a
+     * thread's sample. */
+    if (native_id <= 0 || native_id > TID_LIMIT || thread_gone(native_id))
+        return NULL;
     /* a new thread: the row of the hook's record that serves it now, or
      * (--mode sample) of an ended thread of its kind, or a row of its own */
     const omni_cthread_t *rec = omni_callprof_record_of(native_id);
@@ -404,8 +413,10 @@ static PyThreadState *sample_thread(PyThreadState *tsp, const void *gil, uint64_
         return ts.next;
     uint32_t ti;
     thr_t *t = thread_for((long)ts.native_thread_id, ts.thread_id, codes, depth, &ti);
-    if (!t)
+    if (!t) {
+        sm.errors++; /* (its link to the next one may still be good: the walk is bounded) */
         return ts.next;
+    }
     uint32_t node = NO_NODE;
     for (int i = depth - 1; i >= 0; i--) {
         uint32_t n = node_for(node, codes[i], offsets[i]);

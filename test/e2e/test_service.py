@@ -79,10 +79,13 @@ def test_a_thread_per_request_server_keeps_a_bounded_session(tmp_path):
     assert all(t["kind"] == "Thread-N (process_request_thread)" for t in req if t["threads"] > 1)
     # the sampler's rows follow those records: a record that served many
     # threads has all their samples (it had its latest thread's alone
-    # before), and the rows are as few (a sample of a thread taken in the
-    # moment before its record names it may stay apart)
+    # before), and the rows are as few (a thread state read in the moment
+    # its thread ends, after its record moved on, may keep a row apart: 0-1
+    # samples in 1,500 measured; thread states read from freed memory, 1%
+    # of the samples in rows of ids like addresses before, are dropped)
     sampled = sum(t["samples"] for t in rep["threads"])
-    assert rep["sampling"]["stack_samples"] - 2 <= sampled <= rep["sampling"]["stack_samples"]
+    stack = rep["sampling"]["stack_samples"]
+    assert 0.99 * stack <= sampled <= stack, (sampled, stack)
     (srec,) = [r for r in read_records(s) if r["kind"] == "samples"]
     assert len(srec["threads"]["rows"]) <= len(rep["threads"]) + 2
     # the live report saw the handler's calls so far
