@@ -16,6 +16,7 @@
 #include "runtime/coro.h"
 #include "runtime/iocount.h"
 #include "runtime/memtrack.h"
+#include "runtime/monitor.h"
 #include "runtime/regions.h"
 #include "runtime/retire.h"
 #include "runtime/sampler.h"
@@ -43,6 +44,7 @@ static void pack(msgpack_packer *pk, const omni_checkpoint_t *c) {
     omni_regions_write(pk);
     omni_coro_write(pk, npt, omni_callprof_code_line);
     omni_memtrack_write_checkpoint(pk, c->t_ns);
+    omni_monitor_pack_recent(pk, c->t_ns);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     omni_callprof_write_codes(pk);
     omni_retire_read_end();

@@ -102,6 +102,66 @@ static void table_pack(msgpack_packer *pk, const table_t *t) {
     }
 }
 
+/* The rows the timeline's thinning leaves out of the session (row_period),
+ * kept for the most recent cfg.full_res_ns, oldest first: the end writes
+ * them (and a checkpoint the last RECENT_CKPT_NS of them), so that a long
+ * run's last minutes are at full resolution. At most RING_MAX_BYTES a
+ * table. */
+typedef struct ring {
+    double *cells;   /* cap rows of n_cols */
+    int n_cols, cap, head, n;
+} ring_t;
+
+#define RING_MAX_BYTES (4u << 20)
+#define RECENT_CKPT_NS 60000000000ull
+
+static double *ring_at(const ring_t *g, int i) {
+    return g->cells + (size_t)((g->head + i) % g->cap) * (size_t)g->n_cols;
+}
+
+/* Keeps a row taken at t (its first cell), dropping rows older than window. */
+static void ring_push(ring_t *g, const table_t *t, const double *row, uint64_t window,
+                      uint64_t interval) {
+    if (!g->cells) {
+        uint64_t rows = interval ? window / interval + 2 : 0;
+        uint64_t most = RING_MAX_BYTES / (sizeof(double) * (size_t)t->n_cols);
+        g->cap = (int)(rows < most ? rows : most);
+        g->n_cols = t->n_cols;
+        g->head = g->n = 0;
+        if (g->cap < 1 || !(g->cells = malloc((size_t)g->cap * (size_t)g->n_cols * sizeof(double))))
+            return;
+    }
+    while (g->n && (g->n == g->cap || ring_at(g, 0)[0] + (double)window < row[0]))
+        g->head = (g->head + 1) % g->cap, g->n--;
+    memcpy(ring_at(g, g->n++), row, (size_t)g->n_cols * sizeof(double));
+}
+
+static void ring_free(ring_t *g) {
+    free(g->cells);
+    memset(g, 0, sizeof *g);
+}
+
+/* The table's rows of the ring taken at or after since, as table_pack packs. */
+static void ring_pack(msgpack_packer *pk, const table_t *t, const ring_t *g, double since) {
+    int first = 0;
+    while (first < g->n && ring_at(g, first)[0] < since)
+        first++;
+    omni_pack_str(pk, t->name);
+    msgpack_pack_map(pk, 2);
+    omni_pack_str(pk, "columns");
+    msgpack_pack_array(pk, (size_t)t->n_cols);
+    for (int i = 0; i < t->n_cols; i++)
+        omni_pack_str(pk, t->cols[i] ? t->cols[i] : "?");
+    omni_pack_str(pk, "rows");
+    msgpack_pack_array(pk, (size_t)(g->n - first));
+    for (int r = first; r < g->n; r++) {
+        const double *row = ring_at(g, r);
+        msgpack_pack_array(pk, (size_t)t->n_cols);
+        for (int c = 0; c < t->n_cols; c++)
+            pack_num(pk, row[c]);
+    }
+}
+
 /* ---------------------------------------------------------------- state */
 
 enum { T_PROCESS, T_CORES, T_NET, T_GPU, T_COUNTERS, T_ENERGY, N_TABLES };
@@ -148,10 +208,12 @@ static struct {
     int facts_valid;            /* facts hold the machine (a forked child keeps its parent's) */
     omni_counters_t counters;
     omni_sys_sample_t sys[2];   /* the last two system readings */
+    omni_cpu_times_t cpu_due;   /* the cores' times at the session's last row */
     int sys_cur;
     int n_cores, n_ifaces;
     char ifaces[OMNI_MAX_IFACES][32];
     table_t t[N_TABLES];
+    ring_t recent[N_TABLES];    /* the rows thinned out of the session, lately */
     int dropped;                /* samples lost because a table was full */
 } mon = {.fd = -1};
 
@@ -227,9 +289,11 @@ static void flush_timeline(void) {
 
 /* ---------------------------------------------------------------- sampling */
 
-/* on_monitor: called on the monitor thread (not before it starts).
+/* on_monitor: called on the monitor thread (not before it starts). due:
+ * the row goes into the session (else into the recent rows): its cores'
+ * busy share is since the session's previous row, not the previous sample.
  * omnipython's threads and descriptors (ownthread.h) are not the target's. */
-static void sample_process(uint64_t t, int on_monitor) {
+static void sample_process(uint64_t t, int on_monitor, int due) {
     omni_proc_sample_t p;
     omni_sys_sample_t *prev = &mon.sys[mon.sys_cur], *cur = &mon.sys[mon.sys_cur ^ 1];
     int skip[64];
@@ -273,7 +337,7 @@ static void sample_process(uint64_t t, int on_monitor) {
     if ((r = table_row(&mon.t[T_CORES]))) {
         uint16_t busy[OMNI_MAX_CORES];
         int n = mon.n_cores < cur->cpu.n ? mon.n_cores : cur->cpu.n;
-        omni_cpu_busy_permille(&prev->cpu, &cur->cpu, busy, n);
+        omni_cpu_busy_permille(due ? &mon.cpu_due : &prev->cpu, &cur->cpu, busy, n);
         r[0] = t;
         for (int i = 0; i < mon.n_cores; i++)
             r[1 + i] = i < n ? busy[i] / 1000.0 * 100.0 : NAN;
@@ -296,6 +360,8 @@ static void sample_process(uint64_t t, int on_monitor) {
             c[3] = cur->net.tx_packets[k];
         }
     }
+    if (due)
+        mon.cpu_due = cur->cpu;
     mon.sys_cur ^= 1;
 }
 
@@ -365,19 +431,36 @@ static void take_probes(void);
  * first cfg.full_res_ns, then every 10 intervals until 6 times that, then
  * every 100 (at the default 100 ms and 10 minutes: 10 rows a second, then
  * one a second until the hour, then one every 10 s - about 6 MB a day).
- * Counters are cumulative, so a coarser row loses no total. */
+ * Counters are cumulative, so a coarser row loses no total. The rows left
+ * out are kept for the last cfg.full_res_ns (ring_t): the end writes them. */
 static uint64_t row_period(uint64_t t) {
     uint64_t full = mon.cfg.full_res_ns;
     uint64_t k = !full || t < full ? 1 : t < 6 * full ? 10 : 100;
     return k * mon.cfg.interval_ns;
 }
 
-static void sample(void) {
-    uint64_t t = now_ns();
+/* A row every interval: into the session when the thinning wants one
+ * (always: at the end), else into the recent rows. */
+static void sample(int always) {
     if (!mon.probed && __atomic_load_n(&mon.probe_done, __ATOMIC_ACQUIRE))
-        take_probes();
-    sample_process(t, 1);
+        take_probes(); /* (its first hardware row, before this sample's) */
+    uint64_t t = now_ns();
+    int before[N_TABLES];
+    for (int i = 0; i < N_TABLES; i++)
+        before[i] = mon.t[i].rows;
+    int due = always || t - mon.last_row_ns + mon.cfg.interval_ns / 2 >= row_period(t);
+    sample_process(t, 1, due);
     sample_hardware(t);
+    if (!due) {
+        for (int i = 0; i < N_TABLES; i++) {
+            table_t *tb = &mon.t[i];
+            for (int r = before[i]; r < tb->rows; r++)
+                ring_push(&mon.recent[i], tb, tb->cells + (size_t)r * (size_t)tb->n_cols,
+                          mon.cfg.full_res_ns, mon.cfg.interval_ns);
+            tb->rows = before[i];
+        }
+        return;
+    }
     mon.last_row_ns = t;
     int full = 0;
     for (int i = 0; i < N_TABLES; i++)
@@ -388,6 +471,40 @@ static void sample(void) {
     chunk = chunk < CHUNK_NS ? CHUNK_NS : chunk > 60 * CHUNK_NS ? 60 * CHUNK_NS : chunk;
     if (full || t - mon.last_flush_ns >= chunk)
         flush_timeline();
+}
+
+/* A "timeline" record of the recent rows taken at or after since (marked
+ * recent: rows the session's other records left out, between theirs);
+ * nothing when there are none. */
+static int pack_recent(msgpack_packer *pk, double since) {
+    int n = 0;
+    for (int i = 0; i < N_TABLES; i++)
+        n += mon.recent[i].n > 0 && ring_at(&mon.recent[i], mon.recent[i].n - 1)[0] >= since;
+    if (!n)
+        return 0;
+    msgpack_pack_map(pk, (size_t)n + 2);
+    omni_pack_kv_str(pk, "kind", "timeline");
+    omni_pack_str(pk, "recent");
+    msgpack_pack_true(pk);
+    for (int i = 0; i < N_TABLES; i++)
+        if (mon.recent[i].n > 0 && ring_at(&mon.recent[i], mon.recent[i].n - 1)[0] >= since)
+            ring_pack(pk, &mon.t[i], &mon.recent[i], since);
+    return 1;
+}
+
+/* At the end: the recent rows into the session. */
+static void write_recent(void) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (pack_recent(&pk, 0))
+        write_record(&sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+void omni_monitor_pack_recent(msgpack_packer *pk, uint64_t t_ns) {
+    pack_recent(pk, t_ns > RECENT_CKPT_NS ? (double)(t_ns - RECENT_CKPT_NS) : 0);
 }
 
 /* A checkpoint when one is due or asked for: the timeline first, so that
@@ -409,9 +526,7 @@ static void maybe_checkpoint(void) {
 
 static void on_tick(uv_timer_t *timer) {
     (void)timer;
-    uint64_t t = now_ns();
-    if (t - mon.last_row_ns + mon.cfg.interval_ns / 2 >= row_period(t))
-        sample();
+    sample(0);
     maybe_checkpoint();
 }
 
@@ -421,8 +536,9 @@ static void on_close(uv_handle_t *h) {
 
 static void on_wake(uv_async_t *a) {
     (void)a;
-    sample();
+    sample(1);
     flush_timeline();
+    write_recent();
     uv_close((uv_handle_t *)&mon.timer, on_close);
     uv_close((uv_handle_t *)&mon.probe_timer, on_close);
     uv_close((uv_handle_t *)&mon.sample_timer, on_close);
@@ -524,6 +640,7 @@ static int init_system_tables(void) {
     omni_sys_sample_t *s = &mon.sys[0];
     omni_sys_read(s);
     mon.sys_cur = 0;
+    mon.cpu_due = s->cpu;
     mon.n_cores = s->cpu.n;
     mon.n_ifaces = s->net.n;
     for (int i = 0; i < s->net.n; i++)
@@ -744,8 +861,10 @@ static void *monitor_main(void *arg) {
 }
 
 static void free_tables(void) {
-    for (int i = 0; i < N_TABLES; i++)
+    for (int i = 0; i < N_TABLES; i++) {
         table_free(&mon.t[i]);
+        ring_free(&mon.recent[i]);
+    }
 }
 
 int omni_monitor_start(const omni_monitor_config_t *cfg) {
@@ -807,7 +926,7 @@ int omni_monitor_start(const omni_monitor_config_t *cfg) {
     n_held = 0;
     /* The first sample before the target runs, so that the timeline's
      * differences cover all of it however late the thread gets a CPU. */
-    sample_process(now_ns(), 0);
+    sample_process(now_ns(), 0, 1);
     /* Every signal is for the target's threads, none for this one. */
     sigset_t all, old;
     sigfillset(&all);

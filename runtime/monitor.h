@@ -4,6 +4,7 @@
 #ifndef OMNI_MONITOR_H
 #define OMNI_MONITOR_H
 
+#include <msgpack.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -38,6 +39,12 @@ int omni_monitor_start(const omni_monitor_config_t *cfg);
  * record are lost), else 0. Idempotent; callable from omni_runtime_finish
  * in any context it runs in (exit, fatal-signal handlers). */
 int omni_monitor_stop(void);
+
+/* A checkpoint's "timeline" record of the rows the session's thinning left
+ * out (cfg.full_res_ns on) over the minute up to t_ns (nothing when there
+ * are none): on the monitor thread, from cfg.checkpoint. The end writes
+ * every such row of the last cfg.full_res_ns into the session. */
+void omni_monitor_pack_recent(msgpack_packer *pk, uint64_t t_ns);
 
 /* Before fork(): waits (boundedly) until the prober holds no lock. */
 void omni_monitor_before_fork(void);

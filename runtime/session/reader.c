@@ -419,6 +419,56 @@ bad:
     return -1;
 }
 
+/* Rows by time (t_ns, the first column), in the order read where equal; a
+ * row read twice (a run cut short between writing its recent rows and
+ * removing the checkpoint that held them) once. The session's own rows come
+ * first, thinned with age; its recent rows (and a checkpoint's) fill in
+ * between them. */
+static const omni_series_t *sorting;
+
+static int by_time(const void *x, const void *y) {
+    const double *a = sorting->v + *(const size_t *)x * sorting->n_cols;
+    const double *b = sorting->v + *(const size_t *)y * sorting->n_cols;
+    if (a[0] != b[0])
+        return a[0] < b[0] ? -1 : 1;
+    return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+static int sort_series(omni_session_t *s, char *err, size_t cap) {
+    for (size_t i = 0; i < s->n_series; i++) {
+        omni_series_t *t = &s->series[i];
+        int sorted = 1;
+        for (size_t r = 1; r < t->n_rows && sorted; r++)
+            sorted = !(t->v[r * t->n_cols] < t->v[(r - 1) * t->n_cols]);
+        if (sorted)
+            continue;
+        size_t *order = malloc(t->n_rows * sizeof *order);
+        double *v = malloc(t->n_rows * t->n_cols * sizeof *v + 1);
+        if (!order || !v) {
+            free(order);
+            free(v);
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
+        for (size_t r = 0; r < t->n_rows; r++)
+            order[r] = r;
+        sorting = t;
+        qsort(order, t->n_rows, sizeof *order, by_time);
+        size_t n = 0, w = t->n_cols * sizeof *v;
+        for (size_t r = 0; r < t->n_rows; r++) {
+            const double *row = t->v + order[r] * t->n_cols;
+            if (n && row[0] == v[(n - 1) * t->n_cols] && !memcmp(row, v + (n - 1) * t->n_cols, w))
+                continue;
+            memcpy(v + n++ * t->n_cols, row, w);
+        }
+        free(order);
+        free(t->v);
+        t->v = v;
+        t->n_rows = t->cap_rows = n;
+    }
+    return 0;
+}
+
 static int read_timeline(const msgpack_object *r, omni_session_t *s, char *err, size_t cap) {
     for (uint32_t i = 0; i < r->via.map.size; i++) {
         const msgpack_object_kv *kv = &r->via.map.ptr[i];
@@ -1074,6 +1124,8 @@ static int read_checkpoint(const char *buf, size_t len, omni_session_t *s, char 
             s->checkpoint_t_s = (double)t / 1e9;
         } else if (is_table(kind) && read_table(kind, &u.data, s, err, cap) < 0) {
             rc = -1;
+        } else if (omni_mp_is_str(kind, "timeline") && read_timeline(&u.data, s, err, cap) < 0) {
+            rc = -1; /* the recent rows the session's thinning left out */
         }
     }
     msgpack_unpacked_destroy(&u);
@@ -1279,7 +1331,7 @@ static int parse_run_ckpt(const char *buf, size_t len, const char *ckpt, size_t 
     }
     s->from_checkpoint = 1;
 estimate:
-    if (estimate_from_samples(s, err, cap) < 0) {
+    if (sort_series(s, err, cap) < 0 || estimate_from_samples(s, err, cap) < 0) {
         omni_session_free(s);
         return -1;
     }

@@ -55,12 +55,12 @@ def by_key(rep):
     return {(f["name"], f["file"], f["line"]): f["calls"] for f in rep["functions"]}
 
 
-def start(tmp_path, *opts, src=SERVICE):
+def start(tmp_path, *opts, src=SERVICE, **env):
     script = tmp_path / "service.py"
     script.write_text(src)
     s = tmp_path / "s.omni"
     p = subprocess.Popen([OMNI, "--quiet", *opts, "--out", str(s), str(script)],
-                         stdout=subprocess.PIPE, cwd=str(tmp_path), env=clean_env())
+                         stdout=subprocess.PIPE, cwd=str(tmp_path), env=clean_env(**env))
     assert p.stdout.readline().startswith(b"batch")
     return p, s
 
@@ -193,6 +193,30 @@ def test_memory_is_in_the_checkpoint(tmp_path):
     churn = {x["name"]: x for x in m["sites"]}.get("churn.<locals>.<listcomp>") or \
         {x["name"]: x for x in m["sites"]}.get("churn")
     assert churn is None or churn["live_bytes"] < 0.01 * site["live_bytes"]
+
+
+def test_a_killed_services_last_rows_are_at_full_resolution(tmp_path):
+    """Past the full-resolution window (1 s here) the session's timeline
+    thins to a row a second; each checkpoint holds the rows it left out over
+    the last minute, so a service killed by SIGKILL has its last second at
+    a row every interval."""
+    p, s = start(tmp_path, "--checkpoint", "0.5", OMNIPYTHON_TIMELINE_FULL="1")
+    try:
+        wait_for_seq(s, 6)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    head, _, recs = checkpoint(s)
+    (recent,) = [r for r in recs if r["kind"] == "timeline"]
+    assert recent["recent"] is True
+    ck_t = head["t_ns"] / 1e9
+    mine = [row[0] / 1e9 for row in recent["process"]["rows"]]
+    assert mine and all(ck_t - 60 <= x <= ck_t for x in mine)
+    rows = report_json(str(s))["timeline"]["series"]["process"]["rows"]
+    t = [row[0] / 1e9 for row in rows]
+    assert t == sorted(t) and set(mine) <= set(t)
+    last = [b - a for a, b in zip(t, t[1:]) if ck_t - 0.9 < a and b <= ck_t]
+    assert len(last) >= 6 and max(last) < 0.15, last
 
 
 def test_a_checkpoint_cut_short_or_not_the_runs_is_not_read(tmp_path):

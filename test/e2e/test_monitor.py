@@ -260,3 +260,31 @@ def test_text_report_has_resources(tmp_path):
     out = run([OMNI, "--report", str(s)]).stdout.decode()
     assert "Resources" in out and "RSS peak" in out
     assert "counters unavailable" in out or "IPC" in out
+
+
+def test_the_last_seconds_stay_at_full_resolution(tmp_path):
+    """A run past the full-resolution window (1 s here: OMNIPYTHON_TIMELINE_FULL)
+    thins its older rows to one a second, and the end writes the rows the
+    thinning left out of its last window: the report's timeline has a row
+    every interval at the start and in the last second, one a second in
+    between, in time order."""
+    code = ("import time\nend = time.monotonic() + 4.5\nwhile time.monotonic() < end:\n"
+            "    sum(range(10000))\n    time.sleep(0.01)\n")
+    r, s = profile(tmp_path, code, env=clean_env(OMNIPYTHON_TIMELINE_FULL="1"))
+    assert r.returncode == 0
+    recent = [rec for rec in read_records(s) if rec["kind"] == "timeline" and rec.get("recent")]
+    assert len(recent) == 1
+    rows = report_json(str(s))["timeline"]["series"]["process"]["rows"]
+    t = [row[0] / 1e9 for row in rows]
+    assert t == sorted(t) and len(set(t)) == len(t)
+    end = t[-1]
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    first = [g for a, g in zip(t, gaps) if a < 0.9]
+    middle = [g for a, g in zip(t, gaps) if 1.5 < a < end - 2.2]
+    last = [g for a, g in zip(t, gaps) if a > end - 0.9]
+    assert first and max(first) < 0.15, first
+    assert middle and min(middle) > 0.85, middle
+    assert len(last) >= 7 and max(last) < 0.15, last
+    # the rows are the process's own: CPU time never goes back
+    cpu = [row[1] + row[2] for row in rows]
+    assert cpu == sorted(cpu)
