@@ -180,8 +180,10 @@ def test_gil_contention_from_the_frame_hook_needs_no_sampler(sessions, tmp_path)
     # the sampler decides (the strongest source), the frame hook holds too
     assert f["sources"] == ["the stack sampler", "the run's wall and CPU time"]
     # the three workers; the main thread too when it took turns with them
-    # often enough (it starts and joins them: seen under the sanitizers' load)
-    assert f["metrics"]["gil_sharing_threads"] in (3, 4)
+    # often enough (it starts and joins them: seen under the sanitizers'
+    # load); a worker that held the GIL in 80% of its samples or more does
+    # not count (a tenth of a second each: seen once in CI, 2 of 3)
+    assert f["metrics"]["gil_sharing_threads"] in (2, 3, 4)
     (hook,) = f["also"]
     assert hook["held"] and hook["sources"] == ["the frame hook's timings",
                                                "the run's wall and CPU time"]
