@@ -34,10 +34,20 @@ fi
 jobs=$(nproc)
 step() { echo; echo "=== $*"; }
 
+# ctest in a build folder; the end-to-end cases that passed only on their
+# second run (test/e2e/run_e2e.py) are named, not hidden
+run_ctest() {
+  rm -f "$1/e2e-second-runs.txt"
+  (cd "$1" && shift && ctest --output-on-failure "$@")
+  if [ -s "$1/e2e-second-runs.txt" ]; then
+    echo "end-to-end cases that passed on their second run:"; sed 's/^/  /' "$1/e2e-second-runs.txt"
+  fi
+}
+
 step "release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure)
+run_ctest build
 
 step "CPython's regression suite (45 modules) under python3.11 and omnipython, default and full"
 /usr/bin/python3.11 test/regrtest/compare.py --quick --omnipython build/omnipython
@@ -45,7 +55,7 @@ step "CPython's regression suite (45 modules) under python3.11 and omnipython, d
 step "AddressSanitizer + UndefinedBehaviorSanitizer build"
 cmake -S . -B build-asan -DOMNI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
-(cd build-asan && ctest --output-on-failure)
+run_ctest build-asan
 
 step "libFuzzer: the session reader, the pattern loader, the tokenizer"
 CC=clang cmake -S . -B build-fuzz -DOMNI_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
