@@ -123,14 +123,33 @@ def run_side(argv, modules, jobs, timeout, xml_path, env, log_path):
     return time.monotonic() - t0
 
 
+# Cases that skip themselves on what the harness hands the worker, not on
+# the interpreter: a skip of theirs is no difference. test_os's closerange
+# cases want the worker's two lowest free descriptors free together; the
+# worker inherits regrtest's result file at the number its runner's thread
+# got, and with -j the runner's threads open their temporary files in any
+# order, leaving a hole at 3 below it now and then (seen under python3.13
+# itself, and more often under omnipython, whose runner is slower).
+SELF_SKIPPING = {
+    "test.test_os.FileTests.test_closerange":
+        "skips when the worker's lowest free descriptor has a used one above it",
+    "test.test_os.TestInvalidFD.test_closerange":
+        "skips when the worker's lowest free descriptor has a used one above it",
+}
+
+
 def compare(ref, got, allow):
     """The differences: [(test id, python3's outcome, omnipython's, why)]
-    that the allow-list does not explain, those it explains, the allowed
-    cases that passed, and the slowdowns."""
+    that the allow-list does not explain, those it explains (a skip of a
+    SELF_SKIPPING case among them), the allowed cases that passed, and the
+    slowdowns."""
     unexplained, explained, now_pass, slower = [], [], [], []
     for tid, (o_ref, t_ref) in sorted(ref.items()):
         o_got, t_got = got.get(tid, ("missing", 0.0))
-        if o_ref == "passed" and o_got != "passed":
+        if o_ref == "passed" and o_got == "skipped" and tid in SELF_SKIPPING:
+            allow.setdefault(tid, SELF_SKIPPING[tid])
+            explained.append((tid, o_ref, o_got))
+        elif o_ref == "passed" and o_got != "passed":
             (explained if tid in allow else unexplained).append((tid, o_ref, o_got))
         elif tid in allow and o_got == "passed":
             now_pass.append(tid)
