@@ -86,7 +86,8 @@ static void pack_num(msgpack_packer *pk, double v) {
         msgpack_pack_double(pk, v);
 }
 
-static void table_pack(msgpack_packer *pk, const table_t *t) {
+/* A table's name, columns and the head of its n rows. */
+static void table_head(msgpack_packer *pk, const table_t *t, size_t n) {
     omni_pack_str(pk, t->name);
     msgpack_pack_map(pk, 2);
     omni_pack_str(pk, "columns");
@@ -94,12 +95,19 @@ static void table_pack(msgpack_packer *pk, const table_t *t) {
     for (int i = 0; i < t->n_cols; i++)
         omni_pack_str(pk, t->cols[i] ? t->cols[i] : "?");
     omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, (size_t)t->rows);
-    for (int r = 0; r < t->rows; r++) {
-        msgpack_pack_array(pk, (size_t)t->n_cols);
-        for (int c = 0; c < t->n_cols; c++)
-            pack_num(pk, t->cells[(size_t)r * (size_t)t->n_cols + (size_t)c]);
-    }
+    msgpack_pack_array(pk, n);
+}
+
+static void row_pack(msgpack_packer *pk, const double *row, int n_cols) {
+    msgpack_pack_array(pk, (size_t)n_cols);
+    for (int c = 0; c < n_cols; c++)
+        pack_num(pk, row[c]);
+}
+
+static void table_pack(msgpack_packer *pk, const table_t *t) {
+    table_head(pk, t, (size_t)t->rows);
+    for (int r = 0; r < t->rows; r++)
+        row_pack(pk, t->cells + (size_t)r * (size_t)t->n_cols, t->n_cols);
 }
 
 /* The rows the timeline's thinning leaves out of the session (row_period),
@@ -146,20 +154,9 @@ static void ring_pack(msgpack_packer *pk, const table_t *t, const ring_t *g, dou
     int first = 0;
     while (first < g->n && ring_at(g, first)[0] < since)
         first++;
-    omni_pack_str(pk, t->name);
-    msgpack_pack_map(pk, 2);
-    omni_pack_str(pk, "columns");
-    msgpack_pack_array(pk, (size_t)t->n_cols);
-    for (int i = 0; i < t->n_cols; i++)
-        omni_pack_str(pk, t->cols[i] ? t->cols[i] : "?");
-    omni_pack_str(pk, "rows");
-    msgpack_pack_array(pk, (size_t)(g->n - first));
-    for (int r = first; r < g->n; r++) {
-        const double *row = ring_at(g, r);
-        msgpack_pack_array(pk, (size_t)t->n_cols);
-        for (int c = 0; c < t->n_cols; c++)
-            pack_num(pk, row[c]);
-    }
+    table_head(pk, t, (size_t)(g->n - first));
+    for (int r = first; r < g->n; r++)
+        row_pack(pk, ring_at(g, r), t->n_cols);
 }
 
 /* ---------------------------------------------------------------- state */
