@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "runtime/ownthread.h"
 
+#include "runtime/clock.h"
 #include "runtime/iocount.h"
 #include "runtime/interpose.h"
 #include "runtime/ownmem.h"
@@ -19,12 +20,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 static __thread int tls_own;
@@ -52,20 +51,14 @@ void omni_own_threads_after_fork(void) {
 static __thread int tls_hide;
 static uint64_t hiding_since_ns; /* atomic: 0, or when a thread began hiding */
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void omni_own_threads_hide(int on) {
     tls_hide = on;
-    __atomic_store_n(&hiding_since_ns, on ? mono_ns() | 1 : 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&hiding_since_ns, on ? omni_clock_mono_ns() | 1 : 0, __ATOMIC_SEQ_CST);
 }
 
 int omni_own_threads_hiding(void) {
     uint64_t since = __atomic_load_n(&hiding_since_ns, __ATOMIC_SEQ_CST);
-    return since && mono_ns() - since < OMNI_HIDING_MAX_NS;
+    return since && omni_clock_mono_ns() - since < OMNI_HIDING_MAX_NS;
 }
 
 /* ---------------------------------------------------------------- starting one */

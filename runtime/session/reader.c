@@ -424,14 +424,16 @@ bad:
  * removing the checkpoint that held them) once. The session's own rows come
  * first, thinned with age; its recent rows (and a checkpoint's) fill in
  * between them. */
-static const omni_series_t *sorting;
+typedef struct row_key {
+    double t;
+    size_t row;
+} row_key_t;
 
 static int by_time(const void *x, const void *y) {
-    const double *a = sorting->v + *(const size_t *)x * sorting->n_cols;
-    const double *b = sorting->v + *(const size_t *)y * sorting->n_cols;
-    if (a[0] != b[0])
-        return a[0] < b[0] ? -1 : 1;
-    return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+    const row_key_t *a = x, *b = y;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return a->row < b->row ? -1 : 1;
 }
 
 static int sort_series(omni_session_t *s, char *err, size_t cap) {
@@ -442,8 +444,8 @@ static int sort_series(omni_session_t *s, char *err, size_t cap) {
             sorted = !(t->v[r * t->n_cols] < t->v[(r - 1) * t->n_cols]);
         if (sorted)
             continue;
-        size_t *order = malloc(t->n_rows * sizeof *order);
-        double *v = malloc(t->n_rows * t->n_cols * sizeof *v + 1);
+        row_key_t *order = malloc(t->n_rows * sizeof *order);
+        double *v = malloc(t->n_rows * t->n_cols * sizeof *v);
         if (!order || !v) {
             free(order);
             free(v);
@@ -451,13 +453,12 @@ static int sort_series(omni_session_t *s, char *err, size_t cap) {
             return -1;
         }
         for (size_t r = 0; r < t->n_rows; r++)
-            order[r] = r;
-        sorting = t;
+            order[r] = (row_key_t){t->v[r * t->n_cols], r};
         qsort(order, t->n_rows, sizeof *order, by_time);
         size_t n = 0, w = t->n_cols * sizeof *v;
         for (size_t r = 0; r < t->n_rows; r++) {
-            const double *row = t->v + order[r] * t->n_cols;
-            if (n && row[0] == v[(n - 1) * t->n_cols] && !memcmp(row, v + (n - 1) * t->n_cols, w))
+            const double *row = t->v + order[r].row * t->n_cols;
+            if (n && !memcmp(row, v + (n - 1) * t->n_cols, w))
                 continue;
             memcpy(v + n++ * t->n_cols, row, w);
         }
@@ -900,9 +901,8 @@ static int read_samples(const msgpack_object *r, omni_session_t *s, char *err, s
     const msgpack_object *tt = omni_mp_get(r, "threads");
     if ((rows = table_rows(tt, twant, 4, pos))) {
         int served = column_of(tt, "threads"); /* (older sessions: none) */
-        s->sgroup_ids = calloc(rows->via.array.size + 1, sizeof *s->sgroup_ids);
-        s->sgroup_threads = calloc(rows->via.array.size + 1, sizeof *s->sgroup_threads);
-        if (!s->sgroup_ids || !s->sgroup_threads)
+        s->sgroups = calloc(rows->via.array.size + 1, sizeof *s->sgroups);
+        if (!s->sgroups)
             goto oom;
         for (uint32_t i = 0; i < rows->via.array.size; i++) {
             const msgpack_object *row = &rows->via.array.ptr[i];
@@ -910,10 +910,8 @@ static int read_samples(const msgpack_object *r, omni_session_t *s, char *err, s
             uint64_t n = 1, samples = 0, cpu = 0, gil = 0;
             if (obj_i64(cell(row, pos[0]), &nid) < 0)
                 continue;
-            if (served >= 0 && obj_u64(cell(row, served), &n) == 0 && n > 1) {
-                s->sgroup_ids[s->n_sgroups] = nid;
-                s->sgroup_threads[s->n_sgroups++] = n;
-            }
+            if (served >= 0 && obj_u64(cell(row, served), &n) == 0 && n > 1)
+                s->sgroups[s->n_sgroups++] = (omni_ssgroup_t){nid, n};
             obj_u64(cell(row, pos[1]), &samples);
             obj_u64(cell(row, pos[2]), &cpu);
             obj_u64(cell(row, pos[3]), &gil);
@@ -1249,8 +1247,8 @@ static int estimate_from_samples(omni_session_t *s, char *err, size_t cap) {
         t->native_id = tids[k];
         t->threads = 1;
         for (size_t g = 0; g < s->n_sgroups; g++)
-            if (s->sgroup_ids[g] == tids[k])
-                t->threads = s->sgroup_threads[g];
+            if (s->sgroups[g].native_id == tids[k])
+                t->threads = s->sgroups[g].threads;
         if (tids[k] == s->pid)
             t->name = strdup("MainThread");
         memset(excl, 0, (s->n_codes + 1) * sizeof *excl);
@@ -1582,8 +1580,7 @@ void omni_session_free(omni_session_t *s) {
     free(s->awaits);
     free(s->snodes);
     free(s->sstacks);
-    free(s->sgroup_ids);
-    free(s->sgroup_threads);
+    free(s->sgroups);
     for (size_t i = 0; i < s->n_processes; i++) {
         omni_sprocess_t *p = &s->processes[i];
         free(p->session);

@@ -53,6 +53,13 @@ typedef struct omni_series {
     size_t n_rows, cap_rows;
 } omni_series_t;
 
+/* A sampler's row that served several threads of one kind, one after
+ * another: its latest thread and how many. */
+typedef struct omni_ssgroup {
+    int64_t native_id;
+    uint64_t threads;
+} omni_ssgroup_t;
+
 /* An audited event's row: what happened how often, and where. */
 typedef struct omni_sevent {
     char *event;            /* open, socket, process, import */
@@ -230,10 +237,7 @@ typedef struct omni_session {
     size_t n_snodes;
     omni_sstack_t *sstacks;
     size_t n_sstacks;
-    /* the sampler's rows that served several threads of one kind, one after
-     * another: their latest thread and how many */
-    int64_t *sgroup_ids;
-    uint64_t *sgroup_threads;
+    omni_ssgroup_t *sgroups;
     size_t n_sgroups;
     /* coroutines */
     int has_coros;

@@ -78,13 +78,20 @@ def wait_for_seq(s, seq, limit=20):
     raise AssertionError("no checkpoint %d in %d s" % (seq, limit))
 
 
-def test_sigkill_after_checkpoints_keeps_the_last_one(tmp_path):
-    p, s = start(tmp_path, "--checkpoint", "0.3")
+def killed_after(tmp_path, seq, *opts, **kw):
+    """The session of a service (start's arguments) killed by SIGKILL once
+    its checkpoint seq is there."""
+    p, s = start(tmp_path, *opts, **kw)
     try:
-        wait_for_seq(s, 3)
+        wait_for_seq(s, seq)
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
+    return s
+
+
+def test_sigkill_after_checkpoints_keeps_the_last_one(tmp_path):
+    s = killed_after(tmp_path, 3, "--checkpoint", "0.3")
     head, calls, recs = checkpoint(s)
     assert head["seq"] >= 3 and head["session_id"] == read_records(s)[0]["session_id"]
     # the checkpoint is the file's: threads, then the tables, the codes last
@@ -123,12 +130,7 @@ def test_coroutines_are_in_the_checkpoint(tmp_path):
     """An asyncio service killed by SIGKILL keeps its coroutines' times up to
     its last checkpoint: the report's finished coroutines are the
     checkpoint's, with their awaits."""
-    p, s = start(tmp_path, "--checkpoint", "0.3", src=ASYNC_SERVICE)
-    try:
-        wait_for_seq(s, 2)
-    finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    s = killed_after(tmp_path, 2, "--checkpoint", "0.3", src=ASYNC_SERVICE)
     _, calls, recs = checkpoint(s)
     (cr,) = [r for r in recs if r["kind"] == "coroutines"]
     assert [r["kind"] for r in recs][-1] == "codes"
@@ -166,12 +168,7 @@ def test_memory_is_in_the_checkpoint(tmp_path):
     """--memory: a service killed by SIGKILL keeps its allocation sites up to
     its last checkpoint, with their bytes alive then (the growing site is a
     leak candidate), and exact totals equal to the checkpoint's."""
-    p, s = start(tmp_path, "--memory", "--checkpoint", "0.5", src=GROWING_SERVICE)
-    try:
-        wait_for_seq(s, 3)
-    finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    s = killed_after(tmp_path, 3, "--memory", "--checkpoint", "0.5", src=GROWING_SERVICE)
     _, _, recs = checkpoint(s)
     kinds = [r["kind"] for r in recs]
     assert kinds[-1] == "codes" and kinds.count("memory") == 1
@@ -200,12 +197,7 @@ def test_a_killed_services_last_rows_are_at_full_resolution(tmp_path):
     thins to a row a second; each checkpoint holds the rows it left out over
     the last minute, so a service killed by SIGKILL has its last second at
     a row every interval."""
-    p, s = start(tmp_path, "--checkpoint", "0.5", OMNIPYTHON_TIMELINE_FULL="1")
-    try:
-        wait_for_seq(s, 6)
-    finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    s = killed_after(tmp_path, 6, "--checkpoint", "0.5", OMNIPYTHON_TIMELINE_FULL="1")
     head, _, recs = checkpoint(s)
     (recent,) = [r for r in recs if r["kind"] == "timeline"]
     assert recent["recent"] is True
@@ -220,12 +212,7 @@ def test_a_killed_services_last_rows_are_at_full_resolution(tmp_path):
 
 
 def test_a_checkpoint_cut_short_or_not_the_runs_is_not_read(tmp_path):
-    p, s = start(tmp_path, "--checkpoint", "0.2")
-    try:
-        wait_for_seq(s, 1)
-    finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    s = killed_after(tmp_path, 1, "--checkpoint", "0.2")
     ck = str(s) + ".ckpt"
     whole = open(ck, "rb").read()
     good = report_json(str(s))
