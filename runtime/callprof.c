@@ -11,6 +11,7 @@
 #include "runtime/clock.h"
 #include "runtime/stackswitch.h"
 #include "runtime/targetthreads.h"
+#include "runtime/threadnames.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -218,41 +219,6 @@ static inline uint32_t code_id(omni_pyframe_t *f, PyCodeObject *co) {
 
 /* ---------------------------------------------------------------- per-thread tables */
 
-/* A thread started by threading runs Thread._bootstrap(self) first: its
- * name is the `_name` of that self. Slow path, once per thread. */
-static void thread_name_from_frame(char out[64], omni_pyframe_t *f) {
-    PyCodeObject *co = omni_pyframe_code(f);
-    if (co->co_argcount < 1 || !PyUnicode_Check(co->co_name) ||
-        PyUnicode_CompareWithASCIIString(co->co_name, "_bootstrap") != 0)
-        return;
-    PyObject *self = omni_pyframe_first_local(f);
-    if (!self)
-        return;
-    PyObject *et, *ev, *tb;
-    PyErr_Fetch(&et, &ev, &tb);
-    PyObject *name = PyObject_GetAttrString(self, "_name");
-    const char *u = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
-    if (u)
-        snprintf(out, 64, "%s", u);
-    Py_XDECREF(name);
-    PyErr_Clear();
-    PyErr_Restore(et, ev, tb);
-}
-
-/* name with each run of digits made "N". */
-static void kind_of(const char *name, char kind[64]) {
-    size_t n = 0;
-    for (const char *p = name; *p && n + 1 < 64; p++) {
-        if (*p >= '0' && *p <= '9') {
-            if (p == name || !(p[-1] >= '0' && p[-1] <= '9'))
-                kind[n++] = 'N';
-        } else {
-            kind[n++] = *p;
-        }
-    }
-    kind[n] = 0;
-}
-
 /* The first threads of a kind keep records of their own (a program's few
  * workers are told apart); from this many on, a record whose thread ended
  * serves the next thread of its kind. */
@@ -302,9 +268,10 @@ static omni_cthread_t *pool_take(const char *kind) {
 
 static omni_cthread_t *thread_attach(omni_pyframe_t *f) {
     omni_target_thread_note(); /* in case pthread_create did not (a sanitizer's build) */
-    char name[64] = "", kind[64];
-    thread_name_from_frame(name, f);
-    kind_of(name, kind);
+    char name[OMNI_THREAD_NAME_MAX] = "", kind[OMNI_THREAD_NAME_MAX];
+    /* a thread started by threading runs Thread._bootstrap(self) first */
+    omni_thread_name_in_frame(f, "_bootstrap", name);
+    omni_thread_kind_of(name, kind);
     omni_cthread_t *t = pool_take(kind);
     int fresh = t == NULL;
     if (fresh && !(t = omni_own_calloc(1, sizeof *t)))

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "runtime/session/writer.h"
+#include "runtime/threadnames.h"
 
 #define OMNI_CODE_NONE UINT32_MAX
 
@@ -64,8 +65,8 @@ typedef struct omni_cthread {
     struct omni_cthread *next;  /* all records, newest first */
     uint64_t ident;             /* threading.get_ident() (pthread_self) of its latest thread */
     long native_id;             /* threading.get_native_id() (gettid) */
-    char name[64];              /* threading.Thread's name when the thread began, or "" */
-    char kind[64];              /* the name, its digits made N */
+    char name[OMNI_THREAD_NAME_MAX]; /* threading.Thread's name when the thread began, or "" */
+    char kind[OMNI_THREAD_NAME_MAX]; /* the name, its digits made N */
     uint32_t threads;           /* threads it served (atomic: a checkpoint reads it) */
     int ended;                  /* its latest thread has ended */
     uint64_t cpu_done_ns;       /* CPU time of the threads it served that ended */

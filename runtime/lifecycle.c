@@ -21,6 +21,7 @@
 #include "runtime/monitor.h"
 #include "runtime/sampler.h"
 #include "runtime/targetthreads.h"
+#include "runtime/threadnames.h"
 
 #include "hw/cpu.h"
 
@@ -716,6 +717,8 @@ void omni_runtime_start(const char *target, int sys_argc, char **sys_argv) {
     if (rt.cfg.mode != OMNI_MODE_SAMPLE &&
         omni_callprof_start(rt.cfg.mode != OMNI_MODE_MINIMAL) < 0)
         omni_runtime_warn("the call profiler could not start: no code extra slot is left");
+    if (rt.cfg.mode == OMNI_MODE_SAMPLE)
+        omni_thread_names_enable(); /* (the frame hook names threads in the other modes) */
     if (PySys_AddAuditHook(on_audit, NULL) != 0) {
         PyErr_Clear();
         omni_runtime_warn("cannot add an audit hook: no files, sockets, processes or imports "

@@ -15,6 +15,7 @@
 #include "runtime/interpose.h"
 #include "runtime/ownmem.h"
 #include "runtime/targetthreads.h"
+#include "runtime/threadnames.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -86,6 +87,7 @@ struct thread_start {
     void *(*fn)(void *);
     void *arg;
     int counted;   /* a thread of the target's that targetthreads.c counts */
+    char name[OMNI_THREAD_NAME_MAX]; /* the threading.Thread it runs (threadnames.h) */
 };
 
 static void *start_own(void *p) {
@@ -130,6 +132,7 @@ static void *start_target(void *p) {
     omni_own_free(p);
     if (s.counted)
         omni_target_thread_started();
+    omni_thread_name_begins(s.name);
     return s.fn(s.arg);
 }
 
@@ -141,6 +144,7 @@ static int create_target(create_fn c, pthread_t *t, const pthread_attr_t *attr,
     s->fn = fn;
     s->arg = arg;
     s->counted = omni_target_thread_creating();
+    omni_thread_name_starting(s->name);
     int rc = c(t, attr, start_target, s);
     if (rc != 0) {
         if (s->counted)

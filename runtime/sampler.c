@@ -9,6 +9,7 @@
 #include "runtime/slots.h"
 
 #include "runtime/callprof.h"
+#include "runtime/threadnames.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,10 +44,14 @@ typedef struct thr {
     long native_id;          /* its latest thread's */
     unsigned long ident;
     const omni_cthread_t *record; /* the frame hook's record it follows, or NULL */
-    uint32_t kind;           /* --mode sample: the code its threads start in (OMNI_CODE_NONE) */
+    /* --mode sample: its threads' kind - their name's (threadnames.h), or
+     * for threads without one the code they start in (OMNI_CODE_NONE) */
+    char kind[OMNI_THREAD_NAME_MAX];
+    uint32_t kind_code;
     uint32_t threads;        /* threads it served */
     uint64_t samples, cpu, gil;
     uint64_t last_cpu_ns, last_wall_ns;  /* for the on-CPU test */
+    char name[OMNI_THREAD_NAME_MAX]; /* --mode sample: its latest thread's (threadnames.h), or "" */
 } thr_t;
 
 static struct {
@@ -273,14 +278,14 @@ static int thread_gone(long tid) {
  * the row of one that ended. */
 #define OWN_ROWS_PER_KIND 16
 
-/* A row of kind whose thread ended, or NULL while the kind has fewer than
- * OWN_ROWS_PER_KIND rows. */
-static thr_t *ended_row_of(uint32_t kind) {
+/* A row of the kind (a name's kind, or else a start code) whose thread
+ * ended, or NULL while the kind has fewer than OWN_ROWS_PER_KIND rows. */
+static thr_t *ended_row_of(const char *kind, uint32_t kind_code) {
     thr_t *free_row = NULL;
     int n = 0;
     for (uint32_t i = 0; i < sm.n_threads && sm.threads[i].native_id >= 0; i++) {
         thr_t *t = &sm.threads[i];
-        if (t->kind != kind || t->record)
+        if (t->record || t->kind_code != kind_code || strcmp(t->kind, kind) != 0)
             continue;
         n++;
         if (!free_row && thread_gone(t->native_id))
@@ -310,18 +315,23 @@ static thr_t *thread_for(long native_id, unsigned long ident, const uint32_t *co
     /* a new thread: the row of the hook's record that serves it now, or
      * (--mode sample) of an ended thread of its kind, or a row of its own */
     const omni_cthread_t *rec = omni_callprof_record_of(native_id);
-    uint32_t kind = rec || !sm.names_codes ? OMNI_CODE_NONE : start_code(codes, depth);
+    char name[OMNI_THREAD_NAME_MAX] = "", kind[OMNI_THREAD_NAME_MAX] = "";
+    if (!rec && sm.names_codes && omni_thread_name_of(native_id, name))
+        omni_thread_kind_of(name, kind);
+    uint32_t kind_code =
+        rec || !sm.names_codes || kind[0] ? OMNI_CODE_NONE : start_code(codes, depth);
     thr_t *t = NULL;
     for (uint32_t i = 0; rec && i < sm.n_threads && !t; i++)
         if (sm.threads[i].record == rec)
             t = &sm.threads[i];
-    if (!t && kind != OMNI_CODE_NONE)
-        t = ended_row_of(kind);
+    if (!t && (kind[0] || kind_code != OMNI_CODE_NONE))
+        t = ended_row_of(kind, kind_code);
     if (t) {
         t->native_id = native_id;
         t->ident = ident;
         t->threads++;
         t->last_cpu_ns = t->last_wall_ns = 0;
+        memcpy(t->name, name, sizeof name);
         return *index = (uint32_t)(t - sm.threads), t;
     }
     if (sm.n_threads >= MAX_THREADS - 1) {
@@ -332,7 +342,7 @@ static thr_t *thread_for(long native_id, unsigned long ident, const uint32_t *co
         if (sm.n_threads == MAX_THREADS - 1) {
             memset(o, 0, sizeof *o);
             o->native_id = -1;
-            o->kind = OMNI_CODE_NONE;
+            o->kind_code = OMNI_CODE_NONE;
             sm.n_threads = MAX_THREADS;
         }
         o->threads++;
@@ -344,8 +354,10 @@ static thr_t *thread_for(long native_id, unsigned long ident, const uint32_t *co
     t->native_id = native_id;
     t->ident = ident;
     t->record = rec;
-    t->kind = kind;
+    memcpy(t->kind, kind, sizeof kind);
+    t->kind_code = kind_code;
     t->threads = 1;
+    memcpy(t->name, name, sizeof name);
     return t;
 }
 
@@ -550,16 +562,21 @@ void omni_sampler_write(msgpack_packer *pk) {
         msgpack_pack_uint64(pk, l->cpu);
         msgpack_pack_uint64(pk, l->gil);
     }
-    static const char *const tcols[] = {"native_id", "id", "samples", "cpu", "gil", "threads"};
-    omni_pack_table_head(pk, "threads", tcols, 6, sm.n_threads);
+    static const char *const tcols[] = {"native_id", "id",      "samples", "cpu",
+                                        "gil",       "threads", "name"};
+    omni_pack_table_head(pk, "threads", tcols, 7, sm.n_threads);
     for (uint32_t i = 0; i < sm.n_threads; i++) {
         const thr_t *t = &sm.threads[i];
-        msgpack_pack_array(pk, 6);
+        msgpack_pack_array(pk, 7);
         msgpack_pack_int64(pk, row_native_id(t));
         msgpack_pack_uint64(pk, t->ident);
         msgpack_pack_uint64(pk, t->samples);
         msgpack_pack_uint64(pk, t->cpu);
         msgpack_pack_uint64(pk, t->gil);
         msgpack_pack_uint32(pk, t->threads);
+        if (t->name[0])
+            omni_pack_str(pk, t->name);
+        else
+            msgpack_pack_nil(pk);
     }
 }

@@ -5,6 +5,7 @@
 
 #include "runtime/session/mp_get.h"
 #include "runtime/session/writer.h"
+#include "runtime/threadnames.h"
 
 #include <errno.h>
 #include <math.h>
@@ -901,6 +902,7 @@ static int read_samples(const msgpack_object *r, omni_session_t *s, char *err, s
     const msgpack_object *tt = omni_mp_get(r, "threads");
     if ((rows = table_rows(tt, twant, 4, pos))) {
         int served = column_of(tt, "threads"); /* (older sessions: none) */
+        int named = column_of(tt, "name");
         s->sgroups = calloc(rows->via.array.size + 1, sizeof *s->sgroups);
         if (!s->sgroups)
             goto oom;
@@ -910,8 +912,11 @@ static int read_samples(const msgpack_object *r, omni_session_t *s, char *err, s
             uint64_t n = 1, samples = 0, cpu = 0, gil = 0;
             if (obj_i64(cell(row, pos[0]), &nid) < 0)
                 continue;
-            if (served >= 0 && obj_u64(cell(row, served), &n) == 0 && n > 1)
-                s->sgroups[s->n_sgroups++] = (omni_ssgroup_t){nid, n};
+            if (served >= 0 && obj_u64(cell(row, served), &n) < 0)
+                n = 1;
+            char *name = named >= 0 ? obj_strdup(cell(row, named)) : NULL;
+            if (n > 1 || name)
+                s->sgroups[s->n_sgroups++] = (omni_ssgroup_t){nid, n, name};
             obj_u64(cell(row, pos[1]), &samples);
             obj_u64(cell(row, pos[2]), &cpu);
             obj_u64(cell(row, pos[3]), &gil);
@@ -1246,11 +1251,20 @@ static int estimate_from_samples(omni_session_t *s, char *err, size_t cap) {
         t->pid = s->pid;
         t->native_id = tids[k];
         t->threads = 1;
+        const char *name = tids[k] == s->pid ? "MainThread" : NULL;
         for (size_t g = 0; g < s->n_sgroups; g++)
-            if (s->sgroups[g].native_id == tids[k])
+            if (s->sgroups[g].native_id == tids[k]) {
                 t->threads = s->sgroups[g].threads;
-        if (tids[k] == s->pid)
-            t->name = strdup("MainThread");
+                name = s->sgroups[g].name ? s->sgroups[g].name : name;
+            }
+        if (name && !(t->name = strdup(name)))
+            goto oom;
+        if (name && t->threads > 1) { /* as the frame hook's records say it */
+            char kind[OMNI_THREAD_NAME_MAX];
+            omni_thread_kind_of(name, kind);
+            if (!(t->kind = strdup(kind)))
+                goto oom;
+        }
         memset(excl, 0, (s->n_codes + 1) * sizeof *excl);
         memset(incl, 0, (s->n_codes + 1) * sizeof *incl);
         size_t nf = 0;
@@ -1580,6 +1594,8 @@ void omni_session_free(omni_session_t *s) {
     free(s->awaits);
     free(s->snodes);
     free(s->sstacks);
+    for (size_t g = 0; g < s->n_sgroups; g++)
+        free(s->sgroups[g].name);
     free(s->sgroups);
     for (size_t i = 0; i < s->n_processes; i++) {
         omni_sprocess_t *p = &s->processes[i];

@@ -54,10 +54,12 @@ typedef struct omni_series {
 } omni_series_t;
 
 /* A sampler's row that served several threads of one kind, one after
- * another: its latest thread and how many. */
+ * another, or named its thread (--mode sample): its latest thread, how
+ * many, and that thread's name (NULL when unknown). */
 typedef struct omni_ssgroup {
     int64_t native_id;
     uint64_t threads;
+    char *name;
 } omni_ssgroup_t;
 
 /* An audited event's row: what happened how often, and where. */

@@ -6,6 +6,10 @@ import os
 
 from conftest import OMNI, clean_env, read_records, report_json, run
 
+# A sanitizer's build leaves pthread_create to the sanitizer: threads have no
+# names there (threadnames.h)
+NAMED = not os.environ.get("OMNI_TEST_SANITIZED")
+
 # Three quarters of the CPU time in big(), one quarter in small(), in
 # alternation; a worker thread that sleeps.
 SPLIT = r'''
@@ -63,6 +67,8 @@ def test_a_known_split_within_five_points(tmp_path):
     others = [t for t in rep["threads"] if t is not main]
     assert len(others) == 1 and others[0]["samples"] > 100
     assert others[0]["cpu_samples"] < 0.2 * others[0]["samples"]
+    # named as threading named it, though no frame hook asked it
+    assert others[0]["name"] == ("sleeper" if NAMED else None)
     assert len(threads) == 2
     text = run([OMNI, "--report", str(s)]).stdout.decode()
     assert "mode sample: no per-call work; function times are estimated" in text
@@ -147,3 +153,11 @@ def test_threads_of_one_kind_share_rows(tmp_path):
     assert sum(t["samples"] for t in rep["threads"]) == rep["sampling"]["stack_samples"]
     shared = [t for t in rep["threads"] if t["threads"] > 1]
     assert shared and all(t["samples"] > 0 for t in shared)
+    # named after their latest thread, of the kind the frame hook's records
+    # would say (the name's digits made N)
+    if NAMED:
+        named = [t for t in rep["threads"] if t["name"] != "MainThread"]
+        assert all(t["name"].startswith("req-") for t in named)
+        assert all(t["kind"] == "req-N" for t in shared)
+        text = run([OMNI, "--report", str(s)]).stdout.decode()
+        assert "threads of kind req-N, one after another" in text
