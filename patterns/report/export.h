@@ -19,10 +19,11 @@ int omni_export_chrome(const omni_session_t *s, FILE *f, char *err, size_t cap);
 /* pprof's profile.proto, gzip-compressed (export_pprof.c says what is in it) */
 int omni_export_pprof(const omni_session_t *s, FILE *f, char *err, size_t cap);
 /* The same for a span of the run (--push's intervals: the session then holds
- * the span's counts): its start and length, and whether the allocation
- * sites go in. Returns 0 or -1 (a write error, or out of memory). */
+ * the span's counts - the allocation sites' blocks and bytes made in it, and
+ * their bytes in use at its end): its start and length. Returns 0 or -1 (a
+ * write error, or out of memory). */
 int omni_export_pprof_span(const omni_session_t *s, double from_unix_s, double duration_s,
-                           int with_memory, FILE *f);
+                           FILE *f);
 
 /* The export called name ("collapsed", ...), or NULL. */
 typedef int (*omni_export_fn)(const omni_session_t *, FILE *, char *, size_t);

@@ -358,15 +358,15 @@ int omni_export_pprof(const omni_session_t *s, FILE *f, char *err, size_t cap) {
         snprintf(err, cap, "the session has neither stack samples nor a function profile");
         return -2;
     }
-    return omni_export_pprof_span(s, s->start_unix_s, s->has_footer ? s->wall_s : 0, 1, f);
+    return omni_export_pprof_span(s, s->start_unix_s, s->has_footer ? s->wall_s : 0, f);
 }
 
 int omni_export_pprof_span(const omni_session_t *s, double from_unix_s, double duration_s,
-                           int with_memory, FILE *f) {
+                           FILE *f) {
     builder_t b = {.s = s};
     str_index(&b.str, ""); /* the table starts with "" */
     int64_t period_ns = s->sample_interval_s > 0 ? llround(s->sample_interval_s * 1e9) : 0;
-    int mem = with_memory && s->has_memory && s->memory_available && s->n_mem_nodes > 0;
+    int mem = s->has_memory && s->memory_available && s->n_mem_nodes > 0;
     /* every sample has all N_VALUES values: the types are all declared, the
      * memory ones too (zeros) when there was no accounting, so that one
      * reader reads every session */

@@ -278,6 +278,14 @@ static uint64_t func_key(const omni_session_t *s, const omni_sthread_t *t, uint3
                code_key(s, code));
 }
 
+/* An allocation site: its frames, innermost first, and its heap. */
+static uint64_t mem_key(const omni_session_t *s, size_t node) {
+    uint64_t h = mix(43, (uint64_t)s->mem_nodes[node].native);
+    for (int64_t k = (int64_t)node; k >= 0; k = s->mem_nodes[k].parent)
+        h = mix(mix(h, code_key(s, s->mem_nodes[k].code)), (uint64_t)s->mem_nodes[k].line);
+    return h;
+}
+
 static int counts_init(sent_counts_t *m, size_t n) {
     memset(m, 0, sizeof *m);
     m->cap = 16;
@@ -330,15 +338,34 @@ static uint64_t take(uint64_t x, uint64_t *budget) {
     return x - t;
 }
 
-/* The run's counts so far (the stacks' samples, cpu and gil; the
- * functions' calls), as a profile already sent: into st and fn. */
-static int counts_of(const omni_session_t *s, sent_counts_t *st, sent_counts_t *fn) {
+/* What a profile already sent counted: the stacks' samples, cpu and gil;
+ * the functions' calls; the allocation sites' blocks and bytes (bytes in use
+ * are a state, sent whole each time). */
+typedef struct sent {
+    sent_counts_t st, fn, mem;
+} sent_t;
+
+static void sent_free(sent_t *x) {
+    counts_free(&x->st);
+    counts_free(&x->fn);
+    counts_free(&x->mem);
+}
+
+/* The run's counts so far, as a profile already sent. */
+static int counts_of(const omni_session_t *s, sent_t *x) {
     size_t nf = 0;
     for (size_t t = 0; t < s->n_threads; t++)
         nf += s->threads[t].n_funcs;
-    memset(fn, 0, sizeof *fn); /* counts_free()-able whatever fails */
-    if (counts_init(st, s->n_sstacks) < 0 || counts_init(fn, nf) < 0)
+    memset(x, 0, sizeof *x); /* sent_free()-able whatever fails */
+    sent_counts_t *st = &x->st, *fn = &x->fn;
+    if (counts_init(st, s->n_sstacks) < 0 || counts_init(fn, nf) < 0 ||
+        counts_init(&x->mem, s->n_mem_nodes) < 0)
         return -1;
+    for (size_t i = 0; i < s->n_mem_nodes; i++) {
+        const omni_smemnode_t *n = &s->mem_nodes[i];
+        counts_add(&x->mem, mem_key(s, i), (uint64_t)llround(n->allocs),
+                   (uint64_t)llround(n->alloc_bytes), 0);
+    }
     for (size_t i = 0; i < s->n_sstacks; i++) {
         const omni_sstack_t *x = &s->sstacks[i];
         counts_add(st, stack_key(s, x), x->samples, x->cpu, x->gil);
@@ -351,9 +378,17 @@ static int counts_of(const omni_session_t *s, sent_counts_t *st, sent_counts_t *
     return 0;
 }
 
-/* s's counts less what was sent (st and fn are used up): s then holds the
- * interval's. */
-static void subtract(omni_session_t *s, sent_counts_t *st, sent_counts_t *fn) {
+/* s's counts less what was sent (x is used up): s then holds the interval's. */
+static void subtract(omni_session_t *s, sent_t *x) {
+    sent_counts_t *st = &x->st, *fn = &x->fn;
+    for (size_t i = 0; i < s->n_mem_nodes; i++) {
+        omni_smemnode_t *n = &s->mem_nodes[i];
+        uint64_t *v = counts_find(&x->mem, mem_key(s, i));
+        if (v) {
+            n->allocs = (double)take((uint64_t)llround(n->allocs), &v[0]);
+            n->alloc_bytes = (double)take((uint64_t)llround(n->alloc_bytes), &v[1]);
+        }
+    }
     for (size_t i = 0; i < s->n_sstacks; i++) {
         omni_sstack_t *x = &s->sstacks[i];
         uint64_t *v = counts_find(st, stack_key(s, x));
@@ -458,11 +493,11 @@ static void enqueue(char *body, size_t len, const char *query) {
 /* The interval's profile, queued for the sender. Returns 0, or -1 when it
  * could not be made (memory). */
 static int queue_interval(const omni_session_t *s, const omni_push_target_t *t, long long from,
-                          long long until, int final, char *name, size_t name_cap) {
+                          long long until, char *name, size_t name_cap) {
     char *profile = NULL, query[4096];
     size_t plen = 0;
     FILE *m = open_memstream(&profile, &plen);
-    int rc = m ? omni_export_pprof_span(s, (double)from, (double)(until - from), final, m) : -1;
+    int rc = m ? omni_export_pprof_span(s, (double)from, (double)(until - from), m) : -1;
     if (m && fclose(m) != 0)
         rc = -1;
     size_t blen;
@@ -487,7 +522,7 @@ int omni_push_follow(const char *path, const omni_push_target_t *t, char *err, s
         free(fq.q);
         return -1;
     }
-    sent_counts_t st = {0}, fn = {0};
+    sent_t sent = {0};
     long long from = -1;
     uint64_t seq = UINT64_MAX;
     int truncated = 0, ended = 0;
@@ -520,23 +555,19 @@ int omni_push_follow(const char *path, const omni_push_target_t *t, char *err, s
         if (final && until <= from)
             until = from + 1;
         if (until > from) {
-            sent_counts_t nst, nfn;
-            if (counts_of(&s, &nst, &nfn) == 0) {
-                subtract(&s, &st, &fn);
-                if (queue_interval(&s, t, from, until, final, name, sizeof name) == 0) {
+            sent_t now;
+            if (counts_of(&s, &now) == 0) {
+                subtract(&s, &sent);
+                if (queue_interval(&s, t, from, until, name, sizeof name) == 0) {
                     from = until;
                     seq = s.checkpoint_seq;
-                    counts_free(&st);
-                    counts_free(&fn);
-                    st = nst;
-                    fn = nfn;
+                    sent_free(&sent);
+                    sent = now;
                 } else {
-                    counts_free(&nst);
-                    counts_free(&nfn);
+                    sent_free(&now);
                 }
             } else {
-                counts_free(&nst);
-                counts_free(&nfn);
+                sent_free(&now);
             }
         }
         ended = final;
@@ -549,8 +580,7 @@ int omni_push_follow(const char *path, const omni_push_target_t *t, char *err, s
     pthread_mutex_unlock(&fq.mu);
     pthread_join(sender, NULL);
     free(fq.q);
-    counts_free(&st);
-    counts_free(&fn);
+    sent_free(&sent);
     /* a session cut inside a record (the run killed while writing) is not
      * appended to: the record would be read as part of the cut one */
     if (!truncated && name[0])

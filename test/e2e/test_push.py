@@ -283,3 +283,54 @@ def test_a_stalled_endpoint_loses_what_the_queue_bound_says(tmp_path):
     assert push["intervals_dropped"] >= push["intervals"] - 3
     assert push["intervals_failed"] + push["intervals_dropped"] == push["intervals"]
     assert "timed out" in push["error"]
+
+
+GROWING = r'''
+import time
+keep = []
+def grow():
+    keep.append(bytearray(256 * 1024))
+end = time.monotonic() + 3.0
+while time.monotonic() < end:
+    grow()
+    time.sleep(0.02)
+print("grew")
+'''
+
+
+def test_each_interval_carries_its_allocations_and_the_bytes_in_use(tmp_path):
+    """--memory: an interval's alloc_objects and alloc_space are the blocks
+    and bytes allocated in it (the intervals add up to the run's), its
+    inuse_space the sites' bytes alive at its end (a growing service's
+    grows from one to the next)."""
+    rcv = Receiver()
+    src = tmp_path / "growing.py"
+    src.write_text(GROWING)
+    s = tmp_path / "s.omni"
+    try:
+        r = run([OMNI, "--quiet", "--memory", "--checkpoint", "0.5", "--push", rcv.url,
+                 "--out", str(s), str(src)], env=clean_env())
+        assert r.returncode == 0 and r.stdout == b"grew\n", r.stderr.decode()
+        wait_for_push(str(s))
+    finally:
+        rcv.close()
+    got = interval_profiles(rcv, tmp_path)
+    assert len(got) >= 3
+    whole = tmp_path / "whole.pb.gz"
+    assert run([OMNI, "--export", "pprof", str(s), "--out", str(whole)]).returncode == 0
+    w = decode(str(whole))
+    ix = {t: i for i, (t, _) in enumerate(w["types"])}
+
+    def total(p, t, fn=None):
+        return sum(v[ix[t]] for locs, v, _ in p["samples"]
+                   if fn is None or p["functions"][p["locations"][locs[0]][0][0]][0] == fn)
+    for t in ("alloc_objects", "alloc_space"):
+        assert sum(total(p, t) for _, p, _ in got) == total(w, t), t
+    # grow(): 256 KiB a call, 50 a second, all kept
+    per = [total(p, "alloc_space", "grow") for _, p, _ in got[:-1]]
+    assert all(x > 0 for x in per)
+    inuse = [total(p, "inuse_space", "grow") for _, p, _ in got]
+    assert all(b > a for a, b in zip(inuse, inuse[1:])), inuse
+    assert inuse[-1] == total(w, "inuse_space", "grow")
+    # about 12.5 MB a second, in use at the end as allocated in all
+    assert abs(inuse[-1] - total(w, "alloc_space", "grow")) <= 0.25 * inuse[-1]
