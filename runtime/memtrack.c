@@ -629,7 +629,7 @@ int omni_memtrack_install(size_t mean_interval, char *why, size_t cap) {
     /* 3.12 keeps pymalloc's state in the interpreter, which does not exist
      * yet when the hooks go in before Py_Initialize (nor then any arena):
      * its statistics would read through a NULL thread state. */
-    FILE *f = PY_VERSION_HEX < 0x030C0000 || _PyThreadState_UncheckedGet()
+    FILE *f = PY_VERSION_HEX < 0x030C0000 || omni_py_tstate_unchecked()
                   ? open_memstream(&stats, &len)
                   : NULL;
     if (f) {

@@ -372,6 +372,16 @@ static inline omni_pyframe_t *omni_py_tstate_top(const omni_pytstate_t *ts,
 #endif
 }
 
+/* The thread state attached to this thread (3.11: the GIL holder's), or
+ * NULL; no check, no error. */
+static inline PyThreadState *omni_py_tstate_unchecked(void) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyThreadState_GetUnchecked();
+#else
+    return _PyThreadState_UncheckedGet();
+#endif
+}
+
 /* The same, of this thread (with the GIL). */
 static inline omni_pyframe_t *omni_py_current_frame(PyThreadState *ts) {
 #if PY_VERSION_HEX >= 0x030D0000

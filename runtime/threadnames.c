@@ -59,7 +59,7 @@ void omni_thread_name_starting(char name[OMNI_THREAD_NAME_MAX]) {
         return;
     /* this thread holds the GIL: its thread state is the one attached */
     PyThreadState *ts = PyGILState_GetThisThreadState();
-    if (!ts || ts != _PyThreadState_UncheckedGet() || omni_py_finalizing())
+    if (!ts || ts != omni_py_tstate_unchecked() || omni_py_finalizing())
         return;
     omni_pyframe_t *f = omni_py_current_frame(ts);
     while (f && omni_pyframe_is_shim(f))
