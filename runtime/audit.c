@@ -10,6 +10,7 @@
 #include "runtime/callprof.h"
 #include "runtime/clock.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +55,31 @@ typedef struct pending {
     uint32_t code, depth;
     uint64_t t0;
 } pending_t;
-static __thread pending_t tls_imports[MAX_IMPORT_NEST];
+/* (on the heap from a thread's first import: an array in thread-local
+ * storage, 17 KB, was zeroed for every thread the target starts) */
+static __thread pending_t *tls_imports;
 static __thread int tls_n_imports;
+static pthread_key_t imports_key;
+static pthread_once_t imports_once = PTHREAD_ONCE_INIT;
+
+static void imports_end(void *p) { /* the thread ends */
+    tls_imports = NULL;
+    tls_n_imports = 0;
+    omni_own_free(p);
+}
+
+static void make_imports_key(void) {
+    pthread_key_create(&imports_key, imports_end);
+}
+
+/* This thread's imports in progress; NULL when there is no memory for them. */
+static pending_t *thread_imports(void) {
+    if (!tls_imports && (tls_imports = omni_own_calloc(MAX_IMPORT_NEST, sizeof *tls_imports))) {
+        pthread_once(&imports_once, make_imports_key);
+        pthread_setspecific(imports_key, tls_imports); /* freed as the thread ends */
+    }
+    return tls_imports;
+}
 static __thread int tls_inside; /* our own calls into Python must not recurse */
 
 /* ---------------------------------------------------------------- the table */
@@ -215,7 +239,7 @@ static void import_done(void *unused) {
 }
 
 static void import_started(PyObject *module, uint32_t code, uint32_t depth) {
-    if (tls_n_imports == MAX_IMPORT_NEST)
+    if (tls_n_imports == MAX_IMPORT_NEST || !thread_imports())
         return;
     pending_t *p = &tls_imports[tls_n_imports];
     text_of(module, p->module, sizeof p->module);
