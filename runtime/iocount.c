@@ -168,6 +168,9 @@ static uint8_t fd_own[MAX_FD / 8];
 /* Of those, the ones the target must not see or close (omni_iocount_hide_own):
  * known for certain, unlike a driver's files claimed by their kind. */
 static uint8_t fd_hidden[MAX_FD / 8];
+/* Bytes of fd_own (and so of fd_hidden) ever set: the scans stop there (the
+ * monitor's, every tick, read 8 KB for a few low numbers). */
+static int fd_own_bytes;
 
 /* A closed or replaced number: another descriptor next time. */
 static inline void forget(int fd) {
@@ -425,8 +428,8 @@ ssize_t splice(int in, off_t *oin, int out, off_t *oout, size_t len, unsigned fl
 
 /* The descriptors whose bit is set in map, ascending, up to cap into out. */
 static int bits(const uint8_t *map, int *out, int cap) {
-    int n = 0;
-    for (int i = 0; i < MAX_FD / 8 && n < cap; i++) {
+    int n = 0, end = __atomic_load_n(&fd_own_bytes, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < end && n < cap; i++) {
         uint8_t b = __atomic_load_n(&map[i], __ATOMIC_RELAXED);
         for (int k = 0; b && k < 8 && n < cap; k++)
             if (b & (1u << k))
@@ -650,8 +653,14 @@ int omni_iocount_ignore(int on) {
 }
 
 void omni_iocount_mark_own(int fd) {
-    if (fd >= 0 && fd < MAX_FD)
-        __atomic_or_fetch(&fd_own[fd >> 3], (uint8_t)(1u << (fd & 7)), __ATOMIC_RELAXED);
+    if (fd < 0 || fd >= MAX_FD)
+        return;
+    __atomic_or_fetch(&fd_own[fd >> 3], (uint8_t)(1u << (fd & 7)), __ATOMIC_RELAXED);
+    int end = __atomic_load_n(&fd_own_bytes, __ATOMIC_RELAXED);
+    while (end < (fd >> 3) + 1 &&
+           !__atomic_compare_exchange_n(&fd_own_bytes, &end, (fd >> 3) + 1, 0, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
 }
 
 void omni_iocount_hide_own(int fd) {
