@@ -427,7 +427,8 @@ static void take_probes(void);
 /* The timeline of a long run stays small: a row every interval for the
  * first cfg.full_res_ns, then every 10 intervals until 6 times that, then
  * every 100 (at the default 100 ms and 10 minutes: 10 rows a second, then
- * one a second until the hour, then one every 10 s - about 6 MB a day).
+ * one a second until the hour, then one every 10 s - about 11 MB a day for a
+ * loaded server, test/stress/service_day.py measured).
  * Counters are cumulative, so a coarser row loses no total. The rows left
  * out are kept for the last cfg.full_res_ns (ring_t): the end writes them. */
 static uint64_t row_period(uint64_t t) {
