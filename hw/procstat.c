@@ -232,36 +232,26 @@ static void read_net(const char *text, omni_net_sample_t *n) {
     }
 }
 
-int omni_sys_read(omni_sys_sample_t *s) {
-    /* /proc/stat grows with the cores. On the heap, not in thread-local
-     * storage: every thread of the process would carry (and zero as it
-     * starts) a thread-local buffer, not only the threads that read here. */
-    enum { TEXT = 65536 };
-    char *text = malloc(TEXT);
+int omni_sys_read(omni_sys_sample_t *s, char *text, size_t cap) {
     int rc = 0;
     s->load1 = 0;
     s->mem_available_bytes = 0;
-    if (!text) {
-        s->cpu.n = s->net.n = 0;
-        return -1;
-    }
-    if (read_kept(K_LOADAVG, text, TEXT) > 0)
+    if (read_kept(K_LOADAVG, text, cap) > 0)
         sscanf(text, "%lf", &s->load1);
     uint64_t kb;
-    if (read_kept(K_MEMINFO, text, 512) > 0 &&
+    if (read_kept(K_MEMINFO, text, cap < 512 ? cap : 512) > 0 &&
         omni_text_u64(text, "MemAvailable", &kb) == 0)
         s->mem_available_bytes = kb * 1024;
     /* A leading newline makes the first "cpu" line findable as "\ncpu". */
     text[0] = '\n';
-    if (read_kept(K_STAT, text + 1, TEXT - 1) > 0)
+    if (read_kept(K_STAT, text + 1, cap - 1) > 0)
         read_cpu_times(text, &s->cpu);
     else
         s->cpu.n = 0, rc = -1;
-    if (read_kept(K_NETDEV, text, TEXT) > 0)
+    if (read_kept(K_NETDEV, text, cap) > 0)
         read_net(text, &s->net);
     else
         s->net.n = 0;
-    free(text);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #ifndef OMNI_HW_PROCSTAT_H
 #define OMNI_HW_PROCSTAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define OMNI_MAX_CORES 1024
@@ -48,9 +49,15 @@ typedef struct omni_sys_sample {
     omni_net_sample_t net;
 } omni_sys_sample_t;
 
-/* Reads the system: load, free memory, per-core times, network interfaces.
- * Returns 0 or -1. */
-int omni_sys_read(omni_sys_sample_t *s);
+/* Reads the system: load, free memory, per-core times, network interfaces,
+ * through text, the caller's buffer of cap bytes (OMNI_SYS_TEXT holds
+ * /proc/stat of hundreds of cores): reading allocates nothing - the monitor
+ * reads while the target may fork, and a lock an allocator held at the fork
+ * stays held in the child (ASan's allocator, 2 runs in 25 of a forking
+ * program under load). Not in thread-local storage either: every thread of
+ * the process would carry and zero it. Returns 0 or -1. */
+#define OMNI_SYS_TEXT 65536
+int omni_sys_read(omni_sys_sample_t *s, char *text, size_t cap);
 
 /* While on, the files a reading opens stay open and are read again from
  * their start (the monitor's: no descriptor opened for a moment at every

@@ -214,6 +214,9 @@ static struct {
     int dropped;                /* samples lost because a table was full */
 } mon = {.fd = -1};
 
+/* What omni_sys_read reads through, used where mon.sys is (procstat.h). */
+static char sys_text[OMNI_SYS_TEXT];
+
 static uint64_t now_ns(void) {
     return omni_clock_mono_ns() - mon.cfg.start_mono_ns;
 }
@@ -296,7 +299,7 @@ static void sample_process(uint64_t t, int on_monitor, int due) {
     int skip[64];
     int n_skip = omni_iocount_own_fds(skip, 64);
     omni_proc_read(&p, skip, n_skip);
-    omni_sys_read(cur);
+    omni_sys_read(cur, sys_text, sizeof sys_text);
     double *r = table_row(&mon.t[T_PROCESS]);
     if (!r) {
         mon.dropped++;
@@ -636,7 +639,7 @@ static void init_hardware_tables(void) {
 /* The tables whose columns are known from the first system reading. */
 static int init_system_tables(void) {
     omni_sys_sample_t *s = &mon.sys[0];
-    omni_sys_read(s);
+    omni_sys_read(s, sys_text, sizeof sys_text);
     mon.sys_cur = 0;
     mon.cpu_due = s->cpu;
     mon.n_cores = s->cpu.n;

@@ -78,7 +78,8 @@ static void process_reading(void) {
     omni_proc_read(&q, skip, 1);
     CHECK_INT(q.fds + 1, p.fds);
     omni_sys_sample_t *s = malloc(sizeof *s);
-    CHECK_INT(omni_sys_read(s), 0);
+    static char text[OMNI_SYS_TEXT];
+    CHECK_INT(omni_sys_read(s, text, sizeof text), 0);
     CHECK_INT(s->cpu.n, sysconf(_SC_NPROCESSORS_ONLN));
     CHECK(s->mem_available_bytes > 0);
     free(s);
