@@ -258,8 +258,7 @@ static leaf_t *leaf_for(uint32_t thread, uint32_t node) {
 static uint32_t start_code(const uint32_t *codes, int depth) {
     for (int i = depth - 1; i >= 0; i--) {
         const omni_code_info_t *c = omni_callprof_code(codes[i]);
-        size_t n = c && c->file ? strlen(c->file) : 0;
-        if (n && !(n >= 12 && strcmp(c->file + n - 12, "threading.py") == 0))
+        if (c && c->file && c->file[0] && !omni_is_threading_file(c->file))
             return codes[i];
     }
     return OMNI_CODE_NONE;

@@ -47,10 +47,9 @@ int omni_thread_name_in_frame(omni_pyframe_t *f, const char *method,
 /* Whether code's file is the threading module's. */
 static int in_threading(PyCodeObject *co) {
     const char *file = PyUnicode_Check(co->co_filename) ? PyUnicode_AsUTF8(co->co_filename) : NULL;
-    size_t n = file ? strlen(file) : 0;
     if (!file)
         PyErr_Clear();
-    return n >= 12 && strcmp(file + n - 12, "threading.py") == 0;
+    return omni_is_threading_file(file);
 }
 
 void omni_thread_name_starting(char name[OMNI_THREAD_NAME_MAX]) {

@@ -8,6 +8,7 @@
 #define OMNI_THREADNAMES_H
 
 #include <stddef.h>
+#include <string.h>
 
 #define OMNI_THREAD_NAME_MAX 64
 
@@ -28,6 +29,12 @@ int omni_thread_name_of(long tid, char out[OMNI_THREAD_NAME_MAX]);
 struct _PyInterpreterFrame;
 int omni_thread_name_in_frame(struct _PyInterpreterFrame *f, const char *method,
                               char out[OMNI_THREAD_NAME_MAX]);
+
+/* Whether file (a code object's co_filename) is the threading module's. */
+static inline int omni_is_threading_file(const char *file) {
+    size_t n = file ? strlen(file) : 0;
+    return n >= 12 && strcmp(file + n - 12, "threading.py") == 0;
+}
 
 /* A thread's kind: its name with each run of digits made "N" ("Thread-12
  * (handle)" is of kind "Thread-N (handle)"): the threads a program starts one
